@@ -1,0 +1,30 @@
+// Backend: turns (op, shapes, mode) into a Kernel. Chosen once when a plan is compiled; the
+// rest of the engine never asks "which device?". Backends: "reference" (plain loops, the test
+// oracle), "cpu" (oneDNN primitives + vectorized loops), later "cuda".
+#pragma once
+
+#include "backend/kernel.h"
+
+#include <memory>
+#include <string_view>
+#include <vector>
+
+namespace convkit::backend {
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string_view name() const = 0;
+  // A fast kernel for this request, or nullptr when the backend has none (the reference kernel
+  // is used instead).
+  virtual std::unique_ptr<Kernel> make_kernel(const KernelRequest& request) = 0;
+};
+
+// make_kernel with the reference fallback applied.
+std::unique_ptr<Kernel> make_kernel_or_reference(Backend& backend, const KernelRequest& request);
+
+// "cpu" or "reference"; throws Error listing the available names otherwise.
+std::unique_ptr<Backend> make_backend(std::string_view name);
+std::vector<std::string_view> backend_names();
+
+}  // namespace convkit::backend

@@ -1,0 +1,38 @@
+// CPU backend: dispatches each op type to its oneDNN kernel factory (one table line per op).
+#include "backend/cpu/cpu_backend.h"
+
+#include <dnnl.hpp>
+
+#include <string_view>
+
+namespace convkit::backend::cpu {
+
+namespace {
+
+using KernelFactory = std::unique_ptr<Kernel> (*)(const KernelRequest&);
+
+struct KernelEntry {
+  std::string_view op_type;
+  KernelFactory make;
+};
+
+// One line per op with a oneDNN kernel; ops not listed run their reference kernel.
+const KernelEntry kKernels[] = {
+    {"", nullptr},  // sentinel
+};
+
+class CpuBackend final : public Backend {
+ public:
+  std::string_view name() const override { return "cpu"; }
+  std::unique_ptr<Kernel> make_kernel(const KernelRequest& request) override {
+    for (const auto& entry : kKernels)
+      if (entry.make && entry.op_type == request.op.type()) return entry.make(request);
+    return nullptr;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
+
+}  // namespace convkit::backend::cpu

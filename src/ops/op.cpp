@@ -1,0 +1,16 @@
+// Shared helpers for op shape rules.
+#include "ops/op.h"
+
+namespace convkit::ops {
+
+void expect_inputs(std::string_view op, std::span<const TensorSpec> inputs, int n) {
+  if (static_cast<int>(inputs.size()) != n)
+    shape_fail("{} takes {} input{}, got {}", op, n, n == 1 ? "" : "s", inputs.size());
+}
+
+void expect_rank(std::string_view op, const TensorSpec& input, int rank, std::string_view dims) {
+  if (input.shape.rank() != rank)
+    shape_fail("{} expects a {}-D input {}, got {}", op, rank, dims, input.shape.str());
+}
+
+}  // namespace convkit::ops

@@ -1,0 +1,131 @@
+// Tensor storage, views and elementwise helpers.
+#include <convkit/tensor/arena.h>
+#include <convkit/tensor/tensor.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+namespace convkit {
+
+namespace {
+std::shared_ptr<void> allocate(std::size_t bytes) {
+  void* p = std::aligned_alloc(kAlignment, align_up(std::max<std::size_t>(bytes, 1)));
+  if (!p) fail("out of memory allocating {} bytes", bytes);
+  return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+}
+}  // namespace
+
+Tensor Tensor::empty(const Shape& shape, DType dtype) {
+  for (auto d : shape.dims())
+    if (d < 0) fail("cannot allocate a tensor of shape {}", shape.str());
+  Tensor t;
+  t.shape_ = shape;
+  t.strides_ = contiguous_strides(shape);
+  t.dtype_ = dtype;
+  t.owner_ = allocate(t.nbytes());
+  t.data_ = t.owner_.get();
+  return t;
+}
+
+Tensor Tensor::zeros(const Shape& shape, DType dtype) {
+  Tensor t = empty(shape, dtype);
+  t.zero();
+  return t;
+}
+
+Tensor Tensor::full(const Shape& shape, float value) {
+  Tensor t = empty(shape, DType::f32);
+  t.fill(value);
+  return t;
+}
+
+Tensor Tensor::wrap(void* data, const Shape& shape, DType dtype) {
+  Tensor t;
+  t.data_ = data;
+  t.shape_ = shape;
+  t.strides_ = contiguous_strides(shape);
+  t.dtype_ = dtype;
+  return t;
+}
+
+bool Tensor::is_contiguous() const { return strides_ == contiguous_strides(shape_); }
+
+void Tensor::check_dtype(DType want) const {
+  if (want != dtype_) fail("tensor holds {} elements, accessed as {}", name_of(dtype_), name_of(want));
+}
+
+Tensor Tensor::reshape(const Shape& shape) const {
+  if (!is_contiguous()) fail("reshape of a non-contiguous tensor {}", shape_.str());
+  if (shape.numel() != numel())
+    fail("cannot reshape {} ({} elements) to {} ({} elements)", shape_.str(), numel(), shape.str(),
+         shape.numel());
+  Tensor t = *this;
+  t.shape_ = shape;
+  t.strides_ = contiguous_strides(shape);
+  return t;
+}
+
+Tensor Tensor::slice(std::int64_t begin, std::int64_t end) const {
+  if (rank() == 0 || begin < 0 || end > shape_[0] || begin > end)
+    fail("slice [{}, {}) out of range for shape {}", begin, end, shape_.str());
+  Tensor t = *this;
+  t.shape_[0] = end - begin;
+  t.data_ = static_cast<std::byte*>(data_) + begin * strides_[0] * size_of(dtype_);
+  return t;
+}
+
+Tensor Tensor::clone() const {
+  Tensor t = empty(shape_, dtype_);
+  t.copy_from(*this);
+  return t;
+}
+
+void Tensor::fill(float value) const {
+  float* p = data<float>();
+  std::fill(p, p + numel(), value);
+}
+
+void Tensor::zero() const { std::memset(data_, 0, nbytes()); }
+
+void Tensor::copy_from(const Tensor& src) const {
+  if (src.shape_ != shape_ || src.dtype_ != dtype_)
+    fail("copy from {} {} into {} {}", name_of(src.dtype_), src.shape_.str(), name_of(dtype_),
+         shape_.str());
+  if (!is_contiguous() || !src.is_contiguous()) fail("copy between non-contiguous tensors");
+  std::memcpy(data_, src.data_, nbytes());
+}
+
+float max_abs_diff(const Tensor& a, const Tensor& b) {
+  if (a.shape() != b.shape()) fail("max_abs_diff: shapes {} and {} differ", a.shape().str(), b.shape().str());
+  const float* x = a.data<float>();
+  const float* y = b.data<float>();
+  float m = 0;
+  for (std::int64_t i = 0; i < a.numel(); ++i) {
+    float d = std::fabs(x[i] - y[i]);
+    if (std::isnan(d)) return d;
+    m = std::max(m, d);
+  }
+  return m;
+}
+
+void Arena::Free::operator()(std::byte* p) const { std::free(p); }
+
+void Arena::reserve(std::size_t bytes) {
+  bytes = align_up(std::max<std::size_t>(bytes, 1));
+  auto* p = static_cast<std::byte*>(std::aligned_alloc(kAlignment, bytes));
+  if (!p) fail("out of memory reserving an arena of {} bytes", bytes);
+  std::memset(p, 0, bytes);
+  base_.reset(p);
+  size_ = bytes;
+}
+
+Tensor Arena::view(std::size_t offset, const Shape& shape, DType dtype) const {
+  std::size_t bytes = static_cast<std::size_t>(shape.numel()) * size_of(dtype);
+  if (offset % kAlignment != 0 || offset + bytes > size_)
+    fail("arena view at offset {} of {} bytes exceeds the arena ({} bytes)", offset, bytes, size_);
+  return Tensor::wrap(base_.get() + offset, shape, dtype);
+}
+
+}  // namespace convkit

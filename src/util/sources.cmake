@@ -1,0 +1,1 @@
+list(APPEND CONVKIT_SOURCES src/util/rng.cpp)

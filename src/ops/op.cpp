@@ -13,4 +13,12 @@ void expect_rank(std::string_view op, const TensorSpec& input, int rank, std::st
     shape_fail("{} expects a {}-D input {}, got {}", op, rank, dims, input.shape.str());
 }
 
+std::string_view name_of(FusedActivation a) { return a == FusedActivation::ReLU ? "relu" : "none"; }
+
+FusedActivation fused_activation_from_name(std::string_view name) {
+  if (name == "none") return FusedActivation::None;
+  if (name == "relu") return FusedActivation::ReLU;
+  fail("unknown fused activation '{}' (expected none or relu)", name);
+}
+
 }  // namespace convkit::ops

@@ -23,6 +23,12 @@ namespace convkit::ops {
 
 enum class Mode : std::uint8_t { Train, Infer };
 
+// An activation folded into the op before it (conv+bias+ReLU, BN+ReLU), applied to the output.
+// The reference kernels implement it too; backward masks the gradient with output > 0.
+enum class FusedActivation : std::uint8_t { None, ReLU };
+std::string_view name_of(FusedActivation a);
+FusedActivation fused_activation_from_name(std::string_view name);
+
 struct TensorSpec {
   Shape shape;
   DType dtype = DType::f32;

@@ -1,1 +1,1 @@
-list(APPEND CONVKIT_SOURCES)
+list(APPEND CONVKIT_SOURCES src/nn/layers.cpp src/nn/model.cpp src/nn/summary.cpp)

@@ -1,0 +1,135 @@
+// Model: a built network (sequential or functional) with its parameters, and Plan: the model
+// compiled for one batch size — the object a training loop drives.
+//
+//   auto model = nn::sequential({1, 28, 28}, {
+//       nn::Conv2D{.filters = 32, .activation = nn::Activation::ReLU},
+//       nn::MaxPool2D{}, nn::Flatten{}, nn::Dense{.units = 10}});
+//   model.initialize(42);
+//   auto plan = model.compile_training({.batch = 64});
+//   auto adam = optim::make_adam({.lr = 1e-3});
+//   plan.input().copy_from(images); plan.labels().copy_from(labels);
+//   float loss = plan.train_step(*adam);
+#pragma once
+
+#include <convkit/nn/layers.h>
+#include <convkit/nn/value.h>
+#include <convkit/optim/optimizer.h>
+#include <convkit/tensor/tensor.h>
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace convkit::nn {
+
+namespace detail {
+struct ModelState;
+}
+class Plan;
+
+// Any layer struct (anything callable as Value(const Value&)), type-erased for sequential().
+class Layer {
+ public:
+  template <typename L>
+    requires requires(const L& l, const Value& v) {
+      { l(v) } -> std::convertible_to<Value>;
+    }
+  Layer(L layer)  // NOLINT(google-explicit-constructor): sequential({nn::Dense{...}, ...})
+      : apply_([layer = std::move(layer)](const Value& x) { return layer(x); }) {}
+  Value operator()(const Value& x) const { return apply_(x); }
+
+ private:
+  std::function<Value(const Value&)> apply_;
+};
+
+struct TrainingOptions {
+  std::int64_t batch = 32;
+  double label_smoothing = 0.0;        // softmax cross-entropy loss options
+  std::vector<double> class_weights;   // empty = unweighted
+  std::string backend = "cpu";         // "cpu" (oneDNN) or "reference"
+  bool fuse = true;                    // fold activations into conv/dense/batch-norm
+};
+
+struct InferenceOptions {
+  std::int64_t batch = 1;
+  std::string backend = "cpu";
+  bool fuse = true;
+};
+
+class Model {
+ public:
+  Model(const Value& input, const Value& output);
+  Model(const std::vector<Value>& inputs, const std::vector<Value>& outputs);
+  ~Model();
+  Model(const Model&);  // shares the graph; parameters are deep-copied
+  Model& operator=(const Model&);
+  Model(Model&&) noexcept;
+  Model& operator=(Model&&) noexcept;
+
+  // Initializes every parameter from its initializer with streams derived from `seed`; the
+  // seed also drives dropout in plans compiled later.
+  void initialize(std::uint64_t seed);
+  std::uint64_t seed() const;
+
+  // The layer table: name (type), output shape, parameters, forward FLOPs per sample.
+  std::string summary() const;
+  std::int64_t parameter_count() const;            // trainable params, buffers excluded
+  std::int64_t trainable_parameter_count() const;  // excluding frozen layers
+  double flops_per_sample() const;
+
+  std::vector<std::string> layer_names() const;
+  // Freezes/unfreezes a layer (no weight gradients, optimizer skips it). Throws on unknown names.
+  // Takes effect in plans compiled afterwards.
+  void set_trainable(std::string_view layer, bool trainable);
+  std::vector<std::string> parameter_names() const;   // "conv2d.weight", ..., buffers included
+  Tensor parameter(std::string_view name) const;      // a view: writes change the model
+  optim::ParamBlock parameter_block() const;          // for optimizers
+
+  Plan compile_training(const TrainingOptions& options) const;
+  Plan compile_inference(const InferenceOptions& options) const;
+
+  detail::ModelState& state() const { return *state_; }  // internal: graph and parameters
+
+ private:
+  std::shared_ptr<detail::ModelState> state_;
+};
+
+// Builds a sequential model: layers applied one after another to an input of `input_shape`.
+Model sequential(const Shape& input_shape, std::initializer_list<Layer> layers);
+Model sequential(const Shape& input_shape, const std::vector<Layer>& layers);
+
+// A model compiled for one batch size. Training plans take images and integer labels and
+// output {loss [1], logits [N, K]}; inference plans output the model's outputs.
+class Plan {
+ public:
+  ~Plan();
+  Plan(Plan&&) noexcept;
+  Plan& operator=(Plan&&) noexcept;
+
+  Tensor input(int i = 0) const;  // write the batch here ([N, C, H, W] f32)
+  Tensor labels() const;          // training plans: [N] i32 class indices
+  Tensor output(int i = 0) const; // inference: model output i; training: the logits
+  std::int64_t batch() const;
+
+  void forward();
+  void backward();
+  float loss() const;  // training plans, after forward()
+  // forward + backward + optimizer.step over the model's parameters; returns the loss.
+  float train_step(optim::Optimizer& optimizer);
+
+  std::size_t memory_bytes() const;     // the planned activation/gradient arena
+  std::size_t unplanned_bytes() const;  // what the same buffers would take without reuse
+  std::string describe() const;         // one line per step: node, op, kernel
+
+ private:
+  friend class Model;
+  struct Impl;
+  explicit Plan(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace convkit::nn

@@ -1,0 +1,21 @@
+// Fusion pass run by compile(): an activation node that follows Conv2D, Dense or BatchNorm
+// (whose output feeds nothing else) is folded into that op's `activation` attribute, so the
+// backend emits one primitive with a post-op (conv+bias+ReLU, BN+ReLU).
+#pragma once
+
+#include "graph/graph.h"
+
+#include <vector>
+
+namespace convkit::graph {
+
+struct FusedGraph {
+  std::vector<Node> nodes;       // the graph's nodes with fused pairs merged
+  std::vector<ValueId> alias;    // alias[v]: the value that holds v's data (v itself if unfused)
+};
+
+FusedGraph fuse_activations(const Graph& graph);
+// The identity: same nodes, no aliases (compile with fuse = false).
+FusedGraph unfused(const Graph& graph);
+
+}  // namespace convkit::graph

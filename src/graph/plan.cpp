@@ -1,0 +1,260 @@
+// Plan compilation: kernels, liveness, memory, and the forward/backward step loops.
+#include "graph/plan.h"
+
+#include "graph/memory_planner.h"
+
+#include <convkit/util/rng.h>
+
+#include <algorithm>
+
+namespace convkit::graph {
+
+using ops::Mode;
+using ops::TensorSpec;
+
+// One node's kernel with every tensor it touches, bound once at compile time.
+struct Plan::Step {
+  const Node* node = nullptr;
+  std::unique_ptr<backend::Kernel> kernel;
+  bool has_backward = false;
+  std::vector<Tensor> inputs, outputs, params, saved;
+  std::vector<Tensor> bwd_inputs, bwd_outputs, grad_outputs, grad_inputs, grad_params;
+  std::vector<std::pair<Tensor, Tensor>> accumulate;  // after backward: first += second
+  ops::ForwardCall fwd;
+  ops::BackwardCall bwd;
+};
+
+Plan::Plan(const Graph& graph, ParamStore& params, const CompileOptions& options)
+    : options_(options), backend_(backend::make_backend(options.backend)) {
+  build(graph, params);
+}
+
+Plan::~Plan() = default;
+
+namespace {
+std::size_t bytes_of(const TensorSpec& s) { return std::size_t(s.shape.numel()) * size_of(s.dtype); }
+
+// Buffer kinds planned into the arena.
+struct Buffer {
+  TensorSpec spec;
+  int first = 0, last = 0;
+};
+}  // namespace
+
+void Plan::build(const Graph& graph, ParamStore& store) {
+  const bool train = options_.mode == Mode::Train;
+  fused_ = options_.fuse ? fuse_activations(graph) : unfused(graph);
+  const auto& nodes = fused_.nodes;
+  const auto specs = graph.infer(options_.batch);
+  const auto grad_needed = train ? graph.requires_grad() : std::vector<bool>(specs.size(), false);
+  const int S = static_cast<int>(nodes.size());
+  const int T = train ? 2 * S : std::max(S, 1);
+  auto bwd_time = [&](int i) { return 2 * S - 1 - i; };
+  auto resolve = [&](ValueId v) { return fused_.alias[v]; };
+
+  if (train) {
+    if (graph.outputs().empty() || specs[resolve(graph.outputs()[0])].shape != Shape{1})
+      fail("a training plan needs the scalar loss [1] as graph output 0");
+  }
+
+  // 1. Kernels.
+  std::vector<int> producer_step(specs.size(), -1);
+  for (int i = 0; i < S; ++i) {
+    auto step = std::make_unique<Step>();
+    step->node = &nodes[i];
+    const Node& n = nodes[i];
+    backend::KernelRequest request{*n.op, {}, {}, options_.mode};
+    for (ValueId v : n.inputs) request.inputs.push_back(specs[resolve(v)]);
+    for (ValueId v : n.outputs) request.outputs.push_back(specs[v]);
+    bool any_param_grad = false;
+    if (train && n.trainable)
+      for (ParamId p : n.params) any_param_grad |= graph.params()[p].spec.trainable;
+    request.param_grads = any_param_grad;
+    for (std::size_t k = 0; k < n.inputs.size(); ++k)
+      request.input_grads.push_back(train && grad_needed[resolve(n.inputs[k])] && n.op->differentiable(int(k)));
+    bool any_input_grad = std::any_of(request.input_grads.begin(), request.input_grads.end(), [](bool b) { return b; });
+    request.backward = train && (any_param_grad || any_input_grad);
+    step->has_backward = request.backward;
+    step->kernel = backend::make_kernel_or_reference(*backend_, request);
+    for (ValueId v : n.outputs) producer_step[v] = i;
+    steps_.push_back(std::move(step));
+  }
+
+  // 2. Lifetimes of values, gradients, saved tensors.
+  std::vector<Buffer> buffers;
+  std::vector<int> value_buffer(specs.size(), -1), grad_buffer(specs.size(), -1);
+  auto is_pinned = [&](ValueId v) {
+    for (ValueId x : graph.inputs()) if (x == v) return true;
+    for (ValueId x : graph.outputs()) if (resolve(x) == v) return true;
+    return false;
+  };
+  auto value_buf = [&](ValueId v) -> int {
+    v = resolve(v);
+    if (value_buffer[v] < 0) {
+      int start = producer_step[v] < 0 ? 0 : producer_step[v];
+      value_buffer[v] = static_cast<int>(buffers.size());
+      buffers.push_back({specs[v], start, start});
+      if (is_pinned(v)) buffers.back() = {specs[v], 0, T - 1};
+    }
+    return value_buffer[v];
+  };
+  auto extend = [&](int b, int t) {
+    buffers[b].first = std::min(buffers[b].first, t);
+    buffers[b].last = std::max(buffers[b].last, t);
+  };
+  for (ValueId v : graph.inputs()) value_buf(v);
+  for (int i = 0; i < S; ++i) {
+    const Node& n = nodes[i];
+    const auto needs = n.op->backward_needs();
+    for (ValueId v : n.inputs) {
+      int b = value_buf(v);
+      extend(b, i);
+      if (steps_[i]->has_backward && needs.inputs) extend(b, bwd_time(i));
+    }
+    for (ValueId v : n.outputs) {
+      int b = value_buf(v);
+      if (steps_[i]->has_backward && needs.outputs) extend(b, bwd_time(i));
+    }
+  }
+  for (ValueId v : graph.outputs()) value_buf(v);
+
+  // Gradients: the first contributor (in backward order) writes the value's gradient buffer,
+  // later contributors write a temporary that is added right after their backward call.
+  struct Contribution {
+    int step, input;
+    int buffer;  // where it writes
+  };
+  std::vector<std::vector<Contribution>> contributions(specs.size());
+  const ValueId loss = train ? resolve(graph.outputs()[0]) : -1;
+  int loss_grad_buffer = -1;
+  if (train) {
+    for (int i = S - 1; i >= 0; --i) {
+      if (!steps_[i]->has_backward) continue;
+      const Node& n = nodes[i];
+      for (std::size_t k = 0; k < n.inputs.size(); ++k) {
+        ValueId v = resolve(n.inputs[k]);
+        if (!grad_needed[v] || !n.op->differentiable(int(k))) continue;
+        auto& list = contributions[v];
+        int t = bwd_time(i);
+        if (list.empty()) {
+          grad_buffer[v] = static_cast<int>(buffers.size());
+          buffers.push_back({specs[v], t, t});
+          list.push_back({i, int(k), grad_buffer[v]});
+        } else {
+          list.push_back({i, int(k), static_cast<int>(buffers.size())});
+          buffers.push_back({specs[v], t, t});
+          extend(grad_buffer[v], t);
+        }
+      }
+    }
+    // The loss gradient is the constant 1, pinned.
+    loss_grad_buffer = static_cast<int>(buffers.size());
+    buffers.push_back({specs[loss], 0, T - 1});
+    grad_buffer[loss] = loss_grad_buffer;
+    // Every gradient lives until its producer's backward reads it.
+    for (std::size_t v = 0; v < specs.size(); ++v) {
+      if (!grad_needed[v] || producer_step[v] < 0 || !steps_[producer_step[v]]->has_backward) continue;
+      if (grad_buffer[v] < 0) {  // no consumer gives a gradient (e.g. an unused output): zeros
+        grad_buffer[v] = static_cast<int>(buffers.size());
+        buffers.push_back({specs[v], 0, T - 1});
+      }
+      extend(grad_buffer[v], bwd_time(producer_step[v]));
+    }
+  }
+  std::vector<std::vector<int>> saved_buffers(S);
+  // Saved tensors are written by every Train-mode forward, so they exist even without backward.
+  for (int i = 0; train && i < S; ++i) {
+    for (const auto& s : steps_[i]->kernel->saved()) {
+      saved_buffers[i].push_back(static_cast<int>(buffers.size()));
+      buffers.push_back({s, i, steps_[i]->has_backward ? bwd_time(i) : i});
+    }
+  }
+
+  // 3. Offsets, then one arena for everything plus a shared scratch region.
+  std::vector<BufferRequest> requests;
+  for (const auto& b : buffers) requests.push_back({bytes_of(b.spec), b.first, b.last});
+  const MemoryPlan mem = plan_memory(requests);
+  std::size_t scratch = 0;
+  for (const auto& s : steps_) scratch = std::max(scratch, s->kernel->scratch_bytes());
+  const std::size_t scratch_offset = align_up(mem.total);
+  arena_.reserve(scratch_offset + align_up(scratch));
+  unplanned_bytes_ = mem.naive + align_up(scratch);
+  auto view = [&](int b) { return arena_.view(mem.offsets[b], buffers[b].spec.shape, buffers[b].spec.dtype); };
+  std::span<std::byte> scratch_span(arena_.base() + scratch_offset, scratch);
+
+  for (ValueId v : graph.inputs()) inputs_.push_back(view(value_buffer[v]));
+  for (ValueId v : graph.outputs()) outputs_.push_back(view(value_buffer[resolve(v)]));
+  if (train) {
+    loss_grad_ = view(loss_grad_buffer);
+    loss_grad_.fill(1.0f);
+  }
+
+  // 4. Bind every call.
+  for (int i = 0; i < S; ++i) {
+    Step& st = *steps_[i];
+    const Node& n = nodes[i];
+    const auto needs = n.op->backward_needs();
+    for (ValueId v : n.inputs) st.inputs.push_back(view(value_buffer[resolve(v)]));
+    for (ValueId v : n.outputs) st.outputs.push_back(view(value_buffer[resolve(v)]));
+    for (ParamId p : n.params) st.params.push_back(store.value(p));
+    for (int b : saved_buffers[i]) st.saved.push_back(view(b));
+    const std::uint64_t key = derive_key(options_.seed, n.name);
+    st.fwd = {st.inputs, st.outputs, st.params, st.saved, scratch_span, options_.mode, key, 0};
+    if (!st.has_backward) continue;
+    st.bwd_inputs = needs.inputs ? st.inputs : std::vector<Tensor>(st.inputs.size());
+    st.bwd_outputs = needs.outputs ? st.outputs : std::vector<Tensor>(st.outputs.size());
+    for (ValueId v : n.outputs) {
+      ValueId r = resolve(v);
+      st.grad_outputs.push_back(grad_buffer[r] >= 0 ? view(grad_buffer[r]) : Tensor());
+    }
+    st.grad_inputs.assign(n.inputs.size(), Tensor());
+    for (std::size_t k = 0; k < n.inputs.size(); ++k) {
+      ValueId v = resolve(n.inputs[k]);
+      for (const auto& c : contributions[v]) {
+        if (c.step != i || c.input != int(k)) continue;
+        st.grad_inputs[k] = view(c.buffer);
+        if (c.buffer != grad_buffer[v]) st.accumulate.emplace_back(view(grad_buffer[v]), view(c.buffer));
+      }
+    }
+    const bool param_grads = n.trainable;
+    for (ParamId p : n.params)
+      st.grad_params.push_back(param_grads && graph.params()[p].spec.trainable ? store.grad(p) : Tensor());
+    st.bwd = {st.bwd_inputs, st.bwd_outputs, st.params, st.saved, st.grad_outputs,
+              st.grad_inputs, st.grad_params, scratch_span, key, 0};
+  }
+}
+
+void Plan::forward() {
+  for (auto& s : steps_) {
+    s->fwd.step = step_;
+    s->kernel->forward(s->fwd);
+  }
+  if (options_.mode == Mode::Train) ++step_;
+}
+
+void Plan::backward() {
+  if (options_.mode != Mode::Train) fail("backward() on a plan compiled for inference");
+  const std::uint64_t step = step_ - 1;  // the forward this backward belongs to
+  for (auto it = steps_.rbegin(); it != steps_.rend(); ++it) {
+    Step& s = **it;
+    if (!s.has_backward) continue;
+    s.bwd.step = step;
+    s.kernel->backward(s.bwd);
+    for (auto& [dst, src] : s.accumulate) {
+      float* d = dst.data<float>();
+      const float* x = src.data<float>();
+      const std::int64_t n = dst.numel();
+#pragma omp parallel for simd schedule(static) if (n > 32768)
+      for (std::int64_t j = 0; j < n; ++j) d[j] += x[j];
+    }
+  }
+}
+
+std::vector<StepInfo> Plan::steps() const {
+  std::vector<StepInfo> out;
+  for (const auto& s : steps_)
+    out.push_back({s->node->name, std::string(s->node->op->type()), std::string(s->kernel->name()), s->has_backward});
+  return out;
+}
+
+}  // namespace convkit::graph

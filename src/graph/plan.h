@@ -1,0 +1,76 @@
+// Plan: a graph compiled for one batch size, mode and backend. Compilation infers shapes, fuses
+// activations, builds every kernel (and so every oneDNN primitive) once, and plans all
+// activation, gradient and saved memory by liveness into one arena. forward()/backward() then
+// only run kernels: a training step allocates nothing.
+//
+// Timeline used for liveness: forward step i runs at time i; the backward of step i at time
+// 2S-1-i (S = number of steps). Graph inputs and outputs are pinned for the whole plan.
+#pragma once
+
+#include "backend/backend.h"
+#include "graph/fusion.h"
+#include "graph/param_store.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace convkit::graph {
+
+struct CompileOptions {
+  std::int64_t batch = 1;
+  ops::Mode mode = ops::Mode::Infer;
+  std::string backend = "cpu";
+  bool fuse = true;         // fold activations into the op before them
+  std::uint64_t seed = 0;   // random streams of stochastic ops (dropout)
+};
+
+// What compile decided for one node, for summaries, profiling and tests.
+struct StepInfo {
+  std::string node;
+  std::string op;      // op type after fusion ("Conv2D")
+  std::string kernel;  // "onednn", "ref"
+  bool backward = false;
+};
+
+class Plan {
+ public:
+  // In Train mode graph output 0 must be the scalar loss [1]; backward seeds its gradient with 1.
+  Plan(const Graph& graph, ParamStore& params, const CompileOptions& options);
+  ~Plan();
+  Plan(const Plan&) = delete;
+  Plan& operator=(const Plan&) = delete;
+
+  // Bound buffers: write inputs before forward(), read outputs after.
+  const Tensor& input(int i) const { return inputs_.at(i); }
+  const Tensor& output(int i) const { return outputs_.at(i); }
+  int num_inputs() const { return static_cast<int>(inputs_.size()); }
+  int num_outputs() const { return static_cast<int>(outputs_.size()); }
+
+  void forward();
+  void backward();  // Train mode only; writes parameter gradients into the ParamStore
+
+  const CompileOptions& options() const { return options_; }
+  std::uint64_t step() const { return step_; }
+  void set_step(std::uint64_t step) { step_ = step; }  // resume: the RNG counter of dropout
+
+  std::size_t arena_bytes() const { return arena_.size(); }      // activations, grads, saved, scratch
+  std::size_t unplanned_bytes() const { return unplanned_bytes_; }  // the same without reuse
+  std::vector<StepInfo> steps() const;
+
+ private:
+  struct Step;
+  void build(const Graph& graph, ParamStore& params);
+
+  CompileOptions options_;
+  std::unique_ptr<backend::Backend> backend_;
+  FusedGraph fused_;
+  std::vector<std::unique_ptr<Step>> steps_;
+  Arena arena_;
+  std::vector<Tensor> inputs_, outputs_;
+  Tensor loss_grad_;
+  std::size_t unplanned_bytes_ = 0;
+  std::uint64_t step_ = 0;
+};
+
+}  // namespace convkit::graph

@@ -1,0 +1,204 @@
+// Model: builds the graph snapshot and parameters, compiles plans.
+#include <convkit/nn/model.h>
+
+#include "graph/plan.h"
+#include "nn/model_state.h"
+#include "ops/softmax_cross_entropy.h"
+
+namespace convkit::nn {
+
+using detail::ModelState;
+
+Model::Model(const Value& input, const Value& output) : Model(std::vector{input}, std::vector{output}) {}
+
+Model::Model(const std::vector<Value>& inputs, const std::vector<Value>& outputs) {
+  if (inputs.empty() || outputs.empty()) fail("a model needs at least one input and one output");
+  const auto& source = inputs[0].graph();
+  for (const auto& v : inputs)
+    if (!v.defined() || v.graph() != source) fail("model inputs must come from one nn::Input graph");
+  for (const auto& v : outputs)
+    if (!v.defined() || v.graph() != source)
+      fail("model outputs must be computed from the model's inputs (same graph)");
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    if (source->value(inputs[i].id()).producer != -1) fail("model input {} is not an nn::Input", i);
+  if (inputs.size() != source->inputs().size())
+    fail("the graph has {} inputs but the model names {}", source->inputs().size(), inputs.size());
+  auto graph = std::make_shared<graph::Graph>(*source);  // snapshot: later layer calls don't leak in
+  std::vector<graph::ValueId> outs;
+  for (const auto& v : outputs) outs.push_back(v.id());
+  graph->set_outputs(outs);
+  state_ = std::make_shared<ModelState>();
+  state_->params = graph::ParamStore(*graph);
+  state_->graph = std::move(graph);
+  initialize(0);
+}
+
+Model::~Model() = default;
+Model::Model(Model&&) noexcept = default;
+Model& Model::operator=(Model&&) noexcept = default;
+
+Model::Model(const Model& other) : state_(std::make_shared<ModelState>()) {
+  state_->graph = other.state_->graph;
+  state_->seed = other.state_->seed;
+  state_->params = graph::ParamStore(*state_->graph);
+  for (std::size_t i = 0; i < state_->graph->params().size(); ++i)
+    state_->params.value(int(i)).copy_from(other.state_->params.value(int(i)));
+}
+
+Model& Model::operator=(const Model& other) {
+  if (this != &other) *this = Model(other);
+  return *this;
+}
+
+void Model::initialize(std::uint64_t seed) {
+  state_->seed = seed;
+  state_->params.initialize(*state_->graph, seed);
+}
+
+std::uint64_t Model::seed() const { return state_->seed; }
+
+std::int64_t Model::parameter_count() const {
+  std::int64_t n = 0;
+  for (const auto& p : state_->graph->params())
+    if (p.spec.trainable) n += p.spec.shape.numel();
+  return n;
+}
+
+std::int64_t Model::trainable_parameter_count() const {
+  std::int64_t n = 0;
+  for (const auto& p : state_->graph->params())
+    if (p.spec.trainable && state_->graph->node(p.node).trainable) n += p.spec.shape.numel();
+  return n;
+}
+
+std::vector<std::string> Model::layer_names() const {
+  std::vector<std::string> names;
+  for (const auto& n : state_->graph->nodes()) names.push_back(n.name);
+  return names;
+}
+
+void Model::set_trainable(std::string_view layer, bool trainable) {
+  auto graph = std::make_shared<graph::Graph>(*state_->graph);  // copy on write: copies share graphs
+  const auto id = graph->find_node(layer);
+  if (id < 0) fail("set_trainable: the model has no layer named '{}'", layer);
+  graph->set_trainable(id, trainable);
+  state_->params.sync_trainable(*graph);
+  state_->graph = std::move(graph);
+}
+
+std::vector<std::string> Model::parameter_names() const {
+  std::vector<std::string> names;
+  for (const auto& p : state_->graph->params()) names.push_back(p.name);
+  return names;
+}
+
+Tensor Model::parameter(std::string_view name) const {
+  const auto& params = state_->graph->params();
+  for (std::size_t i = 0; i < params.size(); ++i)
+    if (params[i].name == name) return state_->params.value(int(i));
+  fail("the model has no parameter named '{}'", name);
+}
+
+optim::ParamBlock Model::parameter_block() const { return state_->params.block(); }
+
+// Plan::Impl and the compile functions live here because they need the graph internals.
+struct Plan::Impl {
+  std::shared_ptr<ModelState> model;
+  std::shared_ptr<const graph::Graph> graph;  // the graph compiled (with the loss for training)
+  std::unique_ptr<graph::Plan> plan;
+  bool training = false;
+};
+
+Plan Model::compile_training(const TrainingOptions& options) const {
+  auto impl = std::make_unique<Plan::Impl>();
+  impl->model = state_;
+  impl->training = true;
+  // The training graph: the model plus a labels input and the loss on output 0.
+  auto graph = std::make_shared<graph::Graph>(*state_->graph);
+  if (graph->outputs().size() != 1) fail("compile_training: the model must have exactly one output (the logits)");
+  const auto logits = graph->outputs()[0];
+  const auto labels = graph->add_input("labels", Shape{}, DType::i32);
+  auto loss_op = std::make_shared<ops::SoftmaxCrossEntropy>(ops::SoftmaxCrossEntropyAttrs{
+      .label_smoothing = options.label_smoothing, .class_weights = options.class_weights});
+  const auto loss = graph->add_node("loss", loss_op, {logits, labels})[0];
+  graph->set_outputs({loss, logits});
+  impl->graph = graph;
+  impl->plan = std::make_unique<graph::Plan>(
+      *graph, state_->params,
+      graph::CompileOptions{.batch = options.batch, .mode = ops::Mode::Train, .backend = options.backend,
+                            .fuse = options.fuse, .seed = state_->seed});
+  return Plan(std::move(impl));
+}
+
+Plan Model::compile_inference(const InferenceOptions& options) const {
+  auto impl = std::make_unique<Plan::Impl>();
+  impl->model = state_;
+  impl->graph = state_->graph;
+  impl->plan = std::make_unique<graph::Plan>(
+      *state_->graph, state_->params,
+      graph::CompileOptions{.batch = options.batch, .mode = ops::Mode::Infer, .backend = options.backend,
+                            .fuse = options.fuse, .seed = state_->seed});
+  return Plan(std::move(impl));
+}
+
+Model sequential(const Shape& input_shape, std::initializer_list<Layer> layers) {
+  return sequential(input_shape, std::vector<Layer>(layers));
+}
+
+Model sequential(const Shape& input_shape, const std::vector<Layer>& layers) {
+  Value input = Input(input_shape);
+  Value x = input;
+  for (const auto& layer : layers) x = layer(x);
+  return Model(input, x);
+}
+
+// ---- Plan ----
+
+Plan::Plan(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Plan::~Plan() = default;
+Plan::Plan(Plan&&) noexcept = default;
+Plan& Plan::operator=(Plan&&) noexcept = default;
+
+Tensor Plan::input(int i) const { return impl_->plan->input(i); }
+
+Tensor Plan::labels() const {
+  if (!impl_->training) fail("labels(): an inference plan has no labels");
+  return impl_->plan->input(impl_->plan->num_inputs() - 1);
+}
+
+Tensor Plan::output(int i) const {
+  if (impl_->training) {
+    if (i != 0) fail("output({}): a training plan has one output, the logits", i);
+    return impl_->plan->output(1);
+  }
+  return impl_->plan->output(i);
+}
+
+std::int64_t Plan::batch() const { return impl_->plan->options().batch; }
+void Plan::forward() { impl_->plan->forward(); }
+void Plan::backward() { impl_->plan->backward(); }
+
+float Plan::loss() const {
+  if (!impl_->training) fail("loss(): only training plans compute the loss");
+  return impl_->plan->output(0).data<float>()[0];
+}
+
+float Plan::train_step(optim::Optimizer& optimizer) {
+  if (!impl_->training) fail("train_step() on an inference plan");
+  forward();
+  backward();
+  optimizer.step(impl_->model->params.block());
+  return loss();
+}
+
+std::size_t Plan::memory_bytes() const { return impl_->plan->arena_bytes(); }
+std::size_t Plan::unplanned_bytes() const { return impl_->plan->unplanned_bytes(); }
+
+std::string Plan::describe() const {
+  std::string out;
+  for (const auto& s : impl_->plan->steps())
+    out += fmt::format("{:<24} {:<20} {:<8}{}\n", s.node, s.op, s.kernel, s.backward ? " +backward" : "");
+  return out;
+}
+
+}  // namespace convkit::nn

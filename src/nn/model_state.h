@@ -1,0 +1,17 @@
+// ModelState: what a Model owns — its graph and its parameters (internal header).
+#pragma once
+
+#include "graph/graph.h"
+#include "graph/param_store.h"
+
+#include <memory>
+
+namespace convkit::nn::detail {
+
+struct ModelState {
+  std::shared_ptr<const graph::Graph> graph;  // shared between copies; never mutated in place
+  graph::ParamStore params;
+  std::uint64_t seed = 0;
+};
+
+}  // namespace convkit::nn::detail

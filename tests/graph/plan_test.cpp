@@ -1,0 +1,181 @@
+// Plan: whole-network gradients against finite differences, backends and fusion agreeing,
+// skip connections (gradient fan-in), frozen layers, memory planning, allocation-free steps.
+#include "graph/plan.h"
+#include "nn/model_state.h"
+
+#include <convkit/nn/model.h>
+#include <convkit/util/rng.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <new>
+
+// Counts heap allocations while `g_count_allocations` is set (checks "a step allocates nothing").
+static std::atomic<bool> g_count_allocations{false};
+static std::atomic<long> g_allocations{0};
+void* operator new(std::size_t n) {
+  if (g_count_allocations) ++g_allocations;
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace convkit::nn {
+namespace {
+
+// A small residual CNN touching every kind of node: conv (+fused relu), BN, pooling, a skip
+// connection (gradient fan-in), concat, global pooling, dense.
+Model residual_net() {
+  Value x = Input({2, 7, 6});
+  Value a = Conv2D{.filters = 4, .kernel = 3, .padding = Padding::Same, .activation = Activation::ReLU}(x);
+  Value b = Conv2D{.filters = 4, .kernel = 3, .padding = Padding::Same}(a);
+  b = BatchNorm{}(b);
+  Value s = ReLU{}(Add{}({a, b}));
+  Value c = Concat{}({s, a});
+  Value p = MaxPool2D{.pool = 2}(c);
+  Value g = GlobalAvgPool2D{}(Tanh{}(p));
+  Value y = Dense{.units = 3}(g);
+  return Model(x, y);
+}
+
+void fill_batch(Plan& plan, std::uint64_t seed) {
+  Tensor in = plan.input();
+  fill_normal(in.data<float>(), in.numel(), derive_key(seed, "x"), 0.0f, 1.0f);
+  Tensor labels = plan.labels();
+  for (std::int64_t i = 0; i < labels.numel(); ++i) labels.data<std::int32_t>()[i] = std::int32_t(i % 3);
+}
+
+std::vector<float> flat_grads(const Model& m) {
+  auto block = m.parameter_block();
+  return std::vector<float>(block.grads, block.grads + block.numel);
+}
+
+TEST(PlanTest, WholeNetworkGradientsMatchFiniteDifferences) {
+  Model model = residual_net();
+  model.initialize(5);
+  Plan plan = model.compile_training({.batch = 3, .backend = "reference"});
+  fill_batch(plan, 1);
+  plan.forward();
+  plan.backward();
+  auto grads = flat_grads(model);
+  auto block = model.parameter_block();
+  int checked = 0;
+  for (const auto& slot : block.slots) {
+    if (!slot.trainable) continue;
+    for (std::int64_t j = 0; j < slot.numel; j += std::max<std::int64_t>(1, slot.numel / 6)) {
+      float* w = block.params + slot.offset + j;
+      const float saved = *w, eps = 1e-2f;
+      *w = saved + eps;
+      plan.forward();
+      double up = plan.loss();
+      *w = saved - eps;
+      plan.forward();
+      double down = plan.loss();
+      *w = saved;
+      double numeric = (up - down) / (2 * eps);
+      EXPECT_NEAR(grads[slot.offset + j], numeric, 2e-3 + 2e-2 * std::fabs(numeric)) << slot.name << "[" << j << "]";
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 40);
+}
+
+TEST(PlanTest, CpuBackendAndFusionAgreeWithReference) {
+  Model model = residual_net();
+  model.initialize(9);
+  auto run = [&](const std::string& backend, bool fuse) {
+    Plan plan = model.compile_training({.batch = 4, .backend = backend, .fuse = fuse});
+    fill_batch(plan, 2);
+    plan.forward();
+    plan.backward();
+    return std::make_pair(plan.loss(), flat_grads(model));
+  };
+  auto [ref_loss, ref_grads] = run("reference", false);
+  for (auto [backend, fuse] : {std::pair{"reference", true}, {"cpu", false}, {"cpu", true}}) {
+    auto [loss, grads] = run(backend, fuse);
+    EXPECT_NEAR(loss, ref_loss, 1e-4) << backend << " fuse=" << fuse;
+    float worst = 0;
+    for (std::size_t i = 0; i < grads.size(); ++i) worst = std::max(worst, std::fabs(grads[i] - ref_grads[i]));
+    EXPECT_LT(worst, 1e-3) << backend << " fuse=" << fuse;
+  }
+}
+
+TEST(PlanTest, FusionFoldsReluIntoConv) {
+  Model model = residual_net();
+  Plan fused = model.compile_training({.batch = 2, .fuse = true});
+  Plan plain = model.compile_training({.batch = 2, .fuse = false});
+  auto count = [](const std::string& s, const std::string& what) {
+    int n = 0;
+    for (std::size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count(plain.describe(), " ReLU "), 2);
+  // conv2d's ReLU folds; the ReLU after Add has no conv/dense/bn producer and stays.
+  EXPECT_EQ(count(fused.describe(), " ReLU "), 1);
+}
+
+TEST(PlanTest, FrozenLayerGetsNoGradientAndNoUpdate) {
+  Model model = sequential({1, 8, 8}, {Conv2D{.filters = 3, .name = "features"}, Flatten{}, Dense{.units = 2, .name = "head"}});
+  model.initialize(1);
+  model.set_trainable("features", false);
+  EXPECT_EQ(model.trainable_parameter_count(), 3 * 6 * 6 * 2 + 2);
+  Tensor w = model.parameter("features.weight");
+  Tensor before = w.clone();
+  auto block = model.parameter_block();
+  std::fill(const_cast<float*>(block.grads), const_cast<float*>(block.grads) + block.numel, 12345.0f);
+  Plan plan = model.compile_training({.batch = 2});
+  fill_batch(plan, 3);
+  for (std::int64_t i = 0; i < 2; ++i) plan.labels().data<std::int32_t>()[i] = std::int32_t(i);
+  auto sgd = optim::make_sgd({.lr = 0.1});
+  plan.train_step(*sgd);
+  EXPECT_EQ(max_abs_diff(w, before), 0.0f);
+  for (const auto& slot : block.slots)
+    if (slot.name.starts_with("features")) EXPECT_EQ(block.grads[slot.offset], 12345.0f) << slot.name;
+    else EXPECT_NE(block.grads[slot.offset], 12345.0f) << slot.name;
+}
+
+TEST(PlanTest, InferencePlanNeedsFarLessMemoryThanTraining) {
+  Model model = sequential({1, 28, 28}, {Conv2D{.filters = 16, .activation = Activation::ReLU},
+                                         Conv2D{.filters = 16, .activation = Activation::ReLU},
+                                         Conv2D{.filters = 16, .activation = Activation::ReLU},
+                                         MaxPool2D{}, Flatten{}, Dense{.units = 10}});
+  Plan infer = model.compile_inference({.batch = 64});
+  Plan train = model.compile_training({.batch = 64});
+  EXPECT_LT(infer.memory_bytes() * 2, train.memory_bytes());
+  EXPECT_LT(infer.memory_bytes(), infer.unplanned_bytes());
+}
+
+TEST(PlanTest, TrainingStepAllocatesNothing) {
+  Model model = residual_net();
+  Plan plan = model.compile_training({.batch = 8});
+  auto adam = optim::make_adam({.lr = 1e-3});
+  fill_batch(plan, 4);
+  plan.train_step(*adam);  // first step: kernels and optimizer state settle
+  g_allocations = 0;
+  g_count_allocations = true;
+  for (int i = 0; i < 3; ++i) plan.train_step(*adam);
+  g_count_allocations = false;
+  EXPECT_EQ(g_allocations.load(), 0);
+}
+
+TEST(PlanTest, ShapeMismatchNamesLayerAndBothShapes) {
+  Value x = Input({3, 8, 8});
+  Value a = Conv2D{.filters = 4, .padding = Padding::Same, .name = "left"}(x);
+  Value b = Conv2D{.filters = 5, .padding = Padding::Same, .name = "right"}(x);
+  try {
+    Add{.name = "merge"}({a, b});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find("merge"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("[1, 4, 8, 8]"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("[1, 5, 8, 8]"), std::string::npos) << msg;
+  }
+}
+
+}  // namespace
+}  // namespace convkit::nn

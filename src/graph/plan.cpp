@@ -63,7 +63,8 @@ void Plan::build(const Graph& graph, ParamStore& store) {
     auto step = std::make_unique<Step>();
     step->node = &nodes[i];
     const Node& n = nodes[i];
-    backend::KernelRequest request{*n.op, {}, {}, options_.mode};
+    backend::KernelRequest request{.op = *n.op, .inputs = {}, .outputs = {}, .mode = options_.mode,
+                                   .backward = false, .param_grads = false, .input_grads = {}};
     for (ValueId v : n.inputs) request.inputs.push_back(specs[resolve(v)]);
     for (ValueId v : n.outputs) request.outputs.push_back(specs[v]);
     bool any_param_grad = false;

@@ -14,4 +14,12 @@ struct ModelState {
   std::uint64_t seed = 0;
 };
 
+// A state over `graph` with freshly laid-out (zeroed) parameters.
+inline std::shared_ptr<ModelState> make_model_state(std::shared_ptr<const graph::Graph> graph) {
+  auto state = std::make_shared<ModelState>();
+  state->params = graph::ParamStore(*graph);
+  state->graph = std::move(graph);
+  return state;
+}
+
 }  // namespace convkit::nn::detail

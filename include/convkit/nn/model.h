@@ -93,6 +93,8 @@ class Model {
   Plan compile_inference(const InferenceOptions& options) const;
 
   detail::ModelState& state() const { return *state_; }  // internal: graph and parameters
+  // Internal: a model over an existing state (deserialized checkpoints, ONNX import).
+  explicit Model(std::shared_ptr<detail::ModelState> state) : state_(std::move(state)) {}
 
  private:
   std::shared_ptr<detail::ModelState> state_;

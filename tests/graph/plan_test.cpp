@@ -68,7 +68,7 @@ TEST(PlanTest, WholeNetworkGradientsMatchFiniteDifferences) {
     if (!slot.trainable) continue;
     for (std::int64_t j = 0; j < slot.numel; j += std::max<std::int64_t>(1, slot.numel / 6)) {
       float* w = block.params + slot.offset + j;
-      const float saved = *w, eps = 1e-2f;
+      const float saved = *w, eps = 1e-3f;
       *w = saved + eps;
       plan.forward();
       double up = plan.loss();
@@ -81,7 +81,7 @@ TEST(PlanTest, WholeNetworkGradientsMatchFiniteDifferences) {
       ++checked;
     }
   }
-  EXPECT_GT(checked, 40);
+  EXPECT_GT(checked, 30);
 }
 
 TEST(PlanTest, CpuBackendAndFusionAgreeWithReference) {

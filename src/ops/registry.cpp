@@ -1,18 +1,18 @@
 // The op table: type name -> factory. One line per op; keep it sorted by file.
 #include "ops/registry.h"
 
-// #include "ops/activation.h"
+#include "ops/activation.h"
 #include "ops/add.h"
-// #include "ops/batch_norm.h"
-// #include "ops/concat.h"
-// #include "ops/conv2d.h"
-// #include "ops/dense.h"
-// #include "ops/dropout.h"
-// #include "ops/global_avg_pool.h"
-// #include "ops/pool2d.h"
-// #include "ops/reshape.h"
-// #include "ops/softmax.h"
-// #include "ops/softmax_cross_entropy.h"
+#include "ops/batch_norm.h"
+#include "ops/concat.h"
+#include "ops/conv2d.h"
+#include "ops/dense.h"
+#include "ops/dropout.h"
+#include "ops/global_avg_pool.h"
+#include "ops/pool2d.h"
+#include "ops/reshape.h"
+#include "ops/softmax.h"
+#include "ops/softmax_cross_entropy.h"
 
 #include <array>
 
@@ -20,19 +20,19 @@ namespace convkit::ops {
 
 namespace {
 const OpEntry kOps[] = {
-    // {"ReLU", make_relu}, {"LeakyReLU", make_leaky_relu}, {"ELU", make_elu},
-    // {"GELU", make_gelu}, {"SiLU", make_silu}, {"Sigmoid", make_sigmoid}, {"Tanh", make_tanh},
+    {"ReLU", make_relu}, {"LeakyReLU", make_leaky_relu}, {"ELU", make_elu},
+    {"GELU", make_gelu}, {"SiLU", make_silu}, {"Sigmoid", make_sigmoid}, {"Tanh", make_tanh},
     {"Add", make_add},
-    // {"BatchNorm", make_batch_norm},
-    // {"Concat", make_concat},
-    // {"Conv2D", make_conv2d},
-    // {"Dense", make_dense},
-    // {"Dropout", make_dropout},
-    // {"GlobalAvgPool", make_global_avg_pool},
-    // {"MaxPool2D", make_max_pool2d}, {"AvgPool2D", make_avg_pool2d},
-    // {"Flatten", make_flatten}, {"Reshape", make_reshape},
-    // {"Softmax", make_softmax},
-    // {"SoftmaxCrossEntropy", make_softmax_cross_entropy},
+    {"BatchNorm", make_batch_norm},
+    {"Concat", make_concat},
+    {"Conv2D", make_conv2d},
+    {"Dense", make_dense},
+    {"Dropout", make_dropout},
+    {"GlobalAvgPool", make_global_avg_pool},
+    {"MaxPool2D", make_max_pool2d}, {"AvgPool2D", make_avg_pool2d},
+    {"Flatten", make_flatten}, {"Reshape", make_reshape},
+    {"Softmax", make_softmax},
+    {"SoftmaxCrossEntropy", make_softmax_cross_entropy},
     {"", nullptr},  // sentinel, skipped
 };
 }  // namespace

@@ -20,6 +20,7 @@ struct Plan::Step {
   std::vector<Tensor> inputs, outputs, params, saved;
   std::vector<Tensor> bwd_inputs, bwd_outputs, grad_outputs, grad_inputs, grad_params;
   std::vector<std::pair<Tensor, Tensor>> accumulate;  // after backward: first += second
+  std::vector<TensorSpec> input_specs;
   ops::ForwardCall fwd;
   ops::BackwardCall bwd;
 };
@@ -220,8 +221,9 @@ void Plan::build(const Graph& graph, ParamStore& store) {
     const bool param_grads = n.trainable;
     for (ParamId p : n.params)
       st.grad_params.push_back(param_grads && graph.params()[p].spec.trainable ? store.grad(p) : Tensor());
-    st.bwd = {st.bwd_inputs, st.bwd_outputs, st.params, st.saved, st.grad_outputs,
-              st.grad_inputs, st.grad_params, scratch_span, key, 0};
+    for (ValueId v : n.inputs) st.input_specs.push_back(specs[resolve(v)]);
+    st.bwd = {st.bwd_inputs, st.bwd_outputs, st.params, st.saved, st.grad_outputs, st.grad_inputs,
+              st.grad_params, scratch_span, key, 0, st.input_specs, options_.mode};
   }
 }
 

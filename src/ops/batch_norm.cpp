@@ -152,9 +152,9 @@ void BatchNorm::backward(const BackwardCall& call) const {
   const float* gamma = call.params[0].data<float>();
   const float* running_mean = call.params[2].data<float>();
   const float* running_var = call.params[3].data<float>();
-  // NOTE: BackwardCall carries no Mode; saved batch statistics are present only after a Train
-  // forward, so their absence means Infer (statistics are constants, an affine map per channel).
-  const bool train = call.saved.size() > 1 && call.saved[0].defined() && call.saved[1].defined();
+  // After an Infer forward the statistics are constants: an affine map per channel.
+  const bool train = call.mode == Mode::Train && call.saved.size() > 1 && call.saved[0].defined() &&
+                     call.saved[1].defined();
   const float* saved_mean = train ? call.saved[0].data<float>() : nullptr;
   const float* saved_invstd = train ? call.saved[1].data<float>() : nullptr;
   float* dx = !call.grad_inputs.empty() && call.grad_inputs[0].defined()

@@ -85,9 +85,10 @@ void Concat::backward(const BackwardCall& call) const {
   const std::size_t row = std::size_t(dy.shape().numel_from(axis_)) * elem;
   const auto parts = call.grad_inputs;
   // Bytes per row of part i, or -1 when unknown. An undefined (unneeded) gradient has no shape;
-  // the input's shape is used when the caller passed the inputs (they are not required).
+  // the input's spec is used (plans always pass input_specs; bare calls may pass the inputs).
   auto width = [&](std::size_t i) -> std::int64_t {
     if (parts[i].defined()) return parts[i].shape().numel_from(axis_) * std::int64_t(elem);
+    if (i < call.input_specs.size()) return call.input_specs[i].shape.numel_from(axis_) * std::int64_t(elem);
     if (i < call.inputs.size() && call.inputs[i].rank() == dy.rank())
       return call.inputs[i].shape().numel_from(axis_) * std::int64_t(elem);
     return -1;

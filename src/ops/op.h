@@ -76,6 +76,8 @@ struct BackwardCall {
   std::span<std::byte> scratch;
   std::uint64_t rng_key = 0;
   std::uint64_t step = 0;
+  std::span<const TensorSpec> input_specs;  // every input's spec, even when inputs are not kept
+  Mode mode = Mode::Train;                  // the mode the matching forward ran in
 };
 
 class Op {

@@ -104,7 +104,8 @@ void expect_gradients_match(const ops::Op& op, const std::vector<Tensor>& inputs
     if (param_specs[p].trainable) grad_params[p] = Tensor::full(params[p].shape(), NAN);
   ops::BackwardCall call{.inputs = inputs, .outputs = run.outputs, .params = params,
                          .saved = run.saved, .grad_outputs = weights, .grad_inputs = grad_inputs,
-                         .grad_params = grad_params, .scratch = {}, .rng_key = o.rng_key, .step = 1};
+                         .grad_params = grad_params, .scratch = {}, .rng_key = o.rng_key, .step = 1,
+                         .input_specs = specs, .mode = o.mode};
   op.backward(call);
 
   // Numeric gradients, probing up to max_checks_per_tensor elements of each tensor.

@@ -139,19 +139,23 @@ TEST(PlanTest, FrozenLayerGetsNoGradientAndNoUpdate) {
 }
 
 TEST(PlanTest, InferencePlanNeedsFarLessMemoryThanTraining) {
-  Model model = sequential({1, 28, 28}, {Conv2D{.filters = 16, .activation = Activation::ReLU},
-                                         Conv2D{.filters = 16, .activation = Activation::ReLU},
-                                         Conv2D{.filters = 16, .activation = Activation::ReLU},
-                                         MaxPool2D{}, Flatten{}, Dense{.units = 10}});
+  std::vector<Layer> layers;
+  for (int i = 0; i < 8; ++i) layers.push_back(Conv2D{.filters = 16, .padding = Padding::Same, .activation = Activation::ReLU});
+  layers.push_back(MaxPool2D{});
+  layers.push_back(Flatten{});
+  layers.push_back(Dense{.units = 10});
+  Model model = sequential({1, 28, 28}, layers);
   Plan infer = model.compile_inference({.batch = 64});
   Plan train = model.compile_training({.batch = 64});
   EXPECT_LT(infer.memory_bytes() * 2, train.memory_bytes());
   EXPECT_LT(infer.memory_bytes(), infer.unplanned_bytes());
 }
 
-TEST(PlanTest, TrainingStepAllocatesNothing) {
+class PlanAllocationTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(PlanAllocationTest, TrainingStepAllocatesNothing) {
   Model model = residual_net();
-  Plan plan = model.compile_training({.batch = 8});
+  Plan plan = model.compile_training({.batch = 8, .backend = GetParam()});
   auto adam = optim::make_adam({.lr = 1e-3});
   fill_batch(plan, 4);
   plan.train_step(*adam);  // first step: kernels and optimizer state settle
@@ -161,6 +165,8 @@ TEST(PlanTest, TrainingStepAllocatesNothing) {
   g_count_allocations = false;
   EXPECT_EQ(g_allocations.load(), 0);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, PlanAllocationTest, ::testing::Values("reference", "cpu"));
 
 TEST(PlanTest, ShapeMismatchNamesLayerAndBothShapes) {
   Value x = Input({3, 8, 8});

@@ -1,7 +1,7 @@
 // CPU backend: dispatches each op type to its oneDNN kernel factory (one table line per op).
 #include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/kernels.h"
 
-#include <dnnl.hpp>
 
 #include <string_view>
 
@@ -18,6 +18,19 @@ struct KernelEntry {
 
 // One line per op with a oneDNN kernel; ops not listed run their reference kernel.
 const KernelEntry kKernels[] = {
+    {"Conv2D", make_conv2d_kernel},
+    {"Dense", make_dense_kernel},
+    {"MaxPool2D", make_pool2d_kernel},
+    {"AvgPool2D", make_pool2d_kernel},
+    {"BatchNorm", make_batch_norm_kernel},
+    {"ReLU", make_activation_kernel},
+    {"LeakyReLU", make_activation_kernel},
+    {"ELU", make_activation_kernel},
+    {"GELU", make_activation_kernel},
+    {"SiLU", make_activation_kernel},
+    {"Sigmoid", make_activation_kernel},
+    {"Tanh", make_activation_kernel},
+    {"Softmax", make_softmax_kernel},
     {"", nullptr},  // sentinel
 };
 

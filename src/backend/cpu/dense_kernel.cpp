@@ -1,0 +1,150 @@
+// oneDNN kernel for Dense (inner product): forward with bias and ReLU fused as a post-op,
+// backward data and backward weights+bias, each built only when the request needs it.
+// Shapes: x [N, K] (an input of higher rank is read as [N, K] with K = the rest), weight
+// [U, K] (OI), bias [U], y [N, U]. Activations stay plain (nc); the weights are reordered each
+// call into the layout the primitive prefers (format_tag::any), diff weights back to OI.
+#include "backend/cpu/kernels.h"
+#include "backend/cpu/onednn_common.h"
+#include "ops/dense.h"
+
+namespace convkit::backend::cpu {
+
+namespace {
+
+using dnnl::prop_kind;
+using Slot = Program::Slot;
+
+constexpr std::uint32_t kPrologue = 1u << 0, kData = 1u << 1, kWeights = 1u << 2;
+
+class DenseKernel final : public Kernel {
+ public:
+  explicit DenseKernel(const KernelRequest& request);
+  std::string_view name() const override { return "onednn"; }
+  std::vector<TensorSpec> saved() const override { return {}; }
+  std::size_t scratch_bytes() const override {
+    return std::max(fwd_.scratch_bytes(), bwd_.scratch_bytes());
+  }
+  void forward(const ForwardCall& call) override;
+  void backward(const BackwardCall& call) override;
+
+ private:
+  bool bias_ = false;
+  Program fwd_;
+  Slot fx_ = -1, fw_ = -1, fb_ = -1, fy_ = -1;
+  Program bwd_;
+  Slot bdy_ = -1, by_ = -1, bx_ = -1, bw_ = -1, bdx_ = -1, bdw_ = -1, bdb_ = -1;
+};
+
+DenseKernel::DenseKernel(const KernelRequest& request) {
+  const auto& op = static_cast<const ops::Dense&>(request.op);
+  const auto& a = op.dense_attrs();
+  bias_ = a.bias;
+  const bool relu = a.activation == ops::FusedActivation::ReLU;
+  const Shape& x_shape = request.inputs[0].shape;
+  const std::int64_t n = x_shape[0], k = x_shape.numel_from(1), u = a.units;
+  const memory::dims src{n, k}, weights{u, k}, bias{u}, dst{n, u};
+  const bool training = request.backward;
+  const bool need_dx = !request.input_grads.empty() && request.input_grads[0];
+
+  const memory::desc bias_md = bias_ ? plain_desc(bias) : memory::desc();
+  dnnl::inner_product_forward::primitive_desc pd(
+      {training ? prop_kind::forward_training : prop_kind::forward_inference, plain_desc(src),
+       any_desc(weights), bias_md, plain_desc(dst)},
+      make_attr(relu), cpu_engine());
+  fx_ = fwd_.external(plain_desc(src));
+  fw_ = fwd_.external(plain_desc(weights));
+  fy_ = fwd_.external(plain_desc(dst));
+  const Slot ws = fwd_.staging(fw_, pd.weights_desc());
+  fwd_.copy(fw_, ws);
+  std::vector<std::pair<int, Slot>> args{
+      {DNNL_ARG_SRC, fx_}, {DNNL_ARG_WEIGHTS, ws}, {DNNL_ARG_DST, fy_}};
+  if (bias_) {
+    fb_ = fwd_.external(bias_md);
+    args.push_back({DNNL_ARG_BIAS, fb_});
+  }
+  fwd_.add(pd, args);
+  if (!training || (!need_dx && !request.param_grads)) return;
+
+  // Prologue: dy, masked by y > 0 when ReLU was fused.
+  bwd_.set_group(0);
+  bdy_ = bwd_.external(plain_desc(dst));
+  Slot grad = bdy_;
+  if (relu) {
+    by_ = bwd_.external(plain_desc(dst));
+    grad = bwd_.temporary(plain_desc(dst));
+    add_relu_backward(bwd_, by_, bdy_, grad);
+  }
+  if (need_dx) {
+    dnnl::inner_product_backward_data::primitive_desc data_pd(
+        {plain_desc(src), any_desc(weights), plain_desc(dst)}, make_attr(), cpu_engine(), pd);
+    bwd_.set_group(1);
+    bw_ = bwd_.external(plain_desc(weights));
+    bdx_ = bwd_.external(plain_desc(src));
+    const Slot bws = bwd_.staging(bw_, data_pd.weights_desc());
+    bwd_.copy(bw_, bws);
+    bwd_.add(data_pd,
+             {{DNNL_ARG_DIFF_DST, grad}, {DNNL_ARG_WEIGHTS, bws}, {DNNL_ARG_DIFF_SRC, bdx_}});
+  }
+  if (request.param_grads) {
+    dnnl::inner_product_backward_weights::primitive_desc weights_pd(
+        {plain_desc(src), any_desc(weights), bias_md, plain_desc(dst)}, make_attr(), cpu_engine(),
+        pd);
+    bwd_.set_group(2);
+    bx_ = bwd_.external(plain_desc(src));
+    bdw_ = bwd_.external(plain_desc(weights));
+    const Slot dws = bwd_.staging(bdw_, weights_pd.diff_weights_desc());
+    std::vector<std::pair<int, Slot>> wargs{
+        {DNNL_ARG_SRC, bx_}, {DNNL_ARG_DIFF_DST, grad}, {DNNL_ARG_DIFF_WEIGHTS, dws}};
+    if (bias_) {
+      bdb_ = bwd_.external(bias_md);
+      wargs.push_back({DNNL_ARG_DIFF_BIAS, bdb_});
+    }
+    bwd_.add(weights_pd, wargs);
+    bwd_.copy(dws, bdw_);
+  }
+}
+
+void DenseKernel::forward(const ForwardCall& call) {
+  fwd_.bind(fx_, call.inputs[0]);
+  fwd_.bind(fw_, call.params[0]);
+  if (bias_) fwd_.bind(fb_, call.params[1]);
+  fwd_.bind(fy_, call.outputs[0]);
+  fwd_.run(call.scratch);
+}
+
+void DenseKernel::backward(const BackwardCall& call) {
+  if (bwd_.empty()) return;
+  std::uint32_t groups = kPrologue;
+  bwd_.bind(bdy_, call.grad_outputs[0]);
+  if (by_ >= 0) bwd_.bind(by_, call.outputs[0]);
+  if (bdx_ >= 0 && call.grad_inputs[0].defined()) {
+    groups |= kData;
+    bwd_.bind(bw_, call.params[0]);
+    bwd_.bind(bdx_, call.grad_inputs[0]);
+  }
+  if (bdw_ >= 0 && call.grad_params[0].defined()) {
+    groups |= kWeights;
+    bwd_.bind(bx_, call.inputs[0]);
+    bwd_.bind(bdw_, call.grad_params[0]);
+    if (bias_) bwd_.bind(bdb_, call.grad_params[1]);
+  }
+  if (groups != kPrologue) bwd_.run(call.scratch, groups);
+}
+
+}  // namespace
+
+std::unique_ptr<Kernel> make_dense_kernel(const KernelRequest& request) {
+  if (request.inputs.size() != 1 || request.inputs[0].dtype != DType::f32) return nullptr;
+  // Backward reads x (weight grads) and, under a fused ReLU, y: the op must keep them.
+  if (request.backward) {
+    const auto& a = static_cast<const ops::Dense&>(request.op).dense_attrs();
+    const ops::BackwardNeeds needs = request.op.backward_needs();
+    if ((request.param_grads && !needs.inputs) ||
+        (a.activation == ops::FusedActivation::ReLU && !needs.outputs))
+      return nullptr;
+  }
+  return build_or_null(
+      [&]() -> std::unique_ptr<Kernel> { return std::make_unique<DenseKernel>(request); });
+}
+
+}  // namespace convkit::backend::cpu

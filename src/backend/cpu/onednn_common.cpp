@@ -1,0 +1,180 @@
+// oneDNN plumbing shared by the CPU kernels: engine/stream, memory descs, and Program (a
+// prebuilt primitive sequence whose memory handles follow the call's pointers; see the header).
+#include "backend/cpu/onednn_common.h"
+
+#include <convkit/tensor/arena.h>
+
+#include <algorithm>
+#include <limits>
+
+namespace convkit::backend::cpu {
+
+const dnnl::engine& cpu_engine() {
+  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+dnnl::stream& cpu_stream() {
+  static dnnl::stream stream(cpu_engine());
+  return stream;
+}
+
+memory::dims to_dims(const Shape& shape) {
+  return memory::dims(shape.dims().begin(), shape.dims().end());
+}
+
+memory::desc plain_desc(const memory::dims& dims) {
+  memory::dims strides(dims.size(), 1);
+  for (int i = int(dims.size()) - 2; i >= 0; --i) strides[i] = strides[i + 1] * dims[i + 1];
+  return memory::desc(dims, memory::data_type::f32, strides);
+}
+
+memory::desc any_desc(const memory::dims& dims) {
+  return memory::desc(dims, memory::data_type::f32, Tag::any);
+}
+
+dnnl::primitive_attr make_attr(bool relu_post_op) {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  if (relu_post_op) {
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    attr.set_post_ops(ops);
+  }
+  return attr;
+}
+
+void add_relu_backward(Program& program, Program::Slot y, Program::Slot dy, Program::Slot dx) {
+  const auto alg = dnnl::algorithm::eltwise_relu_use_dst_for_bwd;
+  const memory::desc& md = program.desc(y);
+  dnnl::eltwise_forward::primitive_desc hint(
+      {dnnl::prop_kind::forward_training, alg, md, 0.0f, 0.0f}, make_attr(), cpu_engine());
+  dnnl::eltwise_backward::primitive_desc pd({alg, md, md, 0.0f, 0.0f}, make_attr(), cpu_engine(),
+                                            hint);
+  program.add(pd, {{DNNL_ARG_DST, y}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_SRC, dx}});
+}
+
+Program::Slot Program::new_slot(const memory::desc& md, bool temporary) {
+  SlotInfo s{md, memory(md, cpu_engine(), DNNL_MEMORY_NONE)};
+  s.temporary = temporary;
+  slots_.push_back(std::move(s));
+  return Slot(slots_.size() - 1);
+}
+
+Program::Slot Program::external(const memory::desc& md) {
+  return new_slot(md, false);
+}
+
+Program::Slot Program::temporary(const memory::desc& md) {
+  return new_slot(md, true);
+}
+
+Program::Slot Program::staging(Slot slot, const memory::desc& want) {
+  return slots_[slot].md == want ? slot : temporary(want);
+}
+
+void Program::copy(Slot from, Slot to) {
+  if (from == to) return;
+  dnnl::reorder::primitive_desc pd(cpu_engine(), slots_[from].md, cpu_engine(), slots_[to].md,
+                                   make_attr());
+  add(pd, {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}});
+}
+
+void Program::keep(Slot slot) {
+  SlotInfo& s = slots_[slot];
+  if (!s.temporary || s.first < 0) return;  // externals live anyway; unused: nothing to keep
+  s.last = std::numeric_limits<int>::max();
+  plan();
+}
+
+void Program::use(Slot slot, int step) {
+  SlotInfo& s = slots_[slot];
+  if (!s.temporary) return;
+  if (s.first < 0) s.first = step;
+  s.last = std::max(s.last, step);
+}
+
+void Program::add(const dnnl::primitive_desc_base& pd,
+                  std::initializer_list<std::pair<int, Slot>> args) {
+  add(pd, std::vector<std::pair<int, Slot>>(args));
+}
+
+void Program::add(const dnnl::primitive_desc_base& pd,
+                  const std::vector<std::pair<int, Slot>>& args) {
+  const int index = int(steps_.size());
+  Step step{dnnl::primitive(pd.get()), {}, {}, group_};
+  auto bind_arg = [&](int arg, Slot slot) {
+    step.args.push_back({arg, slots_[slot].mem.get()});
+    if (slots_[slot].temporary)
+      use(slot, index);
+    else
+      step.externals.push_back(slot);
+  };
+  for (const auto& [arg, slot] : args) bind_arg(arg, slot);
+  const memory::desc pad = pd.scratchpad_desc();
+  if (pad.get_size() > 0) bind_arg(DNNL_ARG_SCRATCHPAD, temporary(pad));
+  steps_.push_back(std::move(step));
+  plan();
+}
+
+void Program::plan() {
+  std::vector<Slot> order;
+  for (Slot i = 0; i < Slot(slots_.size()); ++i)
+    if (slots_[i].temporary && slots_[i].first >= 0) order.push_back(i);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](Slot a, Slot b) { return slots_[a].first < slots_[b].first; });
+  std::vector<Slot> live;  // placed temporaries, sorted by offset
+  scratch_bytes_ = 0;
+  for (Slot t : order) {
+    SlotInfo& s = slots_[t];
+    std::erase_if(live, [&](Slot o) { return slots_[o].last < s.first; });
+    const std::size_t bytes = align_up(s.md.get_size());
+    std::size_t offset = 0;
+    for (Slot o : live) {  // first gap that fits
+      if (slots_[o].offset >= offset + bytes) break;
+      offset = std::max(offset, slots_[o].offset + align_up(slots_[o].md.get_size()));
+    }
+    s.offset = offset;
+    live.insert(
+        std::upper_bound(live.begin(), live.end(), t,
+                         [&](Slot a, Slot b) { return slots_[a].offset < slots_[b].offset; }),
+        t);
+    scratch_bytes_ = std::max(scratch_bytes_, offset + bytes);
+  }
+  bound_scratch_ = nullptr;  // offsets may have moved: rebind on the next run
+}
+
+void Program::bind(Slot slot, void* data) {
+  SlotInfo& s = slots_[slot];
+  if (s.data == data) return;
+  s.data = data;
+  if (data) s.mem.set_data_handle(data);
+}
+
+void Program::run(std::span<std::byte> scratch, std::uint32_t groups) {
+  if (scratch_bytes_ > 0) {
+    if (scratch.size() < scratch_bytes_)
+      fail("oneDNN kernel needs {} bytes of scratch, the call gave {}", scratch_bytes_,
+           scratch.size());
+    if (scratch.data() != bound_scratch_) {
+      for (SlotInfo& s : slots_)
+        if (s.temporary && s.first >= 0) {
+          s.data = scratch.data() + s.offset;
+          s.mem.set_data_handle(s.data);
+        }
+      bound_scratch_ = scratch.data();
+    }
+  }
+  dnnl::stream& stream = cpu_stream();
+  for (const Step& step : steps_) {
+    if (!(groups >> step.group & 1u)) continue;
+    for (Slot e : step.externals)
+      if (!slots_[e].data) fail("oneDNN kernel: a tensor it needs was not given (slot {})", e);
+    dnnl::error::wrap_c_api(dnnl_primitive_execute(step.prim.get(), stream.get(),
+                                                   int(step.args.size()), step.args.data()),
+                            "could not execute a oneDNN primitive");
+  }
+  stream.wait();
+}
+
+}  // namespace convkit::backend::cpu

@@ -1,0 +1,106 @@
+// oneDNN kernel for MaxPool2D and AvgPool2D over plain x [N, C, H, W] -> y [N, C, OH, OW].
+// Max pooling in training keeps oneDNN's argmax workspace in saved() (a u8 tensor of its byte
+// size), so backward needs neither x nor y. Average pooling maps count_include_pad to
+// pooling_avg_include_padding / pooling_avg_exclude_padding; its backward needs only dy.
+#include "backend/cpu/kernels.h"
+#include "backend/cpu/onednn_common.h"
+#include "ops/pool2d.h"
+
+namespace convkit::backend::cpu {
+
+namespace {
+
+using dnnl::algorithm;
+using dnnl::prop_kind;
+using Slot = Program::Slot;
+
+class Pool2DKernel final : public Kernel {
+ public:
+  explicit Pool2DKernel(const KernelRequest& request);
+  std::string_view name() const override { return "onednn"; }
+  std::vector<TensorSpec> saved() const override { return saved_; }
+  std::size_t scratch_bytes() const override {
+    return std::max(fwd_.scratch_bytes(), bwd_.scratch_bytes());
+  }
+  void forward(const ForwardCall& call) override;
+  void backward(const BackwardCall& call) override;
+
+ private:
+  std::vector<TensorSpec> saved_;  // [workspace] for max pooling with backward, else empty
+  Program fwd_;
+  Slot fx_ = -1, fy_ = -1, fws_ = -1;
+  Program bwd_;
+  Slot bdy_ = -1, bdx_ = -1, bws_ = -1;
+};
+
+Pool2DKernel::Pool2DKernel(const KernelRequest& request) {
+  const auto& op = static_cast<const ops::Pool2D&>(request.op);
+  const auto& a = op.pool_attrs();
+  const Shape& x = request.inputs[0].shape;
+  const Shape& y = request.outputs[0].shape;
+  const ops::Pads pads = op.resolved_pads(x[2], x[3]);  // top, left, bottom, right
+  const memory::dims src = to_dims(x), dst = to_dims(y), kernel{a.kernel[0], a.kernel[1]};
+  const memory::dims strides{a.stride[0], a.stride[1]}, pad_l{pads[0], pads[1]},
+      pad_r{pads[2], pads[3]};
+  const algorithm alg = op.kind() == ops::PoolKind::Max ? algorithm::pooling_max
+                        : a.count_include_pad           ? algorithm::pooling_avg_include_padding
+                                                        : algorithm::pooling_avg_exclude_padding;
+  const bool backward = request.backward && !request.input_grads.empty() && request.input_grads[0];
+
+  dnnl::pooling_forward::primitive_desc pd(
+      {backward ? prop_kind::forward_training : prop_kind::forward_inference, alg, plain_desc(src),
+       plain_desc(dst), strides, kernel, pad_l, pad_r},
+      make_attr(), cpu_engine());
+  fx_ = fwd_.external(plain_desc(src));
+  fy_ = fwd_.external(plain_desc(dst));
+  std::vector<std::pair<int, Slot>> args{{DNNL_ARG_SRC, fx_}, {DNNL_ARG_DST, fy_}};
+  const std::size_t ws_bytes = backward ? pd.workspace_desc().get_size() : 0;
+  if (ws_bytes > 0) {
+    saved_.push_back({Shape{std::int64_t(ws_bytes)}, DType::u8});
+    fws_ = fwd_.external(pd.workspace_desc());
+    args.push_back({DNNL_ARG_WORKSPACE, fws_});
+  }
+  fwd_.add(pd, args);
+  if (!backward) return;
+
+  dnnl::pooling_backward::primitive_desc bpd(
+      {alg, plain_desc(src), plain_desc(dst), strides, kernel, pad_l, pad_r}, make_attr(),
+      cpu_engine(), pd);
+  bdy_ = bwd_.external(plain_desc(dst));
+  bdx_ = bwd_.external(plain_desc(src));
+  std::vector<std::pair<int, Slot>> bargs{{DNNL_ARG_DIFF_DST, bdy_}, {DNNL_ARG_DIFF_SRC, bdx_}};
+  if (ws_bytes > 0) {
+    bws_ = bwd_.external(bpd.workspace_desc());
+    bargs.push_back({DNNL_ARG_WORKSPACE, bws_});
+  }
+  bwd_.add(bpd, bargs);
+}
+
+void Pool2DKernel::forward(const ForwardCall& call) {
+  fwd_.bind(fx_, call.inputs[0]);
+  fwd_.bind(fy_, call.outputs[0]);
+  // The argmax workspace of a training forward lives in saved(), for backward to read.
+  if (fws_ >= 0) {
+    if (call.saved.empty()) fail("MaxPool2D oneDNN kernel: forward needs its saved workspace");
+    fwd_.bind(fws_, call.saved[0]);
+  }
+  fwd_.run(call.scratch);
+}
+
+void Pool2DKernel::backward(const BackwardCall& call) {
+  if (bwd_.empty() || call.grad_inputs.empty() || !call.grad_inputs[0].defined()) return;
+  bwd_.bind(bdy_, call.grad_outputs[0]);
+  bwd_.bind(bdx_, call.grad_inputs[0]);
+  if (bws_ >= 0) bwd_.bind(bws_, call.saved[0]);
+  bwd_.run(call.scratch);
+}
+
+}  // namespace
+
+std::unique_ptr<Kernel> make_pool2d_kernel(const KernelRequest& request) {
+  if (request.inputs.size() != 1 || request.inputs[0].dtype != DType::f32) return nullptr;
+  return build_or_null(
+      [&]() -> std::unique_ptr<Kernel> { return std::make_unique<Pool2DKernel>(request); });
+}
+
+}  // namespace convkit::backend::cpu

@@ -1,0 +1,84 @@
+// The oneDNN eltwise kernel against the reference kernel for every ActivationKind (and the
+// slope/approximation variants), forward in Train and Infer, backward from x or from y as the
+// op's backward_needs() declares.
+#include "backend/cpu/kernels.h"
+#include "ops/activation.h"
+#include "support/kernel_check.h"
+
+#include <gtest/gtest.h>
+
+namespace convkit::backend::cpu {
+namespace {
+
+using ops::Activation;
+using ops::ActivationAttrs;
+using ops::ActivationKind;
+using ops::Mode;
+using testing::expect_kernel_matches_reference;
+
+struct ActCase {
+  const char* name;
+  ActivationKind kind;
+  ActivationAttrs attrs;
+};
+
+void PrintTo(const ActCase& c, std::ostream* os) {
+  *os << c.name;
+}
+
+const ActCase kCases[] = {
+    {"relu", ActivationKind::ReLU, {}},
+    {"leaky_relu_default", ActivationKind::LeakyReLU, {}},
+    {"leaky_relu_0_2", ActivationKind::LeakyReLU, {.alpha = 0.2}},
+    {"elu_default", ActivationKind::ELU, {}},
+    {"elu_0_5", ActivationKind::ELU, {.alpha = 0.5}},
+    {"gelu_erf", ActivationKind::GELU, {}},
+    {"gelu_tanh", ActivationKind::GELU, {.gelu_tanh = true}},
+    {"silu", ActivationKind::SiLU, {}},
+    {"sigmoid", ActivationKind::Sigmoid, {}},
+    {"tanh", ActivationKind::Tanh, {}},
+};
+
+const Shape kShapes[] = {{4, 3, 5, 6}, {8, 17}, {1, 1}, {2, 64, 9, 9}};
+
+class ActivationKernelTest : public ::testing::TestWithParam<ActCase> {};
+
+TEST_P(ActivationKernelTest, TrainMatchesReference) {
+  Activation op(GetParam().kind, GetParam().attrs);
+  for (const Shape& x : kShapes) {
+    SCOPED_TRACE(x.str());
+    expect_kernel_matches_reference(op, {x}, {.mode = Mode::Train});
+  }
+}
+
+TEST_P(ActivationKernelTest, InferMatchesReference) {
+  Activation op(GetParam().kind, GetParam().attrs);
+  for (const Shape& x : kShapes) {
+    SCOPED_TRACE(x.str());
+    expect_kernel_matches_reference(op, {x}, {.mode = Mode::Infer});
+  }
+}
+
+TEST_P(ActivationKernelTest, WideInputRangeMatchesReference) {
+  // Tails: saturating sigmoid/tanh, exp of very negative ELU inputs, GELU far from 0.
+  Activation op(GetParam().kind, GetParam().attrs);
+  expect_kernel_matches_reference(op, {{16, 256}},
+                                  {.mode = Mode::Train, .seed = 5, .input_scale = 6.0f});
+}
+
+INSTANTIATE_TEST_SUITE_P(Kinds, ActivationKernelTest, ::testing::ValuesIn(kCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(ActivationKernel, EveryKindUsesOneDnn) {
+  for (const ActCase& c : kCases)
+    for (Mode mode : {Mode::Train, Mode::Infer}) {
+      Activation op(c.kind, c.attrs);
+      auto kernel = testing::make_cpu_kernel(testing::make_request(op, {{4, 8}}, {.mode = mode}));
+      ASSERT_NE(kernel, nullptr) << c.name;
+      EXPECT_EQ(kernel->name(), "onednn") << c.name;
+      EXPECT_TRUE(kernel->saved().empty()) << c.name;
+    }
+}
+
+}  // namespace
+}  // namespace convkit::backend::cpu

@@ -85,6 +85,7 @@ std::vector<ValueId> Graph::add_node(std::string name, std::shared_ptr<const ops
     node.params.push_back(static_cast<ParamId>(params_.size() - 1));
   }
   for (const auto& o : inits) {
+    if (o.init.kind == InitKind::Default) continue;
     bool known = false;
     for (ParamId p : node.params) known |= params_[p].spec.name == o.param;
     if (!known) fail("layer '{}' ({}) has no parameter '{}' to initialize", name, node.op->type(), o.param);

@@ -77,6 +77,24 @@ std::vector<std::string> Model::layer_names() const {
   return names;
 }
 
+namespace {
+Shape without_batch(const Shape& s) {
+  return Shape(std::vector<std::int64_t>(s.dims().begin() + 1, s.dims().end()));
+}
+}  // namespace
+
+Shape Model::input_shape(int i) const {
+  const auto& g = *state_->graph;
+  if (i < 0 || i >= int(g.inputs().size())) fail("input_shape({}): the model has {} inputs", i, g.inputs().size());
+  return without_batch(g.value(g.inputs()[i]).spec.shape);
+}
+
+Shape Model::output_shape(int i) const {
+  const auto& g = *state_->graph;
+  if (i < 0 || i >= int(g.outputs().size())) fail("output_shape({}): the model has {} outputs", i, g.outputs().size());
+  return without_batch(g.value(g.outputs()[i]).spec.shape);
+}
+
 void Model::set_trainable(std::string_view layer, bool trainable) {
   auto graph = std::make_shared<graph::Graph>(*state_->graph);  // copy on write: copies share graphs
   const auto id = graph->find_node(layer);
@@ -175,6 +193,8 @@ Tensor Plan::output(int i) const {
 }
 
 std::int64_t Plan::batch() const { return impl_->plan->options().batch; }
+std::uint64_t Plan::step() const { return impl_->plan->step(); }
+void Plan::set_step(std::uint64_t step) { impl_->plan->set_step(step); }
 void Plan::forward() { impl_->plan->forward(); }
 void Plan::backward() { impl_->plan->backward(); }
 

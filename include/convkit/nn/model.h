@@ -82,6 +82,8 @@ class Model {
   double flops_per_sample() const;
 
   std::vector<std::string> layer_names() const;
+  Shape input_shape(int i = 0) const;   // per sample, e.g. [1, 28, 28]
+  Shape output_shape(int i = 0) const;  // per sample, e.g. [10]
   // Freezes/unfreezes a layer (no weight gradients, optimizer skips it). Throws on unknown names.
   // Takes effect in plans compiled afterwards.
   void set_trainable(std::string_view layer, bool trainable);
@@ -116,6 +118,10 @@ class Plan {
   Tensor labels() const;          // training plans: [N] i32 class indices
   Tensor output(int i = 0) const; // inference: model output i; training: the logits
   std::int64_t batch() const;
+  // The step counter that seeds dropout masks (advanced by every training forward); set it
+  // when resuming so the masks continue exactly.
+  std::uint64_t step() const;
+  void set_step(std::uint64_t step);
 
   void forward();
   void backward();

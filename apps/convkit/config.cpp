@@ -1,0 +1,202 @@
+// RunConfig loading, overrides and validation (see config.h).
+#include "config.h"
+
+#include "config_layers.h"
+#include "yaml_section.h"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace convkit::app {
+
+namespace {
+
+// Applies "a.b.0.c=value" to the document. Sequence entries are addressed by index; the value is
+// parsed as YAML (so 3, 0.1, true, [1, 28, 28] keep their types). Keys are checked by the
+// strict parse that follows, which names any unknown key.
+void apply_set(YAML::Node root, const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    config_fail("--set '{}': expected key=value, e.g. train.epochs=3", assignment);
+  const std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  YAML::Node value;
+  try {
+    value = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    config_fail("--set {}: the value '{}' is not valid YAML ({})", path, text, e.msg);
+  }
+  std::vector<std::string> parts;
+  std::stringstream ss(path);
+  for (std::string p; std::getline(ss, p, '.');) {
+    if (p.empty()) config_fail("--set '{}': empty key segment", assignment);
+    parts.push_back(p);
+  }
+  std::vector<YAML::Node> chain{root};
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    YAML::Node cur = chain.back();
+    const auto& p = parts[i];
+    if (cur.IsSequence()) {
+      std::size_t idx = 0;
+      try {
+        idx = std::stoul(p);
+      } catch (...) {
+        config_fail("--set {}: '{}' is a list; index it with a number", path, p);
+      }
+      if (idx >= cur.size()) config_fail("--set {}: index {} is out of range (the list has {} entries)", path, idx, cur.size());
+      chain.push_back(cur[idx]);
+    } else {
+      if (cur.IsScalar()) config_fail("--set {}: '{}' is a value, not a section", path, parts[i - 1]);
+      chain.push_back(cur[p]);
+    }
+  }
+  YAML::Node parent = chain.back();
+  if (parent.IsSequence()) {
+    std::size_t idx = std::stoul(parts.back());
+    if (idx >= parent.size()) config_fail("--set {}: index {} is out of range", path, idx);
+    parent[idx] = value;
+  } else {
+    parent[parts.back()] = value;
+  }
+}
+
+// Deep merge: keys of `over` replace those of `base`; mappings merge recursively, lists replace.
+YAML::Node merge(const YAML::Node& base, const YAML::Node& over) {
+  if (!over || over.IsNull()) return YAML::Clone(base);
+  if (!base || !base.IsMap() || !over.IsMap()) return YAML::Clone(over);
+  YAML::Node out = YAML::Clone(base);
+  for (const auto& item : over) {
+    const auto key = item.first.as<std::string>();
+    out[key] = merge(base[key], item.second);
+  }
+  return out;
+}
+
+YAML::Node load_yaml(const std::string& text, const std::string& source) {
+  try {
+    YAML::Node node = YAML::Load(text);
+    if (node && !node.IsNull() && !node.IsMap()) config_fail("{}: the config must be a YAML mapping", source);
+    return node;
+  } catch (const YAML::Exception& e) {
+    config_fail("{}: invalid YAML at line {}, column {}: {}", source, e.mark.line + 1, e.mark.column + 1, e.msg);
+  }
+}
+
+RunConfig parse(YAML::Node doc, const std::string& source) {
+  RunConfig c;
+  try {
+    YamlSection root(doc, "");
+    auto dataset = root.child("dataset");
+    c.dataset = dataset.get<std::string>("name", c.dataset);
+    c.validation_split = dataset.get<double>("validation_split", 0.0);
+    if (c.validation_split < 0 || c.validation_split >= 1)
+      config_fail("'dataset.validation_split' must be in [0, 1), got {}", c.validation_split);
+    dataset.finish();
+
+    auto model = root.child("model");
+    auto input = model.required<std::vector<std::int64_t>>("input");
+    for (auto d : input)
+      if (d <= 0) config_fail("'model.input' dimensions must be positive, got {}", d);
+    c.input = Shape(input);
+    c.layers = parse_layers(model.raw("layers"), "model.layers");
+    model.finish();
+
+    auto train = root.child("train");
+    c.epochs = train.get<int>("epochs", c.epochs);
+    if (c.epochs < 1) config_fail("'train.epochs' must be >= 1, got {}", c.epochs);
+    c.batch_size = train.get<std::int64_t>("batch_size", c.batch_size);
+    if (c.batch_size < 1) config_fail("'train.batch_size' must be >= 1, got {}", c.batch_size);
+    c.eval_batch_size = train.get<std::int64_t>("eval_batch_size", c.eval_batch_size);
+    if (c.eval_batch_size < 1) config_fail("'train.eval_batch_size' must be >= 1, got {}", c.eval_batch_size);
+    c.seed = train.get<std::uint64_t>("seed", c.seed);
+    c.threads = train.get<int>("threads", 0);
+    if (c.threads < 0) config_fail("'train.threads' must be >= 0, got {}", c.threads);
+    c.backend = train.get<std::string>("backend", c.backend);
+    if (c.backend != "cpu" && c.backend != "reference")
+      config_fail("'train.backend' must be cpu or reference, got '{}'", c.backend);
+    c.label_smoothing = train.get<double>("label_smoothing", 0.0);
+    if (c.label_smoothing < 0 || c.label_smoothing >= 1)
+      config_fail("'train.label_smoothing' must be in [0, 1), got {}", c.label_smoothing);
+
+    YAML::Node opt = train.raw("optimizer");
+    if (opt && opt.IsMap()) {
+      for (const auto& item : opt) {
+        const auto key = item.first.as<std::string>();
+        const auto path = "train.optimizer." + key;
+        if (key == "type") c.optimizer = YamlSection::as<std::string>(item.second, path);
+        else if (item.second.IsScalar() && (item.second.Scalar() == "true" || item.second.Scalar() == "false"))
+          c.optimizer_options.push_back({key, YamlSection::as<bool>(item.second, path) ? 1.0 : 0.0});
+        else c.optimizer_options.push_back({key, YamlSection::as<double>(item.second, path)});
+      }
+    } else if (opt && !opt.IsNull()) {
+      config_fail("'train.optimizer' must be a mapping like {{type: adam, lr: 0.001}}");
+    }
+    try {
+      optim::make_optimizer(c.optimizer, c.optimizer_options);  // validates names, keys and ranges
+    } catch (const ConfigError&) {
+      throw;
+    } catch (const Error& e) {
+      config_fail("train.optimizer: {}", e.what());
+    }
+
+    auto sched = train.child("schedule");
+    c.schedule.type = sched.get<std::string>("type", "constant");
+    c.schedule.gamma = sched.get<double>("gamma", c.schedule.gamma);
+    c.schedule.step_epochs = sched.get<double>("step_epochs", c.schedule.step_epochs);
+    c.schedule.milestones = sched.get<std::vector<double>>("milestones", {});
+    c.schedule.min_lr = sched.get<double>("min_lr", 0.0);
+    c.schedule.pct_start = sched.get<double>("pct_start", c.schedule.pct_start);
+    c.schedule.div_factor = sched.get<double>("div_factor", c.schedule.div_factor);
+    c.schedule.final_div_factor = sched.get<double>("final_div_factor", c.schedule.final_div_factor);
+    c.schedule.warmup_epochs = sched.get<double>("warmup_epochs", 0.0);
+    sched.finish();
+    try {
+      optim::validate(c.schedule);
+    } catch (const Error& e) {
+      config_fail("train.{}", e.what());
+    }
+    train.finish();
+    root.finish();
+  } catch (const ConfigError& e) {
+    throw ConfigError(fmt::format("{}: {}", source, e.what()));
+  }
+  c.resolved = doc;
+  return c;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) config_fail("cannot read config file '{}'", path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+nn::Model RunConfig::build_model() const { return nn::sequential(input, layers); }
+
+RunConfig parse_run_config(const std::string& text, const std::string& source, const std::vector<std::string>& sets) {
+  YAML::Node doc = load_yaml(text, source);
+  if (!doc || doc.IsNull()) doc = YAML::Node(YAML::NodeType::Map);
+  for (const auto& s : sets) apply_set(doc, s);
+  return parse(doc, source);
+}
+
+RunConfig load_run_config(const std::optional<std::string>& file, const std::vector<std::string>& sets) {
+  YAML::Node defaults = load_yaml(default_config_text(), "built-in default config");
+  if (!file) {
+    for (const auto& s : sets) apply_set(defaults, s);
+    return parse(defaults, "built-in default config");
+  }
+  YAML::Node user = load_yaml(read_text(*file), *file);
+  // A user config inherits train/dataset defaults but always defines its own model.
+  YAML::Node base = YAML::Clone(defaults);
+  base.remove("model");
+  YAML::Node doc = merge(base, user);
+  for (const auto& s : sets) apply_set(doc, s);
+  return parse(doc, *file);
+}
+
+}  // namespace convkit::app

@@ -1,0 +1,51 @@
+// RunConfig: a training run described in YAML (dataset, model, train sections), resolved from
+// the defaults (examples/mnist_default.yaml, built in), the user's file and `--set key=value`
+// overrides, then checked strictly: unknown keys and wrong types are ConfigErrors naming the key.
+#pragma once
+
+#include <convkit/nn/model.h>
+#include <convkit/optim/optimizer.h>
+#include <convkit/optim/schedule.h>
+
+#include <yaml-cpp/yaml.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace convkit::app {
+
+struct RunConfig {
+  // dataset
+  std::string dataset = "mnist";
+  double validation_split = 0.0;
+  // model
+  Shape input;
+  std::vector<nn::Layer> layers;
+  // train
+  int epochs = 10;
+  std::int64_t batch_size = 128;
+  std::int64_t eval_batch_size = 1000;
+  std::uint64_t seed = 42;
+  int threads = 0;  // 0: all cores
+  std::string backend = "cpu";
+  double label_smoothing = 0;
+  std::string optimizer = "adam";
+  optim::OptionList optimizer_options;
+  optim::ScheduleOptions schedule;
+
+  YAML::Node resolved;  // the merged document, written to the run directory as config.yaml
+  nn::Model build_model() const;
+};
+
+// The built-in default config (examples/mnist_default.yaml).
+const char* default_config_text();
+
+// Loads `file` (or the default config when absent), applies `sets` ("train.epochs=3",
+// "model.layers.0.filters=64"), and validates. Throws ConfigError (exit code 2).
+RunConfig load_run_config(const std::optional<std::string>& file, const std::vector<std::string>& sets);
+// The same from YAML text (config.yaml of a run directory, or a checkpoint's stored config).
+RunConfig parse_run_config(const std::string& yaml_text, const std::string& source,
+                           const std::vector<std::string>& sets = {});
+
+}  // namespace convkit::app

@@ -92,6 +92,9 @@ RunConfig parse(YAML::Node doc, const std::string& source) {
     c.validation_split = dataset.get<double>("validation_split", 0.0);
     if (c.validation_split < 0 || c.validation_split >= 1)
       config_fail("'dataset.validation_split' must be in [0, 1), got {}", c.validation_split);
+    c.train_samples = dataset.get<std::int64_t>("train_samples", 0);
+    c.test_samples = dataset.get<std::int64_t>("test_samples", 0);
+    if (c.train_samples < 0 || c.test_samples < 0) config_fail("'dataset.train_samples' and 'dataset.test_samples' must be >= 0");
     dataset.finish();
 
     auto model = root.child("model");

@@ -19,6 +19,8 @@ struct RunConfig {
   // dataset
   std::string dataset = "mnist";
   double validation_split = 0.0;
+  std::int64_t train_samples = 0;  // > 0: a seeded random subset of the training set
+  std::int64_t test_samples = 0;   // > 0: a seeded random subset of the test set
   // model
   Shape input;
   std::vector<nn::Layer> layers;

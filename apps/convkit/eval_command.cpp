@@ -1,6 +1,7 @@
 // `convkit eval CHECKPOINT`: loss, accuracy, per-class precision/recall/F1 and the confusion
 // matrix on the test split of the checkpoint's dataset, as a table or JSON.
 #include "commands.h"
+#include "datasets.h"
 #include "run_files.h"
 
 #include <convkit/data/resolve.h>
@@ -24,10 +25,8 @@ struct EvalArgs {
 int run_eval(const EvalArgs& args) {
   auto loaded = as_data_error([&] { return io::load_checkpoint(args.checkpoint); });
   RunInfo info = as_data_error([&] { return run_info_from_json(loaded.contents.extra_json, args.checkpoint); });
-  data::ResolveOptions resolve;
-  if (!args.data.empty()) resolve.data_dir = args.data;
-  auto splits = as_data_error([&] { return data::load_dataset(info.dataset, resolve); });
-  const data::Dataset& dataset = args.split == "train" ? splits.train : splits.test;
+  LoadedData data = load_data(info.dataset, args.data);
+  const data::Dataset& dataset = args.split == "train" ? data.train : data.test;
   auto optimizer = optim::make_optimizer("sgd", {});
   train::Trainer trainer(loaded.model, *optimizer,
                          {.eval_batch_size = args.batch, .preprocess = info.preprocess, .progress = false});

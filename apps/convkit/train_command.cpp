@@ -3,6 +3,7 @@
 // final test accuracy.
 #include "commands.h"
 #include "config.h"
+#include "datasets.h"
 #include "run_files.h"
 
 #include <convkit/data/registry.h>
@@ -81,22 +82,11 @@ int run_train(const TrainArgs& args) {
   RunConfig cfg = load_run_config(args.config.empty() ? std::nullopt : std::optional(args.config), sets);
   if (cfg.threads > 0) omp_set_num_threads(cfg.threads);
 
-  data::ResolveOptions resolve;
-  if (!args.data.empty()) resolve.data_dir = fs::path(args.data);
-  auto splits = as_data_error([&] { return data::load_dataset(cfg.dataset, resolve); });
-  const auto& info = data::dataset_info(cfg.dataset);
-  data::Dataset train_set = std::move(splits.train), validation;
+  LoadedData data = load_data(cfg.dataset, args.data, cfg.train_samples, cfg.test_samples, cfg.seed);
+  data::Dataset train_set = std::move(data.train), validation;
   if (cfg.validation_split > 0) std::tie(train_set, validation) = train_set.split(cfg.validation_split, cfg.seed);
-
-  train::Preprocess pre;
-  if (info.mean && info.std) {
-    pre.mean = {*info.mean};
-    pre.std = {*info.std};
-  } else {
-    auto stats = data::channel_stats(train_set);
-    pre.mean.assign(stats.mean.begin(), stats.mean.end());
-    pre.std.assign(stats.std.begin(), stats.std.end());
-  }
+  const train::Preprocess pre = data.preprocess;
+  const auto& test_set = data.test;
 
   nn::Model model = cfg.build_model();
   model.initialize(cfg.seed);
@@ -114,9 +104,9 @@ int run_train(const TrainArgs& args) {
                         .seed = cfg.seed, .schedule = cfg.schedule, .label_smoothing = cfg.label_smoothing,
                         .backend = cfg.backend, .preprocess = pre, .progress = !args.quiet};
   train::Trainer trainer(model, *optimizer, fit);
-  RunWriter writer(dir, RunInfo{cfg.dataset, pre, info.class_names, config_yaml}, validation.size() > 0);
+  RunWriter writer(dir, RunInfo{cfg.dataset, pre, data.class_names, config_yaml}, validation.size() > 0);
   fmt::print("training {} on {} ({} train, {} validation, {} test images), {} epochs, batch {}, {} threads\n",
-             cfg.optimizer, cfg.dataset, train_set.size(), validation.size(), splits.test.size(), cfg.epochs,
+             cfg.optimizer, cfg.dataset, train_set.size(), validation.size(), test_set.size(), cfg.epochs,
              cfg.batch_size, omp_get_max_threads());
   std::fflush(stdout);
   trainer.fit(train_set, validation.size() > 0 ? &validation : nullptr, {&writer});
@@ -124,7 +114,7 @@ int run_train(const TrainArgs& args) {
   // Report the test metrics of best.ckpt (what `convkit eval` on it prints).
   auto best = io::load_checkpoint(dir / "checkpoints" / "best.ckpt");
   train::Trainer evaluator(best.model, *optimizer, fit);
-  auto report = evaluator.evaluate(splits.test);
+  auto report = evaluator.evaluate(test_set);
   const auto& history = trainer.history();
   const double seconds = trainer.train_seconds();
   std::int64_t images = 0;
@@ -142,8 +132,13 @@ int run_train(const TrainArgs& args) {
       {"dataset", cfg.dataset},
       {"threads", omp_get_max_threads()},
       {"convkit_version", CONVKIT_VERSION},
+      {"epoch_seconds", [&] {
+         std::vector<double> t;
+         for (const auto& e : history.epochs) t.push_back(e.seconds);
+         return t;
+       }()},
       {"final_train_loss", history.epochs.empty() ? 0.0 : history.epochs.back().loss},
-      {"test", nlohmann::json::parse(train::report_to_json(report, info.class_names))},
+      {"test", nlohmann::json::parse(train::report_to_json(report, data.class_names))},
   };
   write_text_atomic(dir / "metrics.json", metrics.dump(2) + "\n");
   fmt::print("test accuracy {:.2f}% (loss {:.4f}) with best.ckpt from epoch {}; trained {:.1f} s; run directory {}\n",

@@ -59,10 +59,12 @@ void softmax_rows(const float* logits, float* probabilities, std::int64_t rows, 
 }
 
 std::string History::to_csv() const {
-  std::string out = "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds,images_per_second\n";
+  // NOTE: no timings here, so the same seed on the same machine gives an identical file.
+  auto cell = [](double v) { return std::isfinite(v) ? fmt::format("{:.6f}", v) : std::string(); };
+  std::string out = "epoch,loss,accuracy,val_loss,val_accuracy,lr\n";
   for (const auto& e : epochs)
-    out += fmt::format("{},{:.6f},{:.6f},{:.6f},{:.6f},{:.8g},{:.3f},{:.1f}\n", e.epoch, e.loss, e.accuracy, e.val_loss,
-                       e.val_accuracy, e.lr, e.seconds, e.images_per_second);
+    out += fmt::format("{},{},{},{},{},{:.8g}\n", e.epoch, cell(e.loss), cell(e.accuracy), cell(e.val_loss),
+                       cell(e.val_accuracy), e.lr);
   return out;
 }
 

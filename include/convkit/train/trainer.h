@@ -28,7 +28,7 @@ struct EpochLog {
 
 struct History {
   std::vector<EpochLog> epochs;
-  std::string to_csv() const;  // epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds,images_per_second
+  std::string to_csv() const;  // epoch,loss,accuracy,val_loss,val_accuracy,lr (no timings)
 };
 
 // How images are turned into model inputs: x = (pixel/255 - mean[c]) / std[c].

@@ -1,0 +1,201 @@
+// End-to-end tests of the convkit CLI on a small synthetic IDX dataset (2,000 training images of
+// oriented bars, 4 classes): train writes a complete run directory, eval on best.ckpt reproduces
+// the reported accuracy, predict classifies an image file, the same seed gives an identical
+// history.csv, and bad configs/data/checkpoints give the documented exit codes and messages.
+#include <convkit/data/dataset.h>
+#include <convkit/util/rng.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace convkit {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int code;
+  std::string output;  // stdout and stderr
+};
+
+Result run(const std::string& args) {
+  const std::string command = std::string(CONVKIT_CLI) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string output;
+  std::array<char, 4096> buffer;
+  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Noisy 28x28 images of a bar: horizontal, vertical, diagonal, anti-diagonal.
+data::Dataset bars(std::int64_t n, std::uint64_t seed) {
+  data::Dataset d;
+  d.images = Tensor::zeros({n, 1, 28, 28}, DType::u8);
+  d.labels = Tensor::zeros({n}, DType::i32);
+  d.num_classes = 4;
+  d.class_names = {"0", "1", "2", "3"};
+  auto* px = d.images.data<std::uint8_t>();
+  for (std::int64_t i = 0; i < n; ++i) {
+    auto r = philox(seed, std::uint64_t(i));
+    const int label = int(r[0] % 4), offset = int(r[1] % 11) - 5;
+    d.labels.data<std::int32_t>()[i] = label;
+    std::uint8_t* img = px + i * 784;
+    for (int j = 0; j < 784; ++j) img[j] = std::uint8_t(philox(seed + 1, std::uint64_t(i * 784 + j))[0] % 60);
+    for (int a = 0; a < 28; ++a)
+      for (int w = -1; w <= 1; ++w) {
+        int b = 14 + offset + w, row = 0, col = 0;
+        if (label == 0) row = b, col = a;
+        else if (label == 1) row = a, col = b;
+        else if (label == 2) row = a, col = a + offset + w;
+        else row = a, col = 27 - a + offset + w;
+        if (row >= 0 && row < 28 && col >= 0 && col < 28) img[row * 28 + col] = 230;
+      }
+  }
+  return d;
+}
+
+const char* kTinyConfig = R"(dataset: {name: idx}
+model:
+  input: [1, 28, 28]
+  layers:
+    - {type: conv2d, filters: 8, kernel: 3, activation: relu}
+    - {type: max_pool2d, pool: 2}
+    - {type: conv2d, filters: 16, kernel: 3, use_bias: false}
+    - {type: batch_norm, activation: relu}
+    - {type: global_avg_pool2d}
+    - {type: dropout, rate: 0.1}
+    - {type: dense, units: 4}
+train:
+  epochs: 3
+  batch_size: 50
+  eval_batch_size: 128
+  optimizer: {type: adam, lr: 0.01}
+  schedule: {type: cosine}
+)";
+
+class CliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    root_ = fs::temp_directory_path() / ("convkit_e2e_" + std::to_string(::getpid()));
+    fs::create_directories(root_ / "data");
+    data::write_idx(bars(2000, 11), root_ / "data/train-images-idx3-ubyte.gz", root_ / "data/train-labels-idx1-ubyte.gz", true);
+    data::write_idx(bars(400, 99), root_ / "data/t10k-images-idx3-ubyte", root_ / "data/t10k-labels-idx1-ubyte");
+    std::ofstream(root_ / "tiny.yaml") << kTinyConfig;
+  }
+  static void TearDownTestSuite() { fs::remove_all(root_); }
+  static std::string train_args(const std::string& out) {
+    return "train -q --config " + (root_ / "tiny.yaml").string() + " --data " + (root_ / "data").string() + " --out " +
+           (root_ / out).string();
+  }
+  static fs::path root_;
+};
+fs::path CliTest::root_;
+
+TEST_F(CliTest, TrainEvalPredictRoundTrip) {
+  auto r = run(train_args("run") + " --seed 5 --threads-unused-placeholder");
+  // An unknown flag is a usage error (exit 2) naming it.
+  EXPECT_EQ(r.code, 2) << r.output;
+  r = run(train_args("run") + " --seed 5");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("test accuracy"), std::string::npos) << r.output;
+  for (const char* f : {"config.yaml", "history.csv", "metrics.json", "checkpoints/last.ckpt", "checkpoints/best.ckpt"})
+    EXPECT_TRUE(fs::exists(root_ / "run" / f)) << f;
+  auto metrics = nlohmann::json::parse(read_file(root_ / "run/metrics.json"));
+  for (const char* key : {"test_accuracy", "test_loss", "epochs", "train_seconds", "images_per_second", "parameters",
+                          "seed", "convkit_version"})
+    EXPECT_TRUE(metrics.contains(key)) << key;
+  EXPECT_EQ(metrics["seed"], 5);
+  EXPECT_EQ(metrics["epochs"], 3);
+  const double accuracy = metrics["test_accuracy"];
+  EXPECT_GT(accuracy, 0.9);
+
+  // eval on best.ckpt reports the same accuracy.
+  r = run("eval " + (root_ / "run/checkpoints/best.ckpt").string() + " --data " + (root_ / "data").string() + " --json");
+  ASSERT_EQ(r.code, 0) << r.output;
+  auto report = nlohmann::json::parse(r.output);
+  EXPECT_DOUBLE_EQ(report["accuracy"].get<double>(), accuracy);
+  EXPECT_EQ(report["confusion_matrix"].size(), 4u);
+
+  // predict: a PGM of a clear vertical bar is class 1.
+  {
+    std::ofstream pgm(root_ / "bar.pgm", std::ios::binary);
+    pgm << "P5\n28 28\n255\n";
+    for (int y = 0; y < 28; ++y)
+      for (int x = 0; x < 28; ++x) pgm.put(char(x >= 13 && x <= 15 ? 230 : 10));
+  }
+  r = run("predict " + (root_ / "run/checkpoints/best.ckpt").string() + " " + (root_ / "bar.pgm").string() + " --json");
+  ASSERT_EQ(r.code, 0) << r.output;
+  auto predictions = nlohmann::json::parse(r.output);
+  EXPECT_EQ(predictions[0]["top"][0]["class"], 1) << r.output;
+
+  // summary reads the checkpoint.
+  r = run("summary " + (root_ / "run/checkpoints/best.ckpt").string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("Total params"), std::string::npos);
+}
+
+TEST_F(CliTest, SameSeedGivesIdenticalHistory) {
+  ASSERT_EQ(run(train_args("a") + " --seed 3 --epochs 2").code, 0);
+  ASSERT_EQ(run(train_args("b") + " --seed 3 --epochs 2").code, 0);
+  const auto a = read_file(root_ / "a/history.csv"), b = read_file(root_ / "b/history.csv");
+  EXPECT_FALSE(a.empty());
+  EXPECT_EQ(a, b);
+}
+
+TEST_F(CliTest, ConfigErrorsExitTwoAndNameTheKey) {
+  auto r = run(train_args("bad") + " --set train.epochz=3");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("train.epochz"), std::string::npos) << r.output;
+  r = run(train_args("bad") + " --set train.batch_size=many");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("train.batch_size"), std::string::npos) << r.output;
+  r = run(train_args("bad") + " --set model.layers.0.filterz=3");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("model.layers[0].filterz"), std::string::npos) << r.output;
+  r = run(train_args("bad") + " --set train.optimizer.lr=-1");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("lr"), std::string::npos) << r.output;
+}
+
+TEST_F(CliTest, BrokenDataExitsThreeAndNamesTheFile) {
+  fs::create_directories(root_ / "broken");
+  for (const char* f : {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte",
+                        "t10k-labels-idx1-ubyte"})
+    fs::copy_file(root_ / "data" / f, root_ / "broken" / f, fs::copy_options::overwrite_existing);
+  fs::resize_file(root_ / "broken/t10k-images-idx3-ubyte", 1000);  // truncated
+  auto r = run("train -q --config " + (root_ / "tiny.yaml").string() + " --data " + (root_ / "broken").string() +
+               " --out " + (root_ / "x").string());
+  EXPECT_EQ(r.code, 3) << r.output;
+  EXPECT_NE(r.output.find("t10k-images-idx3-ubyte"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("truncated"), std::string::npos) << r.output;
+}
+
+TEST_F(CliTest, CorruptCheckpointIsRejected) {
+  ASSERT_EQ(run(train_args("c") + " --epochs 1").code, 0);
+  const fs::path ckpt = root_ / "c/checkpoints/last.ckpt";
+  std::string bytes = read_file(ckpt);
+  bytes[bytes.size() / 2] ^= 0x10;
+  std::ofstream(root_ / "flipped.ckpt", std::ios::binary) << bytes;
+  auto r = run("eval " + (root_ / "flipped.ckpt").string() + " --data " + (root_ / "data").string());
+  EXPECT_EQ(r.code, 3) << r.output;
+  EXPECT_NE(r.output.find("flipped.ckpt"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("checksum"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace convkit

@@ -131,6 +131,8 @@ nn::Layer reshape(YamlSection& s) {
   return nn::Reshape{.shape = s.required<std::vector<std::int64_t>>("shape"), .name = s.get<std::string>("name", "")};
 }
 
+nn::Layer residual(YamlSection& s);
+
 using Parser = nn::Layer (*)(YamlSection&);
 const std::pair<const char*, Parser> kLayerTable[] = {
     {"conv2d", conv2d},
@@ -151,7 +153,31 @@ const std::pair<const char*, Parser> kLayerTable[] = {
     {"softmax", simple<nn::Softmax>},
     {"flatten", simple<nn::Flatten>},
     {"reshape", reshape},
+    {"residual", residual},
 };
+
+// {type: residual, layers: [...], activation: relu}: y = act(x + f(x)), where f is the list of
+// layers; when f changes the shape, x passes through a 1x1 convolution (stride to match) and BN.
+nn::Layer residual(YamlSection& s) {
+  auto inner = parse_layers(s.raw("layers"), s.path_of("layers"));
+  const nn::Activation act = activation(s);
+  const std::string name = s.get<std::string>("name", "");
+  return [inner, act, name](const nn::Value& x) {
+    nn::Value y = x;
+    for (const auto& layer : inner) y = layer(y);
+    nn::Value shortcut = x;
+    const Shape xs = x.shape(), ys = y.shape();
+    if (xs != ys) {
+      if (xs.rank() != 3 || ys.rank() != 3 || xs[1] % ys[1] != 0 || xs[2] % ys[2] != 0)
+        fail("residual block{}: cannot project the input {} to the block's output {}", name.empty() ? "" : " '" + name + "'",
+             xs.str(), ys.str());
+      shortcut = nn::Conv2D{.filters = ys[0], .kernel = 1, .stride = {xs[1] / ys[1], xs[2] / ys[2]}, .use_bias = false}(x);
+      shortcut = nn::BatchNorm{}(shortcut);
+    }
+    nn::Value sum = nn::Add{.name = name}({shortcut, y});
+    return nn::apply_activation(sum, act, "");
+  };
+}
 
 }  // namespace
 

@@ -6,6 +6,9 @@
 #include <convkit/util/rng.h>
 
 #include <algorithm>
+#include <chrono>
+
+#include <fmt/format.h>
 
 namespace convkit::graph {
 
@@ -227,10 +230,24 @@ void Plan::build(const Graph& graph, ParamStore& store) {
   }
 }
 
+namespace {
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+}  // namespace
+
 void Plan::forward() {
-  for (auto& s : steps_) {
-    s->fwd.step = step_;
-    s->kernel->forward(s->fwd);
+  if (profiling_) ++profiled_forwards_;
+  for (std::size_t i = 0; i < steps_.size(); ++i) {
+    Step& s = *steps_[i];
+    s.fwd.step = step_;
+    if (!profiling_) {
+      s.kernel->forward(s.fwd);
+      continue;
+    }
+    const auto t = std::chrono::steady_clock::now();
+    s.kernel->forward(s.fwd);
+    forward_seconds_[i] += seconds_since(t);
   }
   if (options_.mode == Mode::Train) ++step_;
 }
@@ -238,11 +255,14 @@ void Plan::forward() {
 void Plan::backward() {
   if (options_.mode != Mode::Train) fail("backward() on a plan compiled for inference");
   const std::uint64_t step = step_ - 1;  // the forward this backward belongs to
-  for (auto it = steps_.rbegin(); it != steps_.rend(); ++it) {
-    Step& s = **it;
+  if (profiling_) ++profiled_backwards_;
+  for (std::size_t i = steps_.size(); i-- > 0;) {
+    Step& s = *steps_[i];
     if (!s.has_backward) continue;
     s.bwd.step = step;
+    const auto t = std::chrono::steady_clock::now();
     s.kernel->backward(s.bwd);
+    if (profiling_) backward_seconds_[i] += seconds_since(t);
     for (auto& [dst, src] : s.accumulate) {
       float* d = dst.data<float>();
       const float* x = src.data<float>();
@@ -251,6 +271,31 @@ void Plan::backward() {
       for (std::int64_t j = 0; j < n; ++j) d[j] += x[j];
     }
   }
+}
+
+void Plan::set_profiling(bool on) {
+  profiling_ = on;
+  forward_seconds_.assign(steps_.size(), 0.0);
+  backward_seconds_.assign(steps_.size(), 0.0);
+  profiled_forwards_ = profiled_backwards_ = 0;
+}
+
+std::string Plan::profile_report() const {
+  double total = 0;
+  for (std::size_t i = 0; i < steps_.size(); ++i) total += forward_seconds_.at(i) + backward_seconds_.at(i);
+  const double nf = double(std::max<std::int64_t>(profiled_forwards_, 1));
+  const double nb = double(std::max<std::int64_t>(profiled_backwards_, 1));
+  std::string out = fmt::format("{:<24}{:<14}{:<8}{:>12}{:>12}{:>8}\n", "node", "op", "kernel", "fwd ms", "bwd ms", "share");
+  for (std::size_t i = 0; i < steps_.size(); ++i) {
+    const auto& s = *steps_[i];
+    out += fmt::format("{:<24}{:<14}{:<8}{:>12.3f}{:>12.3f}{:>7.1f}%\n", s.node->name, s.node->op->type(),
+                       s.kernel->name(), 1e3 * forward_seconds_[i] / nf, 1e3 * backward_seconds_[i] / nb,
+                       total > 0 ? 100 * (forward_seconds_[i] + backward_seconds_[i]) / total : 0.0);
+  }
+  out += fmt::format("total per step: {:.3f} ms forward, {:.3f} ms backward\n",
+                     1e3 * [&] { double t = 0; for (double x : forward_seconds_) t += x; return t; }() / nf,
+                     1e3 * [&] { double t = 0; for (double x : backward_seconds_) t += x; return t; }() / nb);
+  return out;
 }
 
 std::vector<StepInfo> Plan::steps() const {

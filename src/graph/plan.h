@@ -58,6 +58,10 @@ class Plan {
   std::size_t unplanned_bytes() const { return unplanned_bytes_; }  // the same without reuse
   std::vector<StepInfo> steps() const;
 
+  // Per-step wall-clock timing of forward/backward calls (for profiling; off by default).
+  void set_profiling(bool on);
+  std::string profile_report() const;  // a table: node, kernel, forward ms, backward ms, share
+
  private:
   struct Step;
   void build(const Graph& graph, ParamStore& params);
@@ -71,6 +75,9 @@ class Plan {
   Tensor loss_grad_;
   std::size_t unplanned_bytes_ = 0;
   std::uint64_t step_ = 0;
+  bool profiling_ = false;
+  std::vector<double> forward_seconds_, backward_seconds_, accumulate_seconds_;
+  std::int64_t profiled_forwards_ = 0, profiled_backwards_ = 0;
 };
 
 }  // namespace convkit::graph

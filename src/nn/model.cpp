@@ -214,6 +214,9 @@ float Plan::train_step(optim::Optimizer& optimizer) {
 std::size_t Plan::memory_bytes() const { return impl_->plan->arena_bytes(); }
 std::size_t Plan::unplanned_bytes() const { return impl_->plan->unplanned_bytes(); }
 
+void Plan::set_profiling(bool on) { impl_->plan->set_profiling(on); }
+std::string Plan::profile_report() const { return impl_->plan->profile_report(); }
+
 std::string Plan::describe() const {
   std::string out;
   for (const auto& s : impl_->plan->steps())

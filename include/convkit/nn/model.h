@@ -132,6 +132,9 @@ class Plan {
   std::size_t memory_bytes() const;     // the planned activation/gradient arena
   std::size_t unplanned_bytes() const;  // what the same buffers would take without reuse
   std::string describe() const;         // one line per step: node, op, kernel
+  // Per-layer timing: turn on, run some steps, read the table (forward/backward ms per layer).
+  void set_profiling(bool on);
+  std::string profile_report() const;
 
  private:
   friend class Model;

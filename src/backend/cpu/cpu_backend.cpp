@@ -22,7 +22,7 @@ const KernelEntry kKernels[] = {
     {"Dense", make_dense_kernel},
     {"MaxPool2D", make_pool2d_kernel},
     {"AvgPool2D", make_pool2d_kernel},
-    {"BatchNorm", make_batch_norm_kernel},
+    {"BatchNorm", make_batch_norm_simd_kernel},  // make_batch_norm_kernel: oneDNN, for blocked layouts
     {"ReLU", make_activation_kernel},
     {"LeakyReLU", make_activation_kernel},
     {"ELU", make_activation_kernel},

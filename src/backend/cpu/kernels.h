@@ -25,7 +25,8 @@ std::unique_ptr<Kernel> make_conv2d_kernel(const KernelRequest& request);
 std::unique_ptr<Kernel> make_conv2d_kernel(const KernelRequest& request, ConvKernelOptions options);
 std::unique_ptr<Kernel> make_dense_kernel(const KernelRequest& request);
 std::unique_ptr<Kernel> make_pool2d_kernel(const KernelRequest& request);  // Max/AvgPool2D
-std::unique_ptr<Kernel> make_batch_norm_kernel(const KernelRequest& request);
+std::unique_ptr<Kernel> make_batch_norm_kernel(const KernelRequest& request);  // oneDNN
+std::unique_ptr<Kernel> make_batch_norm_simd_kernel(const KernelRequest& request);  // plain layout
 std::unique_ptr<Kernel> make_activation_kernel(const KernelRequest& request);  // every kind
 std::unique_ptr<Kernel> make_softmax_kernel(const KernelRequest& request);
 

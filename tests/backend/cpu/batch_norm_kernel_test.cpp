@@ -1,6 +1,6 @@
-// The oneDNN BatchNorm kernel against the reference kernel: 2-D and 4-D inputs, Train (batch
-// statistics, running statistics updated with momentum and unbiased variance) and Infer
-// (running statistics), fused ReLU, frozen layers.
+// Both CPU BatchNorm kernels (oneDNN's, and the SIMD plain-layout kernel the backend uses) against
+// the reference kernel: 2-D and 4-D inputs, Train (batch statistics, running statistics updated
+// with momentum and unbiased variance) and Infer (running statistics), fused ReLU, frozen layers.
 #include "backend/cpu/kernels.h"
 #include "ops/batch_norm.h"
 #include "support/kernel_check.h"
@@ -40,41 +40,54 @@ const BnCase kCases[] = {
 
 class BatchNormKernelTest : public ::testing::TestWithParam<BnCase> {};
 
+// Runs the check for the oneDNN kernel and the SIMD kernel.
+void expect_both_match(const BatchNorm& op, const Shape& x, testing::KernelCheckOptions o) {
+  for (auto factory : {&make_batch_norm_kernel, &make_batch_norm_simd_kernel}) {
+    SCOPED_TRACE(factory == &make_batch_norm_kernel ? "onednn" : "simd");
+    o.factory = factory;
+    expect_kernel_matches_reference(op, {x}, o);
+  }
+}
+
 TEST_P(BatchNormKernelTest, TrainMatchesReference) {
   BatchNorm op(GetParam().attrs);
-  expect_kernel_matches_reference(op, {GetParam().x}, {.mode = Mode::Train});
+  expect_both_match(op, GetParam().x, {.mode = Mode::Train});
 }
 
 TEST_P(BatchNormKernelTest, TrainForwardOnlyMatchesReference) {
   BatchNorm op(GetParam().attrs);
-  expect_kernel_matches_reference(op, {GetParam().x}, {.mode = Mode::Train, .backward = false});
+  expect_both_match(op, GetParam().x, {.mode = Mode::Train, .backward = false});
 }
 
 TEST_P(BatchNormKernelTest, InferMatchesReference) {
   BatchNorm op(GetParam().attrs);
-  expect_kernel_matches_reference(op, {GetParam().x}, {.mode = Mode::Infer});
+  expect_both_match(op, GetParam().x, {.mode = Mode::Infer});
 }
 
 TEST_P(BatchNormKernelTest, FrozenLayerMatchesReference) {
   BatchNorm op(GetParam().attrs);
-  expect_kernel_matches_reference(op, {GetParam().x}, {.param_grads = false});
+  expect_both_match(op, GetParam().x, {.param_grads = false});
 }
 
 TEST_P(BatchNormKernelTest, ParamGradsOnlyMatchReference) {
   BatchNorm op(GetParam().attrs);
-  expect_kernel_matches_reference(op, {GetParam().x}, {.input_grads = {false}});
+  expect_both_match(op, GetParam().x, {.input_grads = {false}});
 }
 
 INSTANTIATE_TEST_SUITE_P(Configs, BatchNormKernelTest, ::testing::ValuesIn(kCases),
                          [](const auto& info) { return std::string(info.param.name); });
 
-TEST(BatchNormKernel, CommonConfigurationsUseOneDnn) {
+TEST(BatchNormKernel, CommonConfigurationsUseAFastKernel) {
   for (const BnCase& c : kCases)
     for (Mode mode : {Mode::Train, Mode::Infer}) {
       BatchNorm op(c.attrs);
-      auto kernel = testing::make_cpu_kernel(testing::make_request(op, {c.x}, {.mode = mode}));
+      auto request = testing::make_request(op, {c.x}, {.mode = mode});
+      auto kernel = testing::make_cpu_kernel(request);
       ASSERT_NE(kernel, nullptr) << c.name;
-      EXPECT_EQ(kernel->name(), "onednn") << c.name;
+      EXPECT_EQ(kernel->name(), "simd") << c.name;  // the backend's choice for plain layouts
+      auto onednn = make_batch_norm_kernel(request);
+      ASSERT_NE(onednn, nullptr) << c.name;
+      EXPECT_EQ(onednn->name(), "onednn") << c.name;
     }
 }
 
@@ -82,7 +95,7 @@ TEST(BatchNormKernel, SavesStatisticsAndReluWorkspaceOnlyForBackward) {
   BatchNorm plain({}), relu({.activation = FusedActivation::ReLU});
   const Shape x{4, 8, 5, 5};
   auto saved = [&](const BatchNorm& op, testing::KernelCheckOptions o) {
-    auto kernel = testing::make_cpu_kernel(testing::make_request(op, {x}, o));
+    auto kernel = make_batch_norm_kernel(testing::make_request(op, {x}, o));
     EXPECT_NE(kernel, nullptr);
     return kernel ? kernel->saved() : std::vector<TensorSpec>{};
   };
@@ -100,9 +113,10 @@ TEST(BatchNormKernel, SavesStatisticsAndReluWorkspaceOnlyForBackward) {
 TEST(BatchNormKernel, OneValuePerChannelInTrainingFallsBackToTheReference) {
   // The unbiased variance of one value is undefined; the reference reports it as an error.
   BatchNorm op({});
-  EXPECT_EQ(testing::make_cpu_kernel(testing::make_request(op, {{1, 8}}, {})), nullptr);
-  EXPECT_NE(testing::make_cpu_kernel(testing::make_request(op, {{1, 8}}, {.mode = Mode::Infer})),
-            nullptr);
+  for (auto factory : {&make_batch_norm_kernel, &make_batch_norm_simd_kernel}) {
+    EXPECT_EQ(factory(testing::make_request(op, {{1, 8}}, {})), nullptr);
+    EXPECT_NE(factory(testing::make_request(op, {{1, 8}}, {.mode = Mode::Infer})), nullptr);
+  }
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 namespace convkit::app {
 
@@ -121,6 +122,7 @@ RunConfig parse(YAML::Node doc, const std::string& source) {
     c.label_smoothing = train.get<double>("label_smoothing", 0.0);
     if (c.label_smoothing < 0 || c.label_smoothing >= 1)
       config_fail("'train.label_smoothing' must be in [0, 1), got {}", c.label_smoothing);
+    c.tensorboard = train.get<bool>("tensorboard", true);
 
     YAML::Node opt = train.raw("optimizer");
     if (opt && opt.IsMap()) {
@@ -159,6 +161,62 @@ RunConfig parse(YAML::Node doc, const std::string& source) {
     } catch (const Error& e) {
       config_fail("train.{}", e.what());
     }
+    auto callbacks = train.child("callbacks");
+    auto monitor = [](YamlSection& sec, train::Monitor m) {
+      m.metric = sec.get<std::string>("monitor", m.metric);
+      m.mode = sec.get<std::string>("mode", m.mode);
+      m.min_delta = sec.get<double>("min_delta", m.min_delta);
+      return m;
+    };
+    auto validated = [](auto&& build) {
+      try {
+        build();
+      } catch (const ConfigError&) {
+        throw;
+      } catch (const Error& e) {
+        config_fail("train.{}", e.what());
+      }
+    };
+    if (callbacks.has("early_stopping")) {
+      auto es = callbacks.child("early_stopping");
+      c.early_stopping = es.get<bool>("enabled", true);
+      auto& o = c.early_stopping_options;
+      o.monitor = monitor(es, o.monitor);
+      o.patience = es.get<int>("patience", o.patience);
+      o.restore_best_weights = es.get<bool>("restore_best_weights", o.restore_best_weights);
+      es.finish();
+      validated([&] { train::EarlyStopping check(o); });
+    } else {
+      callbacks.child("early_stopping");
+    }
+    if (callbacks.has("reduce_lr_on_plateau")) {
+      auto rl = callbacks.child("reduce_lr_on_plateau");
+      c.reduce_lr_on_plateau = rl.get<bool>("enabled", true);
+      auto& o = c.reduce_lr_options;
+      o.monitor = monitor(rl, o.monitor);
+      o.factor = rl.get<double>("factor", o.factor);
+      o.patience = rl.get<int>("patience", o.patience);
+      o.cooldown = rl.get<int>("cooldown", o.cooldown);
+      o.min_lr = rl.get<double>("min_lr", o.min_lr);
+      rl.finish();
+      validated([&] { train::ReduceLROnPlateau check(o); });
+    } else {
+      callbacks.child("reduce_lr_on_plateau");
+    }
+    c.checkpoint_monitor.metric = c.validation_split > 0 ? "val_accuracy" : "loss";
+    auto ck = callbacks.child("checkpoint");
+    c.checkpoint_monitor = monitor(ck, c.checkpoint_monitor);
+    c.checkpoint_every_n_epochs = ck.get<int>("every_n_epochs", 0);
+    ck.finish();
+    validated([&] { train::ModelCheckpoint check({.monitor = c.checkpoint_monitor, .every_n_epochs = c.checkpoint_every_n_epochs}, {}); });
+    const bool has_validation = c.validation_split > 0;
+    for (const auto& [used, m, key] : {std::tuple{c.early_stopping, c.early_stopping_options.monitor, "early_stopping"},
+                                       std::tuple{c.reduce_lr_on_plateau, c.reduce_lr_options.monitor, "reduce_lr_on_plateau"},
+                                       std::tuple{true, c.checkpoint_monitor, "checkpoint"}})
+      if (used && m.metric.starts_with("val_") && !has_validation)
+        config_fail("'train.callbacks.{}.monitor' is {} but there is no validation data (set dataset.validation_split)", key,
+                    m.metric);
+    callbacks.finish();
     train.finish();
     root.finish();
   } catch (const ConfigError& e) {

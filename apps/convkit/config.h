@@ -6,6 +6,7 @@
 #include <convkit/nn/model.h>
 #include <convkit/optim/optimizer.h>
 #include <convkit/optim/schedule.h>
+#include <convkit/train/callbacks.h>
 
 #include <yaml-cpp/yaml.h>
 
@@ -32,9 +33,18 @@ struct RunConfig {
   int threads = 0;  // 0: all cores
   std::string backend = "cpu";
   double label_smoothing = 0;
+  bool tensorboard = true;  // write TensorBoard event files into the run directory
   std::string optimizer = "adam";
   optim::OptionList optimizer_options;
   optim::ScheduleOptions schedule;
+
+  // callbacks
+  bool early_stopping = false;
+  train::EarlyStoppingOptions early_stopping_options;
+  bool reduce_lr_on_plateau = false;
+  train::ReduceLROnPlateauOptions reduce_lr_options;
+  train::Monitor checkpoint_monitor;  // what best.ckpt means (default: val_accuracy or loss)
+  int checkpoint_every_n_epochs = 0;
 
   YAML::Node resolved;  // the merged document, written to the run directory as config.yaml
   nn::Model build_model() const;

@@ -9,6 +9,8 @@
 #include <convkit/data/registry.h>
 #include <convkit/data/resolve.h>
 #include <convkit/io/checkpoint.h>
+#include <convkit/train/tensorboard_callback.h>
+#include <convkit/train/callbacks.h>
 #include <convkit/train/trainer.h>
 
 #include <fmt/chrono.h>
@@ -17,6 +19,8 @@
 #include <omp.h>
 
 #include <ctime>
+#include <fstream>
+#include <sstream>
 #include <filesystem>
 
 namespace convkit::app {
@@ -29,45 +33,24 @@ struct TrainArgs {
   std::string config;
   std::string data;
   std::string out;
+  std::string resume;
   std::optional<std::uint64_t> seed;
   std::optional<int> epochs;
   std::vector<std::string> sets;
   bool quiet = false;
 };
 
-// Saves last.ckpt every epoch and best.ckpt whenever the monitored metric improves
-// (validation accuracy when there is a validation split, else training loss), and keeps
-// history.csv current, so an interrupted run leaves usable files.
-class RunWriter final : public train::Callback {
+// Keeps history.csv current after every epoch (the CSV logger).
+class HistoryWriter final : public train::Callback {
  public:
-  RunWriter(fs::path dir, RunInfo info, bool monitor_validation)
-      : dir_(std::move(dir)), info_(std::move(info)), monitor_validation_(monitor_validation) {}
-
-  void on_epoch_end(train::Trainer& trainer, const train::EpochLog& log) override {
-    io::CheckpointContents contents;
-    contents.epoch = log.epoch;
-    contents.optimizer_name = std::string(trainer.optimizer().name());
-    contents.optimizer_steps = trainer.optimizer().steps();
-    contents.optimizer_state = trainer.optimizer().state();
-    contents.rng_json = nlohmann::json{{"seed", trainer.options().seed}, {"step", trainer.step()}}.dump();
-    contents.extra_json = run_info_to_json(info_);
-    io::save_checkpoint(dir_ / "checkpoints" / "last.ckpt", trainer.model(), contents);
-    const double score = monitor_validation_ ? log.val_accuracy : -log.loss;
-    if (best_epoch_ == 0 || score > best_score_) {
-      best_score_ = score;
-      best_epoch_ = log.epoch;
-      io::save_checkpoint(dir_ / "checkpoints" / "best.ckpt", trainer.model(), contents);
-    }
-    write_text_atomic(dir_ / "history.csv", trainer.history().to_csv());
+  explicit HistoryWriter(fs::path path) : path_(std::move(path)) {}
+  std::string name() const override { return "csv_logger"; }
+  void on_epoch_end(train::Trainer& trainer, const train::EpochLog&) override {
+    write_text_atomic(path_, trainer.history().to_csv());
   }
-  int best_epoch() const { return best_epoch_; }
 
  private:
-  fs::path dir_;
-  RunInfo info_;
-  bool monitor_validation_;
-  double best_score_ = 0;
-  int best_epoch_ = 0;
+  fs::path path_;
 };
 
 fs::path default_run_dir(const std::string& dataset) {
@@ -75,11 +58,30 @@ fs::path default_run_dir(const std::string& dataset) {
   return fs::path("runs") / fmt::format("{}-{:%Y%m%d-%H%M%S}", dataset, fmt::localtime(now));
 }
 
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw DataError(fmt::format("{}: cannot read", path.string()));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
 int run_train(const TrainArgs& args) {
+  const bool resume = !args.resume.empty();
   std::vector<std::string> sets = args.sets;
   if (args.seed) sets.push_back(fmt::format("train.seed={}", *args.seed));
   if (args.epochs) sets.push_back(fmt::format("train.epochs={}", *args.epochs));
-  RunConfig cfg = load_run_config(args.config.empty() ? std::nullopt : std::optional(args.config), sets);
+  RunConfig cfg;
+  fs::path dir;
+  if (resume) {
+    if (!args.config.empty() || !args.sets.empty() || args.seed || !args.out.empty())
+      config_fail("--resume continues a run with its own config.yaml: only --epochs and --data may be given");
+    dir = args.resume;
+    cfg = parse_run_config(read_text(dir / "config.yaml"), (dir / "config.yaml").string(), sets);
+  } else {
+    cfg = load_run_config(args.config.empty() ? std::nullopt : std::optional(args.config), sets);
+    dir = args.out.empty() ? default_run_dir(cfg.dataset) : fs::path(args.out);
+  }
   if (cfg.threads > 0) omp_set_num_threads(cfg.threads);
 
   LoadedData data = load_data(cfg.dataset, args.data, cfg.train_samples, cfg.test_samples, cfg.seed);
@@ -88,12 +90,15 @@ int run_train(const TrainArgs& args) {
   const train::Preprocess pre = data.preprocess;
   const auto& test_set = data.test;
 
-  nn::Model model = cfg.build_model();
-  model.initialize(cfg.seed);
-  if (!args.quiet) fmt::print("{}\n", model.summary());
   auto optimizer = optim::make_optimizer(cfg.optimizer, cfg.optimizer_options);
+  std::optional<io::LoadedCheckpoint> last;
+  if (resume) {
+    last = as_data_error([&] { return io::load_checkpoint(dir / "checkpoints" / "last.ckpt"); });
+  }
+  nn::Model model = resume ? last->model : cfg.build_model();
+  if (!resume) model.initialize(cfg.seed);
+  if (!args.quiet && !resume) fmt::print("{}\n", model.summary());
 
-  const fs::path dir = args.out.empty() ? default_run_dir(cfg.dataset) : fs::path(args.out);
   fs::create_directories(dir / "checkpoints");
   YAML::Emitter emitter;
   emitter << cfg.resolved;
@@ -103,13 +108,44 @@ int run_train(const TrainArgs& args) {
   train::FitOptions fit{.epochs = cfg.epochs, .batch_size = cfg.batch_size, .eval_batch_size = cfg.eval_batch_size,
                         .seed = cfg.seed, .schedule = cfg.schedule, .label_smoothing = cfg.label_smoothing,
                         .backend = cfg.backend, .preprocess = pre, .progress = !args.quiet};
-  train::Trainer trainer(model, *optimizer, fit);
-  RunWriter writer(dir, RunInfo{cfg.dataset, pre, data.class_names, config_yaml}, validation.size() > 0);
+  train::Trainer trainer(model, *optimizer, fit);  // takes the config's learning rate as the base
+  if (resume) io::restore_optimizer(last->contents, *optimizer);
+
+  // Callbacks: the stateful ones are saved in every checkpoint so --resume continues them.
+  std::optional<train::EarlyStopping> early_stopping;
+  std::optional<train::ReduceLROnPlateau> reduce_lr;
+  std::vector<train::Callback*> stateful;
+  if (cfg.early_stopping) stateful.push_back(&early_stopping.emplace(cfg.early_stopping_options));
+  if (cfg.reduce_lr_on_plateau) stateful.push_back(&reduce_lr.emplace(cfg.reduce_lr_options));
+  train::ModelCheckpoint checkpoint({.directory = dir / "checkpoints", .monitor = cfg.checkpoint_monitor,
+                                     .every_n_epochs = cfg.checkpoint_every_n_epochs,
+                                     .extra_json = run_info_to_json({cfg.dataset, pre, data.class_names, config_yaml})},
+                                    stateful);
+  HistoryWriter history_writer(dir / "history.csv");
+  train::TensorBoardCallback tensorboard(dir, validation.size() > 0 ? &validation : nullptr, {.enabled = cfg.tensorboard});
+  std::vector<train::Callback*> callbacks = stateful;
+  callbacks.push_back(&checkpoint);
+  callbacks.push_back(&history_writer);
+  callbacks.push_back(&tensorboard);
+  if (resume) {
+    std::vector<train::Callback*> restored = stateful;
+    restored.push_back(&checkpoint);
+    train::ModelCheckpoint::restore(last->contents.rng_json, trainer, restored, (dir / "checkpoints/last.ckpt").string());
+    fmt::print("resuming {} at epoch {} (step {}, batch {} of the epoch)\n", dir.string(), trainer.epoch() + 1,
+               trainer.step(), trainer.state().batch);
+  }
   fmt::print("training {} on {} ({} train, {} validation, {} test images), {} epochs, batch {}, {} threads\n",
              cfg.optimizer, cfg.dataset, train_set.size(), validation.size(), test_set.size(), cfg.epochs,
              cfg.batch_size, omp_get_max_threads());
   std::fflush(stdout);
-  trainer.fit(train_set, validation.size() > 0 ? &validation : nullptr, {&writer});
+  train::install_interrupt_handlers();
+  trainer.fit(train_set, validation.size() > 0 ? &validation : nullptr, callbacks);
+  if (trainer.interrupted()) {
+    const int signal = train::interrupted_by();
+    fmt::print(stderr, "convkit: interrupted by signal {} at epoch {}, step {}: saved {}; continue with: convkit train --resume {}\n",
+               signal, trainer.epoch() + 1, trainer.step(), (dir / "checkpoints/last.ckpt").string(), dir.string());
+    return 128 + signal;
+  }
 
   // Report the test metrics of best.ckpt (what `convkit eval` on it prints).
   auto best = io::load_checkpoint(dir / "checkpoints" / "best.ckpt");
@@ -124,25 +160,27 @@ int run_train(const TrainArgs& args) {
       {"test_loss", report.loss},
       {"test_top5_accuracy", report.top_k_accuracy},
       {"epochs", history.epochs.size()},
-      {"best_epoch", writer.best_epoch()},
+      {"best_epoch", checkpoint.best_epoch()},
+      {"stopped_early", early_stopping && early_stopping->stopped_epoch() > 0},
       {"train_seconds", seconds},
       {"images_per_second", seconds > 0 ? double(images) / seconds : 0.0},
-      {"parameters", model.parameter_count()},
-      {"seed", cfg.seed},
-      {"dataset", cfg.dataset},
-      {"threads", omp_get_max_threads()},
-      {"convkit_version", CONVKIT_VERSION},
       {"epoch_seconds", [&] {
          std::vector<double> t;
          for (const auto& e : history.epochs) t.push_back(e.seconds);
          return t;
        }()},
+      {"parameters", model.parameter_count()},
+      {"seed", cfg.seed},
+      {"dataset", cfg.dataset},
+      {"threads", omp_get_max_threads()},
+      {"convkit_version", CONVKIT_VERSION},
       {"final_train_loss", history.epochs.empty() ? 0.0 : history.epochs.back().loss},
       {"test", nlohmann::json::parse(train::report_to_json(report, data.class_names))},
   };
   write_text_atomic(dir / "metrics.json", metrics.dump(2) + "\n");
+  write_report(dir, best.model, test_set, pre, data.class_names);  // report.html
   fmt::print("test accuracy {:.2f}% (loss {:.4f}) with best.ckpt from epoch {}; trained {:.1f} s; run directory {}\n",
-             100 * report.accuracy, report.loss, writer.best_epoch(), seconds, dir.string());
+             100 * report.accuracy, report.loss, checkpoint.best_epoch(), seconds, dir.string());
   return 0;
 }
 
@@ -152,6 +190,8 @@ CommandRunner add_train_command(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
   auto* cmd = app.add_subcommand("train", "Train a model (the default MNIST model when no config is given)");
   cmd->add_option("-c,--config", args->config, "YAML config file (see examples/)")->check(CLI::ExistingFile);
+  cmd->add_option("--resume", args->resume, "continue an interrupted run from RUN_DIR/checkpoints/last.ckpt")
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("--data", args->data, "directory holding the dataset files");
   cmd->add_option("-o,--out", args->out, "run directory (default runs/<dataset>-<time>)");
   cmd->add_option("--seed", args->seed, "random seed (train.seed)");

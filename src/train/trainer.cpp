@@ -5,6 +5,12 @@
 #include <convkit/train/progress.h>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
 
 #include <algorithm>
 #include <chrono>
@@ -77,9 +83,77 @@ Trainer::Trainer(nn::Model& model, optim::Optimizer& optimizer, FitOptions optio
 
 Trainer::~Trainer() = default;
 
-void Trainer::set_position(int epoch, std::int64_t step) {
-  epoch_ = epoch;
-  step_ = step;
+namespace {
+
+std::atomic<int> g_interrupt_signal{0};
+
+extern "C" void on_interrupt_signal(int signal) {
+  g_interrupt_signal.store(signal);
+  std::signal(signal, SIG_DFL);  // a second signal ends the process as usual
+}
+
+// NOTE: fault injection for the resume tests: CONVKIT_FAULT_AT_STEP="N:SIG" raises signal SIG
+// (e.g. 9 = SIGKILL, 2 = SIGINT) right after optimizer step N completes, so a test can crash or
+// interrupt a run at an exact, reproducible point.
+std::pair<std::int64_t, int> fault_injection() {
+  const char* spec = std::getenv("CONVKIT_FAULT_AT_STEP");
+  if (!spec) return {-1, 0};
+  std::int64_t step = -1;
+  int signal = 0;
+  if (std::sscanf(spec, "%ld:%d", &step, &signal) != 2) return {-1, 0};
+  return {step, signal};
+}
+
+}  // namespace
+
+void install_interrupt_handlers() {
+  g_interrupt_signal.store(0);
+  std::signal(SIGINT, on_interrupt_signal);
+  std::signal(SIGTERM, on_interrupt_signal);
+}
+
+int interrupted_by() { return g_interrupt_signal.load(); }
+
+std::string TrainerState::to_json() const {
+  nlohmann::json j{{"epoch", epoch}, {"step", step}, {"batch", batch}, {"epoch_loss_sum", epoch_loss_sum},
+                   {"epoch_correct", epoch_correct}, {"epoch_seen", epoch_seen}, {"epoch_seconds", epoch_seconds},
+                   {"lr_scale", lr_scale}, {"train_seconds", train_seconds}};
+  auto& h = j["history"] = nlohmann::json::array();
+  auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  for (const auto& e : history.epochs)
+    h.push_back({{"epoch", e.epoch}, {"loss", num(e.loss)}, {"accuracy", num(e.accuracy)}, {"val_loss", num(e.val_loss)},
+                 {"val_accuracy", num(e.val_accuracy)}, {"lr", e.lr}, {"seconds", e.seconds},
+                 {"images_per_second", e.images_per_second}});
+  return j.dump();
+}
+
+TrainerState TrainerState::from_json(const std::string& text, const std::string& source) {
+  TrainerState s;
+  try {
+    auto j = nlohmann::json::parse(text);
+    s.epoch = j.at("epoch").get<int>();
+    s.step = j.at("step").get<std::int64_t>();
+    s.batch = j.at("batch").get<std::int64_t>();
+    s.epoch_loss_sum = j.at("epoch_loss_sum").get<double>();
+    s.epoch_correct = j.at("epoch_correct").get<std::int64_t>();
+    s.epoch_seen = j.at("epoch_seen").get<std::int64_t>();
+    s.epoch_seconds = j.at("epoch_seconds").get<double>();
+    s.lr_scale = j.at("lr_scale").get<double>();
+    s.train_seconds = j.at("train_seconds").get<double>();
+    auto num = [](const nlohmann::json& v) { return v.is_null() ? double(NAN) : v.get<double>(); };
+    for (const auto& e : j.at("history"))
+      s.history.epochs.push_back({.epoch = e.at("epoch").get<int>(), .loss = num(e.at("loss")),
+                                  .accuracy = num(e.at("accuracy")), .val_loss = num(e.at("val_loss")),
+                                  .val_accuracy = num(e.at("val_accuracy")), .lr = e.at("lr").get<double>(),
+                                  .seconds = e.at("seconds").get<double>(),
+                                  .images_per_second = e.at("images_per_second").get<double>()});
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: invalid training state ({})", source, e.what());
+  }
+  if (s.epoch < 0 || s.step < 0 || s.batch < 0 || !(s.lr_scale > 0))
+    fail("{}: invalid training state (epoch {}, step {}, batch {}, lr_scale {})", source, s.epoch, s.step, s.batch,
+         s.lr_scale);
+  return s;
 }
 
 const History& Trainer::fit(const data::Dataset& train, const data::Dataset* validation,
@@ -90,45 +164,64 @@ const History& Trainer::fit(const data::Dataset& train, const data::Dataset* val
                                            .label_smoothing = options_.label_smoothing,
                                            .class_weights = options_.class_weights,
                                            .backend = options_.backend});
-  plan.set_step(std::uint64_t(step_));
+  // The dropout masks of step s depend on s alone: a resumed plan continues the sequence.
+  plan.set_step(std::uint64_t(state_.step));
   // NOTE: the last partial batch of an epoch is dropped (the plan has one batch size); with
   // per-epoch shuffling every sample is still seen.
   data::Loader loader(train, loader_options(options_, options_.batch_size, true, true));
   const std::int64_t steps_per_epoch = loader.batches_per_epoch();
   const std::int64_t total_steps = steps_per_epoch * options_.epochs;
+  const auto [fault_step, fault_signal] = fault_injection();
   stop_ = false;
+  interrupted_ = false;
   for (auto* c : callbacks) c->on_train_begin(*this);
-  while (epoch_ < options_.epochs && !stop_) {
-    loader.start_epoch(epoch_);
-    ProgressBar bar(fmt::format("epoch {}/{}", epoch_ + 1, options_.epochs), steps_per_epoch);
-    const auto start = std::chrono::steady_clock::now();
-    double loss_sum = 0;
-    std::int64_t correct = 0, seen = 0, batches = 0;
+  while (state_.epoch < options_.epochs && !stop_) {
+    loader.set_position(state_.epoch, state_.batch);
+    if (state_.batch == 0) {
+      state_.epoch_loss_sum = 0;
+      state_.epoch_correct = state_.epoch_seen = 0;
+      state_.epoch_seconds = 0;
+    }
+    ProgressBar bar(fmt::format("epoch {}/{}", state_.epoch + 1, options_.epochs), steps_per_epoch);
+    auto start = std::chrono::steady_clock::now();
+    auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
     double lr = optimizer_.lr();
     while (auto batch = loader.next()) {
-      lr = optim::learning_rate(options_.schedule, base_lr_, step_, steps_per_epoch, total_steps);
+      lr = state_.lr_scale * optim::learning_rate(options_.schedule, base_lr_, state_.step, steps_per_epoch, total_steps);
       optimizer_.set_lr(lr);
       plan.input().copy_from(batch->images);
       plan.labels().copy_from(batch->labels);
       const float loss = plan.train_step(optimizer_);
       if (!std::isfinite(loss))
-        fail("training diverged: the loss became {} at epoch {}, step {} (learning rate {:g}); "
-             "try a lower learning rate or gradient clipping",
-             loss, epoch_ + 1, step_ + 1, lr);
-      ++step_;
-      ++batches;
-      loss_sum += loss;
-      correct += correct_predictions(plan.output(), batch->labels, batch->labels.numel());
-      seen += batch->labels.numel();
+        fail("training diverged: the loss became {} at epoch {}, step {} (learning rate {:g}); the last "
+             "checkpoint is from before; try a lower learning rate or gradient clipping",
+             loss, state_.epoch + 1, state_.step + 1, lr);
+      ++state_.step;
+      ++state_.batch;
+      state_.epoch_loss_sum += loss;
+      state_.epoch_correct += correct_predictions(plan.output(), batch->labels, batch->labels.numel());
+      state_.epoch_seen += batch->labels.numel();
       if (options_.progress)
-        bar.update(batches, seen, {{"loss", loss_sum / double(batches)}, {"acc", double(correct) / double(seen)}});
+        bar.update(state_.batch, state_.epoch_seen,
+                   {{"loss", state_.epoch_loss_sum / double(state_.batch)},
+                    {"acc", double(state_.epoch_correct) / double(state_.epoch_seen)}});
+      if (state_.step == fault_step) std::raise(fault_signal);
+      if (interrupted_by() != 0) {
+        state_.epoch_seconds += elapsed();
+        interrupted_ = true;
+        for (auto* c : callbacks) c->on_interrupt(*this);
+        return state_.history;
+      }
     }
-    ++epoch_;
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    train_seconds_ += seconds;
-    EpochLog log{.epoch = epoch_, .loss = loss_sum / double(std::max<std::int64_t>(batches, 1)),
-                 .accuracy = double(correct) / double(std::max<std::int64_t>(seen, 1)), .lr = lr,
-                 .seconds = seconds, .images_per_second = double(seen) / std::max(seconds, 1e-9)};
+    const double seconds = state_.epoch_seconds + elapsed();
+    state_.train_seconds += seconds;
+    ++state_.epoch;
+    const std::int64_t batches = std::max<std::int64_t>(state_.batch, 1);
+    EpochLog log{.epoch = state_.epoch, .loss = state_.epoch_loss_sum / double(batches),
+                 .accuracy = double(state_.epoch_correct) / double(std::max<std::int64_t>(state_.epoch_seen, 1)),
+                 .lr = lr, .seconds = seconds,
+                 .images_per_second = double(state_.epoch_seen) / std::max(seconds, 1e-9)};
+    state_.batch = 0;
     MetricList shown{{"loss", log.loss}, {"acc", log.accuracy}};
     if (validation && validation->size() > 0) {
       auto report = evaluate(*validation);
@@ -137,12 +230,12 @@ const History& Trainer::fit(const data::Dataset& train, const data::Dataset* val
       shown.push_back({"val_loss", log.val_loss});
       shown.push_back({"val_acc", log.val_accuracy});
     }
-    if (options_.progress) bar.finish(seen, shown);
-    history_.epochs.push_back(log);
+    if (options_.progress) bar.finish(state_.epoch_seen, shown);
+    state_.history.epochs.push_back(log);
     for (auto* c : callbacks) c->on_epoch_end(*this, log);
   }
-  for (auto* c : callbacks) c->on_train_end(*this, history_);
-  return history_;
+  for (auto* c : callbacks) c->on_train_end(*this, state_.history);
+  return state_.history;
 }
 
 ClassificationReport Trainer::evaluate(const data::Dataset& dataset) {

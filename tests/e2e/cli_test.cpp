@@ -3,6 +3,7 @@
 // the reported accuracy, predict classifies an image file, the same seed gives an identical
 // history.csv, and bad configs/data/checkpoints give the documented exit codes and messages.
 #include <convkit/data/dataset.h>
+#include <convkit/io/checkpoint.h>
 #include <convkit/util/rng.h>
 
 #include <gtest/gtest.h>
@@ -25,13 +26,14 @@ struct Result {
   std::string output;  // stdout and stderr
 };
 
-Result run(const std::string& args) {
-  const std::string command = std::string(CONVKIT_CLI) + " " + args + " 2>&1";
+Result run(const std::string& args, const std::string& env = "") {
+  const std::string command = env + " " + std::string(CONVKIT_CLI) + " " + args + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   std::string output;
   std::array<char, 4096> buffer;
   while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
   const int status = pclose(pipe);
+  if (WIFSIGNALED(status)) return {128 + WTERMSIG(status), output};
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
 
@@ -195,6 +197,62 @@ TEST_F(CliTest, CorruptCheckpointIsRejected) {
   EXPECT_EQ(r.code, 3) << r.output;
   EXPECT_NE(r.output.find("flipped.ckpt"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("checksum"), std::string::npos) << r.output;
+}
+
+// All parameters and buffers of a checkpoint, flattened.
+std::vector<float> weights_of(const fs::path& ckpt) {
+  auto loaded = io::load_checkpoint(ckpt);
+  auto block = loaded.model.parameter_block();
+  return std::vector<float>(block.params, block.params + block.numel);
+}
+
+TEST_F(CliTest, ResumeAfterSigkillEndsWithTheSameWeights) {
+  // 2000 images / batch 40 = 50 steps per epoch, 4 epochs; the crash hits mid-epoch 3.
+  const std::string opts = " --seed 4 --epochs 4 --set train.batch_size=40";
+  ASSERT_EQ(run(train_args("full") + opts).code, 0);
+  auto r = run(train_args("killed") + opts, "CONVKIT_FAULT_AT_STEP=123:9");
+  ASSERT_EQ(r.code, 128 + 9) << r.output;  // SIGKILL: no chance to save anything
+  ASSERT_TRUE(fs::exists(root_ / "killed/checkpoints/last.ckpt"));  // from the end of epoch 2
+  EXPECT_EQ(io::load_checkpoint(root_ / "killed/checkpoints/last.ckpt").contents.epoch, 2);
+  r = run("train -q --resume " + (root_ / "killed").string() + " --data " + (root_ / "data").string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(weights_of(root_ / "killed/checkpoints/last.ckpt"), weights_of(root_ / "full/checkpoints/last.ckpt"));
+  EXPECT_EQ(read_file(root_ / "killed/history.csv"), read_file(root_ / "full/history.csv"));
+}
+
+TEST_F(CliTest, SigintSavesAMidEpochCheckpointAndResumesExactly) {
+  const std::string opts = " --seed 6 --epochs 3 --set train.batch_size=40";
+  ASSERT_EQ(run(train_args("full2") + opts).code, 0);
+  auto r = run(train_args("int") + opts, "CONVKIT_FAULT_AT_STEP=77:2");
+  ASSERT_EQ(r.code, 128 + 2) << r.output;  // SIGINT: checkpoint written, clean exit
+  EXPECT_NE(r.output.find("--resume"), std::string::npos) << r.output;
+  r = run("train -q --resume " + (root_ / "int").string() + " --data " + (root_ / "data").string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("batch 27"), std::string::npos) << r.output;  // step 77 = epoch 2, batch 27
+  EXPECT_EQ(weights_of(root_ / "int/checkpoints/last.ckpt"), weights_of(root_ / "full2/checkpoints/last.ckpt"));
+  EXPECT_EQ(read_file(root_ / "int/history.csv"), read_file(root_ / "full2/history.csv"));
+}
+
+TEST_F(CliTest, InvalidCallbackSettingsFailAtConfigLoad) {
+  auto r = run(train_args("cb") + " --set train.callbacks.early_stopping.patience=-2");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("early_stopping.patience"), std::string::npos) << r.output;
+  r = run(train_args("cb") + " --set train.callbacks.reduce_lr_on_plateau.monitor=val_loss");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("validation_split"), std::string::npos) << r.output;
+  r = run(train_args("cb") + " --set train.schedule.type=warp");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("schedule.type"), std::string::npos) << r.output;
+}
+
+TEST_F(CliTest, EarlyStoppingStopsAndRestoresTheBestWeights) {
+  auto r = run(train_args("es") + " --epochs 30 --set dataset.validation_split=0.2" +
+               " --set train.callbacks.early_stopping.patience=1 --set train.callbacks.early_stopping.monitor=val_loss" +
+               " --set train.callbacks.early_stopping.min_delta=0.05");
+  ASSERT_EQ(r.code, 0) << r.output;
+  auto metrics = nlohmann::json::parse(read_file(root_ / "es/metrics.json"));
+  EXPECT_TRUE(metrics["stopped_early"].get<bool>());
+  EXPECT_LT(metrics["epochs"].get<int>(), 30);
 }
 
 }  // namespace

@@ -52,14 +52,42 @@ struct FitOptions {
 
 class Trainer;
 
-// Hooks into fit(). Implementations may call trainer.request_stop().
+// Hooks into fit(). Implementations may call trainer.request_stop() or set_lr_scale(). A
+// callback with state (counters, best values) saves it in state_json() so a resumed run
+// continues exactly.
 class Callback {
  public:
   virtual ~Callback() = default;
+  virtual std::string name() const { return "callback"; }
   virtual void on_train_begin(Trainer&) {}
   virtual void on_epoch_end(Trainer&, const EpochLog&) {}
   virtual void on_train_end(Trainer&, const History&) {}
+  // SIGINT/SIGTERM arrived: fit() returns after this (checkpoint here).
+  virtual void on_interrupt(Trainer&) {}
+  virtual std::string state_json() const { return "{}"; }
+  virtual void load_state_json(const std::string& /*json*/) {}
 };
+
+// Where a run stands: enough to continue it exactly, mid-epoch included (saved in checkpoints).
+struct TrainerState {
+  int epoch = 0;           // completed epochs
+  std::int64_t step = 0;   // completed optimizer steps
+  std::int64_t batch = 0;  // completed batches of the unfinished epoch
+  double epoch_loss_sum = 0;
+  std::int64_t epoch_correct = 0, epoch_seen = 0;
+  double epoch_seconds = 0;
+  double lr_scale = 1.0;  // ReduceLROnPlateau's factor on top of the schedule
+  double train_seconds = 0;
+  History history;
+
+  std::string to_json() const;
+  static TrainerState from_json(const std::string& json, const std::string& source);
+};
+
+// SIGINT/SIGTERM handlers that ask a running fit() to checkpoint and return (a second signal
+// kills as usual). interrupted_by() is the signal number, 0 when none arrived.
+void install_interrupt_handlers();
+int interrupted_by();
 
 class Trainer {
  public:
@@ -77,26 +105,28 @@ class Trainer {
   Tensor predict_images(const Tensor& images);
 
   void request_stop() { stop_ = true; }
-  int epoch() const { return epoch_; }              // completed epochs
-  std::int64_t step() const { return step_; }       // completed optimizer steps
-  void set_position(int epoch, std::int64_t step);  // resume
-  const History& history() const { return history_; }
-  void set_history(History history) { history_ = std::move(history); }
+  bool interrupted() const { return interrupted_; }  // fit() returned because of a signal
+  int epoch() const { return state_.epoch; }          // completed epochs
+  std::int64_t step() const { return state_.step; }   // completed optimizer steps
+  const TrainerState& state() const { return state_; }
+  void set_state(TrainerState state) { state_ = std::move(state); }  // resume
+  const History& history() const { return state_.history; }
+  double lr_scale() const { return state_.lr_scale; }
+  void set_lr_scale(double scale) { state_.lr_scale = scale; }
+  double current_lr() const { return optimizer_.lr(); }
   nn::Model& model() { return model_; }
   optim::Optimizer& optimizer() { return optimizer_; }
   const FitOptions& options() const { return options_; }
-  double train_seconds() const { return train_seconds_; }
+  double train_seconds() const { return state_.train_seconds; }
 
  private:
   nn::Model& model_;
   optim::Optimizer& optimizer_;
   FitOptions options_;
-  History history_;
-  int epoch_ = 0;
-  std::int64_t step_ = 0;
+  TrainerState state_;
   bool stop_ = false;
+  bool interrupted_ = false;
   double base_lr_;
-  double train_seconds_ = 0;
 };
 
 // Mean softmax cross-entropy and probabilities of logit rows (used by evaluate and predict).

@@ -1,41 +1,120 @@
-// `convkit eval CHECKPOINT`: loss, accuracy, per-class precision/recall/F1 and the confusion
-// matrix on the test split of the checkpoint's dataset, as a table or JSON.
+// `convkit eval CHECKPOINT [CHECKPOINT...]`: loss, accuracy, per-class precision/recall/F1 and the
+// confusion matrix on the test split of the checkpoints' dataset, as a table or JSON. Several
+// checkpoints form an ensemble (probabilities averaged); --tta averages each model's
+// probabilities over test-time variants of every image (one-pixel shifts, horizontal flips).
 #include "commands.h"
 #include "datasets.h"
 #include "run_files.h"
 
-#include <convkit/data/resolve.h>
 #include <convkit/io/checkpoint.h>
 #include <convkit/train/trainer.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <cmath>
+#include <functional>
 
 namespace convkit::app {
 
 namespace {
 
 struct EvalArgs {
-  std::string checkpoint;
+  std::vector<std::string> checkpoints;
   std::string data;
   std::string split = "test";
+  std::string tta = "none";
   std::int64_t batch = 1000;
   bool json = false;
 };
 
+using Variant = std::function<void(const Tensor&)>;
+
+// Shifts every image of a preprocessed batch [B, C, H, W] by (dx, dy) pixels, filling the
+// uncovered border with each channel's value of a black pixel.
+Variant shift(int dx, int dy, std::vector<float> fill) {
+  return [dx, dy, fill](const Tensor& batch) {
+    const std::int64_t b = batch.dim(0), c = batch.dim(1), h = batch.dim(2), w = batch.dim(3);
+    float* x = batch.data<float>();
+    std::vector<float> plane(std::size_t(h * w));
+    for (std::int64_t n = 0; n < b; ++n)
+      for (std::int64_t k = 0; k < c; ++k) {
+        float* p = x + (n * c + k) * h * w;
+        const float f = fill[std::size_t(k) % fill.size()];
+        for (std::int64_t y = 0; y < h; ++y)
+          for (std::int64_t xx = 0; xx < w; ++xx) {
+            const std::int64_t sy = y - dy, sx = xx - dx;
+            plane[std::size_t(y * w + xx)] = sy >= 0 && sy < h && sx >= 0 && sx < w ? p[sy * w + sx] : f;
+          }
+        std::copy(plane.begin(), plane.end(), p);
+      }
+  };
+}
+
+void flip_horizontal(const Tensor& batch) {
+  const std::int64_t rows = batch.dim(0) * batch.dim(1) * batch.dim(2), w = batch.dim(3);
+  float* x = batch.data<float>();
+  for (std::int64_t r = 0; r < rows; ++r) std::reverse(x + r * w, x + (r + 1) * w);
+}
+
+std::vector<Variant> tta_variants(const std::string& tta, const train::Preprocess& pre) {
+  std::vector<Variant> variants{Variant{}};  // the image itself
+  std::vector<float> black;
+  for (std::size_t k = 0; k < pre.mean.size(); ++k) black.push_back((0.0f - pre.mean[k]) / pre.std[k]);
+  if (tta == "shift" || tta == "shift+flip")
+    for (auto [dx, dy] : {std::pair{1, 0}, {-1, 0}, {0, 1}, {0, -1}}) variants.push_back(shift(dx, dy, black));
+  if (tta == "flip" || tta == "shift+flip") variants.push_back(flip_horizontal);
+  return variants;
+}
+
 int run_eval(const EvalArgs& args) {
-  auto loaded = as_data_error([&] { return io::load_checkpoint(args.checkpoint); });
-  RunInfo info = as_data_error([&] { return run_info_from_json(loaded.contents.extra_json, args.checkpoint); });
-  LoadedData data = load_data(info.dataset, args.data);
-  const data::Dataset& dataset = args.split == "train" ? data.train : data.test;
-  auto optimizer = optim::make_optimizer("sgd", {});
-  train::Trainer trainer(loaded.model, *optimizer,
-                         {.eval_batch_size = args.batch, .preprocess = info.preprocess, .progress = false});
-  auto report = trainer.evaluate(dataset);
+  std::optional<RunInfo> info;
+  std::optional<LoadedData> data;
+  Tensor sum;
+  int members = 0;
+  for (const auto& path : args.checkpoints) {
+    auto loaded = as_data_error([&] { return io::load_checkpoint(path); });
+    RunInfo member = as_data_error([&] { return run_info_from_json(loaded.contents.extra_json, path); });
+    if (!info) {
+      info = member;
+      data = load_data(info->dataset, args.data);
+    } else if (member.dataset != info->dataset || member.class_names.size() != info->class_names.size()) {
+      throw DataError(fmt::format("{}: trained on {} ({} classes), but {} was trained on {} ({} classes)", path,
+                                  member.dataset, member.class_names.size(), args.checkpoints[0], info->dataset,
+                                  info->class_names.size()));
+    }
+    const data::Dataset& dataset = args.split == "train" ? data->train : data->test;
+    auto optimizer = optim::make_optimizer("sgd", {});
+    train::Trainer trainer(loaded.model, *optimizer,
+                           {.eval_batch_size = args.batch, .preprocess = member.preprocess, .progress = false});
+    for (const auto& variant : tta_variants(args.tta, member.preprocess)) {
+      Tensor p = trainer.predict(dataset, variant);
+      if (!sum.defined()) sum = Tensor::zeros(p.shape());
+      if (p.shape() != sum.shape())
+        throw DataError(fmt::format("{}: the model outputs {} values per image, the ensemble {}", path, p.dim(1), sum.dim(1)));
+      float* s = sum.data<float>();
+      const float* q = p.data<float>();
+      for (std::int64_t i = 0; i < p.numel(); ++i) s[i] += q[i];
+      ++members;
+    }
+  }
+  const data::Dataset& dataset = args.split == "train" ? data->train : data->test;
+  float* s = sum.data<float>();
+  for (std::int64_t i = 0; i < sum.numel(); ++i) s[i] /= float(members);
+  const std::int64_t k = sum.dim(1);
+  double nll = 0;
+  for (std::int64_t i = 0; i < dataset.size(); ++i)
+    nll -= std::log(std::max(double(s[i * k + dataset.labels.data<std::int32_t>()[i]]), 1e-12));
+  train::MetricAccumulator metrics(int(k), 5);
+  metrics.add(sum, dataset.labels, nll);
+  auto report = metrics.report();
   if (args.json) {
-    fmt::print("{}\n", train::report_to_json(report, info.class_names));
+    fmt::print("{}\n", train::report_to_json(report, info->class_names));
   } else {
-    fmt::print("{} on {} ({} split)\n", args.checkpoint, info.dataset, args.split);
-    fmt::print("{}", train::format_report(report, info.class_names));
+    fmt::print("{} on {} ({} split{}{})\n", fmt::join(args.checkpoints, " + "), info->dataset, args.split,
+               args.checkpoints.size() > 1 ? fmt::format(", ensemble of {}", args.checkpoints.size()) : "",
+               args.tta != "none" ? ", test-time augmentation: " + args.tta : "");
+    fmt::print("{}", train::format_report(report, info->class_names));
   }
   return 0;
 }
@@ -44,10 +123,12 @@ int run_eval(const EvalArgs& args) {
 
 CommandRunner add_eval_command(CLI::App& app) {
   auto args = std::make_shared<EvalArgs>();
-  auto* cmd = app.add_subcommand("eval", "Evaluate a checkpoint on its dataset's test split");
-  cmd->add_option("checkpoint", args->checkpoint, "checkpoint file (.ckpt)")->required()->check(CLI::ExistingFile);
+  auto* cmd = app.add_subcommand("eval", "Evaluate checkpoints (several: an ensemble) on the test split");
+  cmd->add_option("checkpoints", args->checkpoints, "checkpoint files (.ckpt)")->required()->check(CLI::ExistingFile);
   cmd->add_option("--data", args->data, "directory holding the dataset files");
   cmd->add_option("--split", args->split, "test or train")->check(CLI::IsMember({"test", "train"}));
+  cmd->add_option("--tta", args->tta, "test-time augmentation: none, shift, flip, shift+flip")
+      ->check(CLI::IsMember({"none", "shift", "flip", "shift+flip"}));
   cmd->add_option("--batch", args->batch, "evaluation batch size")->check(CLI::PositiveNumber);
   cmd->add_flag("--json", args->json, "print JSON instead of tables");
   return [args] { return run_eval(*args); };

@@ -268,7 +268,7 @@ ClassificationReport Trainer::evaluate(const data::Dataset& dataset) {
   return metrics.report();
 }
 
-Tensor Trainer::predict(const data::Dataset& dataset) {
+Tensor Trainer::predict(const data::Dataset& dataset, const std::function<void(const Tensor&)>& transform) {
   const std::int64_t batch = std::min(options_.eval_batch_size, std::max<std::int64_t>(dataset.size(), 1));
   nn::Plan plan = model_.compile_inference({.batch = batch, .backend = options_.backend});
   data::Loader loader(dataset, loader_options(options_, batch, false, false));
@@ -278,6 +278,7 @@ Tensor Trainer::predict(const data::Dataset& dataset) {
   while (auto b = loader.next()) {
     const std::int64_t rows = b->labels.numel();
     copy_rows(plan.input(), b->images, rows);
+    if (transform) transform(plan.input());
     plan.forward();
     softmax_rows(plan.output().data<float>(), probabilities.data<float>() + done * dataset.num_classes, rows,
                  dataset.num_classes);

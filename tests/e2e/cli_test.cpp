@@ -133,6 +133,15 @@ TEST_F(CliTest, TrainEvalPredictRoundTrip) {
   EXPECT_DOUBLE_EQ(report["accuracy"].get<double>(), accuracy);
   EXPECT_EQ(report["confusion_matrix"].size(), 4u);
 
+  // An ensemble of one model with itself gives the same accuracy; TTA runs and reports.
+  const std::string best = (root_ / "run/checkpoints/best.ckpt").string();
+  r = run("eval " + best + " " + best + " --data " + (root_ / "data").string() + " --json");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NEAR(nlohmann::json::parse(r.output)["accuracy"].get<double>(), accuracy, 1e-12);
+  r = run("eval " + best + " --tta shift+flip --data " + (root_ / "data").string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("test-time augmentation: shift+flip"), std::string::npos) << r.output;
+
   // predict: a PGM of a clear vertical bar is class 1.
   {
     std::ofstream pgm(root_ / "bar.pgm", std::ios::binary);

@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -99,8 +100,9 @@ class Trainer {
                      const std::vector<Callback*>& callbacks = {});
   // Loss, accuracy, per-class scores and the confusion matrix.
   ClassificationReport evaluate(const data::Dataset& dataset);
-  // Class probabilities [N, K] for every sample.
-  Tensor predict(const data::Dataset& dataset);
+  // Class probabilities [N, K] for every sample; `transform` (optional) edits each preprocessed
+  // f32 batch [B, C, H, W] first (test-time augmentation).
+  Tensor predict(const data::Dataset& dataset, const std::function<void(const Tensor&)>& transform = {});
   // Class probabilities for already-preprocessed f32 images [N, C, H, W].
   Tensor predict_images(const Tensor& images);
 

@@ -5,8 +5,11 @@
 
 #include "yaml_section.h"
 
+#include <convkit/train/trainer.h>
+
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -38,5 +41,11 @@ CommandRunner add_train_command(CLI::App& app);
 CommandRunner add_eval_command(CLI::App& app);
 CommandRunner add_predict_command(CLI::App& app);
 CommandRunner add_summary_command(CLI::App& app);
+CommandRunner add_augment_preview_command(CLI::App& app);
+CommandRunner add_report_command(CLI::App& app);
+// Writes the HTML report of `run_dir` (RUN_DIR/report.html when `out` is empty); see report_command.cpp.
+void write_report(const std::filesystem::path& run_dir, nn::Model& model, const data::Dataset& test,
+                  const train::Preprocess& preprocess, const std::vector<std::string>& class_names,
+                  const std::filesystem::path& out = {});
 
 }  // namespace convkit::app

@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   add(add_eval_command);
   add(add_predict_command);
   add(add_summary_command);
+  add(add_augment_preview_command);
+  add(add_report_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -2,3 +2,4 @@
 list(APPEND CONVKIT_SOURCES src/data/dataset.cpp src/data/idx.cpp src/data/registry.cpp)
 list(APPEND CONVKIT_SOURCES src/data/resolve.cpp src/data/download.cpp src/data/loader.cpp)
 list(APPEND CONVKIT_SOURCES src/data/image_file.cpp)
+list(APPEND CONVKIT_SOURCES src/data/transforms/augmenter.cpp src/data/transforms/affine.cpp src/data/transforms/crop.cpp src/data/transforms/elastic.cpp src/data/transforms/flip.cpp src/data/transforms/color.cpp src/data/transforms/cutout.cpp src/data/transforms/mix.cpp src/data/transforms/resize.cpp src/data/transforms/channels.cpp)

@@ -1,2 +1,2 @@
-# Model spec JSON, the safetensors container, checkpoints.
-list(APPEND CONVKIT_SOURCES src/io/model_spec.cpp src/io/model_spec_writer.cpp src/io/safetensors.cpp src/io/checkpoint.cpp)
+# Model spec JSON, the safetensors container, checkpoints, PNG encoding, TensorBoard event files.
+list(APPEND CONVKIT_SOURCES src/io/model_spec.cpp src/io/model_spec_writer.cpp src/io/safetensors.cpp src/io/checkpoint.cpp src/io/png_writer.cpp src/io/tensorboard.cpp)

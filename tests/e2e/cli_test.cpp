@@ -115,8 +115,13 @@ TEST_F(CliTest, TrainEvalPredictRoundTrip) {
   r = run(train_args("run") + " --seed 5");
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("test accuracy"), std::string::npos) << r.output;
-  for (const char* f : {"config.yaml", "history.csv", "metrics.json", "checkpoints/last.ckpt", "checkpoints/best.ckpt"})
+  for (const char* f : {"config.yaml", "history.csv", "metrics.json", "checkpoints/last.ckpt", "checkpoints/best.ckpt",
+                        "report.html"})
     EXPECT_TRUE(fs::exists(root_ / "run" / f)) << f;
+  bool events = false;
+  for (const auto& entry : fs::directory_iterator(root_ / "run"))
+    events |= entry.path().filename().string().starts_with("events.out.tfevents.");
+  EXPECT_TRUE(events) << "no TensorBoard event file";
   auto metrics = nlohmann::json::parse(read_file(root_ / "run/metrics.json"));
   for (const char* key : {"test_accuracy", "test_loss", "epochs", "train_seconds", "images_per_second", "parameters",
                           "seed", "convkit_version"})

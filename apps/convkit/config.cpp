@@ -155,6 +155,10 @@ RunConfig parse(YAML::Node doc, const std::string& source) {
     c.schedule.div_factor = sched.get<double>("div_factor", c.schedule.div_factor);
     c.schedule.final_div_factor = sched.get<double>("final_div_factor", c.schedule.final_div_factor);
     c.schedule.warmup_epochs = sched.get<double>("warmup_epochs", 0.0);
+    c.schedule.restart_epochs = sched.get<double>("restart_epochs", c.schedule.restart_epochs);
+    c.schedule.restart_mult = sched.get<double>("restart_mult", c.schedule.restart_mult);
+    c.schedule.cycle_epochs = sched.get<double>("cycle_epochs", c.schedule.cycle_epochs);
+    c.schedule.cyclic_mode = sched.get<std::string>("mode", c.schedule.cyclic_mode);
     sched.finish();
     try {
       optim::validate(c.schedule);

@@ -20,3 +20,9 @@ st = run(lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=3, gamma=0.5), 1
 ms = run(lambda o: torch.optim.lr_scheduler.MultiStepLR(o, milestones=[2,5], gamma=0.1), 8)
 ex = run(lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.9), 5)
 print("step", st); print("multi", ms); print("exp", ex)
+# Warm restarts (per epoch) and cyclic (per step).
+wr = run(lambda o: torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2, eta_min=0.01), 12)
+print("warm_restarts", [float('%.10g' % v) for v in wr])
+for mode in ["triangular", "triangular2", "exp_range"]:
+    cy = run(lambda o: torch.optim.lr_scheduler.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=4, mode=mode, gamma=0.9, cycle_momentum=False), 18)
+    print("cyclic", mode, [float('%.10g' % v) for v in cy])

@@ -45,6 +45,27 @@ TEST(ScheduleTest, EpochSchedulesMatchPyTorch) {
   EXPECT_DOUBLE_EQ(learning_rate(step, 0.1, 10, 10, 100), 0.05);
 }
 
+TEST(ScheduleTest, CosineWarmRestartsMatchesPyTorch) {
+  expect_rates({.type = "cosine_restarts", .min_lr = 0.01, .restart_epochs = 3, .restart_mult = 2}, 1, 12,
+               {0.1, 0.0775, 0.0325, 0.1, 0.09397114317, 0.0775, 0.055, 0.0325, 0.01602885683, 0.1, 0.09846666218,
+                0.09397114317});
+}
+
+TEST(ScheduleTest, CyclicModesMatchPyTorch) {
+  // CyclicLR(base_lr=0.01, max_lr=0.1, step_size_up=4): 2 steps per epoch, cycle_epochs 2.
+  ScheduleOptions o{.type = "cyclic", .gamma = 0.9, .min_lr = 0.01, .cycle_epochs = 2};
+  o.cyclic_mode = "triangular";
+  expect_rates(o, 2, 18, {0.01, 0.0325, 0.055, 0.0775, 0.1, 0.0775, 0.055, 0.0325, 0.01, 0.0325, 0.055, 0.0775, 0.1,
+                          0.0775, 0.055, 0.0325, 0.01, 0.0325});
+  o.cyclic_mode = "triangular2";
+  expect_rates(o, 2, 18, {0.01, 0.0325, 0.055, 0.0775, 0.1, 0.0775, 0.055, 0.0325, 0.01, 0.02125, 0.0325, 0.04375,
+                          0.055, 0.04375, 0.0325, 0.02125, 0.01, 0.015625});
+  o.cyclic_mode = "exp_range";
+  expect_rates(o, 2, 18, {0.01, 0.03025, 0.04645, 0.0592075, 0.069049, 0.049858075, 0.033914845, 0.02076168025, 0.01,
+                          0.018716961, 0.0256905298, 0.03118221524, 0.03541865828, 0.02715759434, 0.0202945566,
+                          0.01463255047, 0.01, 0.01375236588});
+}
+
 TEST(ScheduleTest, LinearWarmupScalesTheFirstEpochs) {
   ScheduleOptions o{.type = "constant", .warmup_epochs = 2};
   EXPECT_DOUBLE_EQ(learning_rate(o, 0.1, 0, 10, 100), 0.1 * 1 / 20);
@@ -65,6 +86,8 @@ TEST(ScheduleTest, InvalidOptionsNameTheKey) {
   EXPECT_NE(message({.gamma = -1}).find("schedule.gamma"), std::string::npos);
   EXPECT_NE(message({.type = "one_cycle", .pct_start = 1.5}).find("schedule.pct_start"), std::string::npos);
   EXPECT_NE(message({.milestones = {3, -1}}).find("schedule.milestones"), std::string::npos);
+  EXPECT_NE(message({.restart_mult = 0.5}).find("schedule.restart_mult"), std::string::npos);
+  EXPECT_NE(message({.cyclic_mode = "sawtooth"}).find("schedule.cyclic_mode"), std::string::npos);
   EXPECT_EQ(message({}), "");
 }
 

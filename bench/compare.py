@@ -52,6 +52,7 @@ def commands(args, model: str, mode: str, batch: int, threads: int) -> dict:
 
 def summarize(model, mode, batch, threads, runs: dict, peak: dict) -> dict:
     med = lambda fw, key: statistics.median(r[key] for r in runs[fw])
+    best = lambda fw: max(r["images_per_second_at_median"] for r in runs[fw])
     ck_ips, pt_ips = med("convkit", "images_per_second_at_median"), med("pytorch", "images_per_second_at_median")
     flops = runs["convkit"][0]["flops_per_sample"] * (3 if mode == "train" else 1)
     paired = [c["images_per_second_at_median"] / p["images_per_second_at_median"]
@@ -60,6 +61,9 @@ def summarize(model, mode, batch, threads, runs: dict, peak: dict) -> dict:
         "model": model, "mode": mode, "batch": batch, "threads": threads,
         "convkit_images_per_second": ck_ips, "pytorch_images_per_second": pt_ips,
         "ratio": ck_ips / pt_ips, "ratio_per_rep": paired,
+        # The fastest repetition of each: on a shared machine, the run least slowed by others.
+        "convkit_best_images_per_second": best("convkit"), "pytorch_best_images_per_second": best("pytorch"),
+        "ratio_best": best("convkit") / best("pytorch"),
         "convkit_gflops_per_second": flops * ck_ips * 1e-9,
         "convkit_fraction_of_peak": flops * ck_ips * 1e-9 / peak["gflops_peak"],
         "pytorch_gflops_per_second": flops * pt_ips * 1e-9,
@@ -78,17 +82,18 @@ def summarize(model, mode, batch, threads, runs: dict, peak: dict) -> dict:
 
 
 def markdown(rows: list, peak: dict) -> str:
-    out = ["| model | mode | batch | thr | convkit img/s | PyTorch img/s | convkit/PyTorch | convkit GFLOP/s "
-           "| % of peak | step ms convkit / PyTorch | peak RSS MB convkit / PyTorch |",
-           "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    out = ["| model | mode | batch | thr | convkit img/s | PyTorch img/s | convkit/PyTorch | best-of-R ratio "
+           "| convkit GFLOP/s | % of peak | step ms convkit / PyTorch | peak RSS MB convkit / PyTorch |",
+           "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
         out.append(f"| {r['model']} | {r['mode']} | {r['batch']} | {r['threads']} "
                    f"| {r['convkit_images_per_second']:,.0f} | {r['pytorch_images_per_second']:,.0f} "
-                   f"| **{r['ratio']:.2f}x** | {r['convkit_gflops_per_second']:.1f} "
+                   f"| **{r['ratio']:.2f}x** | {r['ratio_best']:.2f}x | {r['convkit_gflops_per_second']:.1f} "
                    f"| {100 * r['convkit_fraction_of_peak']:.1f}% "
                    f"| {r['convkit_step_ms_median']:.3g} / {r['pytorch_step_ms_median']:.3g} "
                    f"| {r['convkit_peak_rss_mb']:.0f} / {r['pytorch_peak_rss_mb']:.0f} |")
-    out.append(f"\nPeak: {peak['derivation']}. images/s = batch / median step time; ratio > 1: convkit faster; "
+    out.append(f"\nPeak: {peak['derivation']}. images/s = batch / median step time, median over the "
+               "repetitions; best-of-R: the fastest repetition of each; ratio > 1: convkit faster; "
                "GFLOP/s counts a training step as 3x the forward FLOPs (convkit's count: conv, dense, BN, "
                "activations, pooling). Batch-1 step ms is the inference latency.")
     breakdowns = [r for r in rows if "convkit_breakdown_ms" in r]

@@ -67,10 +67,10 @@ void softmax_rows(const float* logits, float* probabilities, std::int64_t rows, 
 std::string History::to_csv() const {
   // NOTE: no timings here, so the same seed on the same machine gives an identical file.
   auto cell = [](double v) { return std::isfinite(v) ? fmt::format("{:.6f}", v) : std::string(); };
-  std::string out = "epoch,loss,accuracy,val_loss,val_accuracy,lr\n";
+  std::string out = "epoch,loss,accuracy,val_loss,val_accuracy,val_top5,val_macro_f1,lr\n";
   for (const auto& e : epochs)
-    out += fmt::format("{},{},{},{},{},{:.8g}\n", e.epoch, cell(e.loss), cell(e.accuracy), cell(e.val_loss),
-                       cell(e.val_accuracy), e.lr);
+    out += fmt::format("{},{},{},{},{},{},{},{:.8g}\n", e.epoch, cell(e.loss), cell(e.accuracy), cell(e.val_loss),
+                       cell(e.val_accuracy), cell(e.val_top5), cell(e.val_macro_f1), e.lr);
   return out;
 }
 
@@ -122,7 +122,8 @@ std::string TrainerState::to_json() const {
   auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
   for (const auto& e : history.epochs)
     h.push_back({{"epoch", e.epoch}, {"loss", num(e.loss)}, {"accuracy", num(e.accuracy)}, {"val_loss", num(e.val_loss)},
-                 {"val_accuracy", num(e.val_accuracy)}, {"lr", e.lr}, {"seconds", e.seconds},
+                 {"val_accuracy", num(e.val_accuracy)}, {"val_top5", num(e.val_top5)},
+                 {"val_macro_f1", num(e.val_macro_f1)}, {"lr", e.lr}, {"seconds", e.seconds},
                  {"images_per_second", e.images_per_second}});
   return j.dump();
 }
@@ -144,7 +145,8 @@ TrainerState TrainerState::from_json(const std::string& text, const std::string&
     for (const auto& e : j.at("history"))
       s.history.epochs.push_back({.epoch = e.at("epoch").get<int>(), .loss = num(e.at("loss")),
                                   .accuracy = num(e.at("accuracy")), .val_loss = num(e.at("val_loss")),
-                                  .val_accuracy = num(e.at("val_accuracy")), .lr = e.at("lr").get<double>(),
+                                  .val_accuracy = num(e.at("val_accuracy")), .val_top5 = num(e.at("val_top5")),
+                                  .val_macro_f1 = num(e.at("val_macro_f1")), .lr = e.at("lr").get<double>(),
                                   .seconds = e.at("seconds").get<double>(),
                                   .images_per_second = e.at("images_per_second").get<double>()});
   } catch (const nlohmann::json::exception& e) {
@@ -227,6 +229,8 @@ const History& Trainer::fit(const data::Dataset& train, const data::Dataset* val
       auto report = evaluate(*validation);
       log.val_loss = report.loss;
       log.val_accuracy = report.accuracy;
+      log.val_top5 = report.top_k_accuracy;
+      log.val_macro_f1 = report.macro.f1;
       shown.push_back({"val_loss", log.val_loss});
       shown.push_back({"val_acc", log.val_accuracy});
     }

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -245,6 +246,17 @@ TEST_F(CliTest, SigintSavesAMidEpochCheckpointAndResumesExactly) {
   EXPECT_NE(r.output.find("batch 27"), std::string::npos) << r.output;  // step 77 = epoch 2, batch 27
   EXPECT_EQ(weights_of(root_ / "int/checkpoints/last.ckpt"), weights_of(root_ / "full2/checkpoints/last.ckpt"));
   EXPECT_EQ(read_file(root_ / "int/history.csv"), read_file(root_ / "full2/history.csv"));
+}
+
+TEST_F(CliTest, DivergenceStopsWithAClearMessageAndKeepsTheLastGoodCheckpoint) {
+  // Epoch 1 at a sane rate, then an absurd one: the loss overflows in epoch 2.
+  auto r = run(train_args("nan") + " --epochs 3 --set train.optimizer.type=sgd --set train.optimizer.lr=0.05" +
+               " --set train.schedule.type=multi_step --set train.schedule.milestones=[1]" +
+               " --set train.schedule.gamma=1e30");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("diverged"), std::string::npos) << r.output;
+  EXPECT_EQ(io::load_checkpoint(root_ / "nan/checkpoints/last.ckpt").contents.epoch, 1);
+  for (float w : weights_of(root_ / "nan/checkpoints/last.ckpt")) ASSERT_TRUE(std::isfinite(w));
 }
 
 TEST_F(CliTest, InvalidCallbackSettingsFailAtConfigLoad) {

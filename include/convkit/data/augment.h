@@ -107,7 +107,9 @@ class Augmenter {
   std::unique_ptr<State> state_;
 };
 
-// The Loader's augment hook running an Augmenter (validated first).
+// The Loader's augment hook running an Augmenter (validated first). Copies of the hook share
+// one Augmenter and its scratch: give each Loader its own hook (a Loader calls it from one
+// thread at a time). Augmenter and Mixer are likewise not for concurrent use.
 BatchHook make_augmenter(const AugmentOptions& options, std::uint64_t seed,
                          std::span<const float> mean, std::span<const float> std);
 

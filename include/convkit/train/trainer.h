@@ -22,6 +22,7 @@ struct EpochLog {
   int epoch = 0;  // 1-based
   double loss = 0, accuracy = 0;
   double val_loss = NAN, val_accuracy = NAN;
+  double val_top5 = NAN, val_macro_f1 = NAN;
   double lr = 0;  // at the end of the epoch
   double seconds = 0;
   double images_per_second = 0;
@@ -29,7 +30,7 @@ struct EpochLog {
 
 struct History {
   std::vector<EpochLog> epochs;
-  std::string to_csv() const;  // epoch,loss,accuracy,val_loss,val_accuracy,lr (no timings)
+  std::string to_csv() const;  // epoch,loss,accuracy,val_loss,val_accuracy,val_top5,val_macro_f1,lr
 };
 
 // How images are turned into model inputs: x = (pixel/255 - mean[c]) / std[c].

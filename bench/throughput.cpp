@@ -4,6 +4,7 @@
 //
 //   convkit_throughput --config examples/mnist_cnn.yaml --mode train --batch 128 --threads 2
 //                      [--set key=value]... [--warmup 5] [--seconds 5 | --steps 100] [--breakdown]
+//                      [--profile]   (per-node forward/backward ms on stderr, after the timed run)
 //
 // train: Plan::train_step (forward, backward, the config's optimizer) on a training plan of
 // batch B; infer: Plan::forward of an inference plan of batch B. Input x [B, C, H, W] f32 uniform
@@ -45,6 +46,7 @@ struct Args {
   int steps = 0;  // > 0: a fixed number of timed steps instead of --seconds
   int min_steps = 5;
   bool breakdown = false;
+  bool profile = false;
   std::string name;  // the model's name in the JSON line (default: the config's file stem)
 };
 
@@ -104,6 +106,14 @@ nlohmann::json train_breakdown(const Args& a, nn::Plan& plan, ck::optim::Optimiz
   return {{"forward_ms", quantile(fwd, 0.5)}, {"backward_ms", quantile(bwd, 0.5)}, {"update_ms", quantile(upd, 0.5)}};
 }
 
+// Plan's per-node timing over a few more steps, as a table on stderr (the JSON stays on stdout).
+template <typename Step> void print_profile(const Args& a, nn::Plan& plan, Step&& step) {
+  plan.set_profiling(true);
+  for (int i = 0, n = std::max(10, a.steps); i < n; ++i) step();
+  fmt::print(stderr, "{}", plan.profile_report());
+  plan.set_profiling(false);
+}
+
 int run(const Args& a) {
   if (a.threads > 0) omp_set_num_threads(a.threads);  // before compiling: oneDNN picks blockings per thread count
   ck::app::RunConfig cfg = ck::app::load_run_config(a.config.empty() ? std::nullopt : std::optional(a.config), a.sets);
@@ -121,11 +131,13 @@ int run(const Args& a) {
     fill_synthetic(plan, classes, true);
     ms = time_steps(a, [&] { return plan.train_step(*opt); });
     if (a.breakdown) extra["breakdown"] = train_breakdown(a, plan, *opt, model);
+    if (a.profile) print_profile(a, plan, [&] { plan.train_step(*opt); });
     arena = plan.memory_bytes();
   } else {
     nn::Plan plan = model.compile_inference({.batch = a.batch, .backend = cfg.backend});
     fill_synthetic(plan, classes, false);
     ms = time_steps(a, [&] { plan.forward(); });
+    if (a.profile) print_profile(a, plan, [&] { plan.forward(); });
     arena = plan.memory_bytes();
   }
 
@@ -171,6 +183,7 @@ int main(int argc, char** argv) {
   app.add_option("--steps", a.steps, "time exactly this many steps (overrides --seconds)")->check(CLI::NonNegativeNumber);
   app.add_option("--min-steps", a.min_steps, "with --seconds, at least this many steps")->check(CLI::PositiveNumber);
   app.add_flag("--breakdown", a.breakdown, "train: also time forward, backward and update apart");
+  app.add_flag("--profile", a.profile, "print the plan's per-node times to stderr");
   app.add_option("--name", a.name, "model name in the output (default: the config's file stem)");
   CLI11_PARSE(app, argc, argv);
   try {

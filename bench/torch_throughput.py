@@ -13,10 +13,12 @@ import argparse
 import json
 import resource
 import statistics
+import sys
 import time
 
 import torch
 import torch.nn.functional as F
+from torch.profiler import ProfilerActivity, profile
 
 import torch_models
 
@@ -59,6 +61,14 @@ def train_breakdown(args, model, optimizer, x, y) -> dict:
             "update_ms": statistics.median(upd)}
 
 
+def print_profile(step, steps: int) -> None:
+    """torch.profiler's per-op table (self CPU time) over a few more steps, on stderr."""
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            step()
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=20), file=sys.stderr)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", required=True, choices=sorted(torch_models.MODELS))
@@ -70,6 +80,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=0, help="> 0: time exactly this many steps")
     p.add_argument("--min-steps", type=int, default=5)
     p.add_argument("--breakdown", action="store_true")
+    p.add_argument("--profile", action="store_true", help="torch.profiler op table on stderr, after the timed run")
     p.add_argument("--flops-per-sample", type=float, default=0,
                    help="forward FLOPs per sample for GFLOP/s (default: conv + dense count)")
     args = p.parse_args()
@@ -98,6 +109,8 @@ def main() -> None:
         ms = time_steps(args, step)
         if args.breakdown:
             extra["breakdown"] = train_breakdown(args, model, optimizer, x, y)
+        if args.profile:
+            print_profile(step, max(10, args.steps))
     else:
         model.eval()
 
@@ -106,6 +119,8 @@ def main() -> None:
                 model(x)
 
         ms = time_steps(args, step)
+        if args.profile:
+            print_profile(step, max(10, args.steps))
 
     images_per_second = args.batch * len(ms) / (sum(ms) / 1e3)
     line = {

@@ -1,6 +1,7 @@
 // RunConfig loading, overrides and validation (see config.h).
 #include "config.h"
 
+#include "augment_config.h"
 #include "config_layers.h"
 #include "yaml_section.h"
 
@@ -96,6 +97,8 @@ RunConfig parse(YAML::Node doc, const std::string& source) {
     c.train_samples = dataset.get<std::int64_t>("train_samples", 0);
     c.test_samples = dataset.get<std::int64_t>("test_samples", 0);
     if (c.train_samples < 0 || c.test_samples < 0) config_fail("'dataset.train_samples' and 'dataset.test_samples' must be >= 0");
+    auto augment = dataset.child("augment");
+    c.augment = parse_augment(augment);
     dataset.finish();
 
     auto model = root.child("model");

@@ -3,6 +3,7 @@
 // overrides, then checked strictly: unknown keys and wrong types are ConfigErrors naming the key.
 #pragma once
 
+#include <convkit/data/augment.h>
 #include <convkit/nn/model.h>
 #include <convkit/optim/optimizer.h>
 #include <convkit/optim/schedule.h>
@@ -22,6 +23,7 @@ struct RunConfig {
   double validation_split = 0.0;
   std::int64_t train_samples = 0;  // > 0: a seeded random subset of the training set
   std::int64_t test_samples = 0;   // > 0: a seeded random subset of the test set
+  data::AugmentOptions augment;     // dataset.augment
   // model
   Shape input;
   std::vector<nn::Layer> layers;

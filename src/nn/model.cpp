@@ -135,7 +135,9 @@ Plan Model::compile_training(const TrainingOptions& options) const {
   auto graph = std::make_shared<graph::Graph>(*state_->graph);
   if (graph->outputs().size() != 1) fail("compile_training: the model must have exactly one output (the logits)");
   const auto logits = graph->outputs()[0];
-  const auto labels = graph->add_input("labels", Shape{}, DType::i32);
+  const auto labels = options.soft_targets
+                          ? graph->add_input("labels", Shape{graph->value(logits).spec.shape[1]}, DType::f32)
+                          : graph->add_input("labels", Shape{}, DType::i32);
   auto loss_op = std::make_shared<ops::SoftmaxCrossEntropy>(ops::SoftmaxCrossEntropyAttrs{
       .label_smoothing = options.label_smoothing, .class_weights = options.class_weights});
   const auto loss = graph->add_node("loss", loss_op, {logits, labels})[0];

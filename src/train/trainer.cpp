@@ -162,15 +162,26 @@ const History& Trainer::fit(const data::Dataset& train, const data::Dataset* val
                             const std::vector<Callback*>& callbacks) {
   if (train.size() < options_.batch_size)
     fail("the training set has {} samples, fewer than one batch of {}", train.size(), options_.batch_size);
+  data::Mixer mixer(options_.augment, options_.seed);
   nn::Plan plan = model_.compile_training({.batch = options_.batch_size,
                                            .label_smoothing = options_.label_smoothing,
                                            .class_weights = options_.class_weights,
-                                           .backend = options_.backend});
+                                           .backend = options_.backend,
+                                           .soft_targets = mixer.enabled()});
+  std::vector<int> partner(std::size_t(options_.batch_size));
+  std::vector<float> lambda(std::size_t(options_.batch_size));
   // The dropout masks of step s depend on s alone: a resumed plan continues the sequence.
   plan.set_step(std::uint64_t(state_.step));
   // NOTE: the last partial batch of an epoch is dropped (the plan has one batch size); with
   // per-epoch shuffling every sample is still seen.
-  data::Loader loader(train, loader_options(options_, options_.batch_size, true, true));
+  data::LoaderOptions train_loading = loader_options(options_, options_.batch_size, true, true);
+  if (data::augments(options_.augment)) {
+    data::AugmentOptions augment = options_.augment;
+    // NOTE: one thread: the hook runs in the loader's worker beside the step's OpenMP threads.
+    if (augment.threads == 0) augment.threads = 1;
+    train_loading.augment = data::make_augmenter(augment, options_.seed, options_.preprocess.mean, options_.preprocess.std);
+  }
+  data::Loader loader(train, train_loading);
   const std::int64_t steps_per_epoch = loader.batches_per_epoch();
   const std::int64_t total_steps = steps_per_epoch * options_.epochs;
   const auto [fault_step, fault_signal] = fault_injection();
@@ -192,7 +203,12 @@ const History& Trainer::fit(const data::Dataset& train, const data::Dataset* val
       lr = state_.lr_scale * optim::learning_rate(options_.schedule, base_lr_, state_.step, steps_per_epoch, total_steps);
       optimizer_.set_lr(lr);
       plan.input().copy_from(batch->images);
-      plan.labels().copy_from(batch->labels);
+      if (mixer.enabled()) {
+        mixer.apply(plan.input(), std::uint64_t(state_.epoch), std::uint64_t(state_.batch), partner, lambda);
+        data::mix_targets(batch->labels, partner, lambda, int(plan.labels().dim(1)), plan.labels());
+      } else {
+        plan.labels().copy_from(batch->labels);
+      }
       const float loss = plan.train_step(optimizer_);
       if (!std::isfinite(loss))
         fail("training diverged: the loss became {} at epoch {}, step {} (learning rate {:g}); the last "

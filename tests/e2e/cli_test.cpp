@@ -259,6 +259,20 @@ TEST_F(CliTest, DivergenceStopsWithAClearMessageAndKeepsTheLastGoodCheckpoint) {
   for (float w : weights_of(root_ / "nan/checkpoints/last.ckpt")) ASSERT_TRUE(std::isfinite(w));
 }
 
+TEST_F(CliTest, AugmentationAndMixupTrainAndPreview) {
+  const std::string augment = " --set 'dataset.augment={rotation: 10, zoom: 0.1, elastic: {alpha: 20, sigma: 4}, mixup: 0.2}'";
+  auto r = run(train_args("aug") + " --epochs 2" + augment);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_GT(nlohmann::json::parse(read_file(root_ / "aug/metrics.json"))["test_accuracy"].get<double>(), 0.5);
+  r = run("augment-preview --config " + (root_ / "tiny.yaml").string() + " --data " + (root_ / "data").string() +
+          " --out " + (root_ / "grid.png").string() + augment);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(read_file(root_ / "grid.png").substr(1, 3), "PNG");
+  r = run(train_args("aug_bad") + " --set 'dataset.augment={zoom: -0.5}'");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("dataset.augment.zoom"), std::string::npos) << r.output;
+}
+
 TEST_F(CliTest, InvalidCallbackSettingsFailAtConfigLoad) {
   auto r = run(train_args("cb") + " --set train.callbacks.early_stopping.patience=-2");
   EXPECT_EQ(r.code, 2);

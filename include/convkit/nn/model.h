@@ -52,6 +52,7 @@ struct TrainingOptions {
   std::vector<double> class_weights;   // empty = unweighted
   std::string backend = "cpu";         // "cpu" (oneDNN) or "reference"
   bool fuse = true;                    // fold activations into conv/dense/batch-norm
+  bool soft_targets = false;           // labels() is f32 [N, K] class probabilities (mixup, cutmix)
 };
 
 struct InferenceOptions {
@@ -115,7 +116,7 @@ class Plan {
   Plan& operator=(Plan&&) noexcept;
 
   Tensor input(int i = 0) const;  // write the batch here ([N, C, H, W] f32)
-  Tensor labels() const;          // training plans: [N] i32 class indices
+  Tensor labels() const;          // training plans: [N] i32 class indices, or [N, K] f32 soft targets
   Tensor output(int i = 0) const; // inference: model output i; training: the logits
   std::int64_t batch() const;
   // The step counter that seeds dropout masks (advanced by every training forward); set it

@@ -4,6 +4,7 @@
 // step, keeps per-epoch history and calls callbacks (checkpoints, early stopping, logging).
 #pragma once
 
+#include <convkit/data/augment.h>
 #include <convkit/data/dataset.h>
 #include <convkit/nn/model.h>
 #include <convkit/optim/optimizer.h>
@@ -49,6 +50,7 @@ struct FitOptions {
   std::vector<double> class_weights;
   std::string backend = "cpu";
   Preprocess preprocess;
+  data::AugmentOptions augment;  // applied to training batches in the loader's worker thread
   bool progress = true;  // a progress bar on a terminal, one line per epoch otherwise
 };
 

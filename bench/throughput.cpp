@@ -17,11 +17,11 @@
 
 #include <convkit/convkit.h>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <omp.h>
 #include <sys/resource.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -50,7 +50,9 @@ struct Args {
   std::string name;  // the model's name in the JSON line (default: the config's file stem)
 };
 
-double since_ms(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+double since_ms(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
 
 // The q-quantile (0..1) of step times, nearest-rank on a sorted copy.
 double quantile(std::vector<double> v, double q) {
@@ -70,11 +72,13 @@ void fill_synthetic(nn::Plan& plan, std::int64_t classes, bool labels) {
   ck::fill_uniform(x.data<float>(), x.numel(), 7, 0.0f, 1.0f);
   if (!labels) return;
   ck::Tensor y = plan.labels();
-  for (std::int64_t i = 0; i < y.numel(); ++i) y.data<std::int32_t>()[i] = std::int32_t(i % classes);
+  for (std::int64_t i = 0; i < y.numel(); ++i)
+    y.data<std::int32_t>()[i] = std::int32_t(i % classes);
 }
 
 // Runs `step` warmup times, then times each call until --steps or --seconds (and --min-steps).
-template <typename Step> std::vector<double> time_steps(const Args& a, Step&& step) {
+template <typename Step>
+std::vector<double> time_steps(const Args& a, Step&& step) {
   for (int i = 0; i < a.warmup; ++i) step();
   std::vector<double> ms;
   const auto start = Clock::now();
@@ -83,13 +87,15 @@ template <typename Step> std::vector<double> time_steps(const Args& a, Step&& st
     step();
     ms.push_back(since_ms(t0));
     const int n = int(ms.size());
-    if (a.steps > 0 ? n >= a.steps : (n >= a.min_steps && since_ms(start) >= 1000 * a.seconds)) break;
+    if (a.steps > 0 ? n >= a.steps : (n >= a.min_steps && since_ms(start) >= 1000 * a.seconds))
+      break;
   }
   return ms;
 }
 
 // Median ms of forward, backward and the optimizer update, timed apart (after the main run).
-nlohmann::json train_breakdown(const Args& a, nn::Plan& plan, ck::optim::Optimizer& opt, const nn::Model& model) {
+nlohmann::json train_breakdown(const Args& a, nn::Plan& plan, ck::optim::Optimizer& opt,
+                               const nn::Model& model) {
   std::vector<double> fwd, bwd, upd;
   const int n = std::max(10, a.steps > 0 ? a.steps / 2 : 20);
   for (int i = 0; i < n; ++i) {
@@ -103,11 +109,14 @@ nlohmann::json train_breakdown(const Args& a, nn::Plan& plan, ck::optim::Optimiz
     opt.step(model.parameter_block());
     upd.push_back(since_ms(t0));
   }
-  return {{"forward_ms", quantile(fwd, 0.5)}, {"backward_ms", quantile(bwd, 0.5)}, {"update_ms", quantile(upd, 0.5)}};
+  return {{"forward_ms", quantile(fwd, 0.5)},
+          {"backward_ms", quantile(bwd, 0.5)},
+          {"update_ms", quantile(upd, 0.5)}};
 }
 
 // Plan's per-node timing over a few more steps, as a table on stderr (the JSON stays on stdout).
-template <typename Step> void print_profile(const Args& a, nn::Plan& plan, Step&& step) {
+template <typename Step>
+void print_profile(const Args& a, nn::Plan& plan, Step&& step) {
   plan.set_profiling(true);
   for (int i = 0, n = std::max(10, a.steps); i < n; ++i) step();
   fmt::print(stderr, "{}", plan.profile_report());
@@ -115,8 +124,10 @@ template <typename Step> void print_profile(const Args& a, nn::Plan& plan, Step&
 }
 
 int run(const Args& a) {
-  if (a.threads > 0) omp_set_num_threads(a.threads);  // before compiling: oneDNN picks blockings per thread count
-  ck::app::RunConfig cfg = ck::app::load_run_config(a.config.empty() ? std::nullopt : std::optional(a.config), a.sets);
+  if (a.threads > 0)
+    omp_set_num_threads(a.threads);  // before compiling: oneDNN picks blockings per thread count
+  ck::app::RunConfig cfg =
+      ck::app::load_run_config(a.config.empty() ? std::nullopt : std::optional(a.config), a.sets);
   nn::Model model = cfg.build_model();
   model.initialize(cfg.seed);
   const std::int64_t classes = model.output_shape()[0];
@@ -126,7 +137,8 @@ int run(const Args& a) {
   nlohmann::json extra = nlohmann::json::object();
   std::size_t arena = 0;
   if (train) {
-    nn::Plan plan = model.compile_training({.batch = a.batch, .label_smoothing = cfg.label_smoothing, .backend = cfg.backend});
+    nn::Plan plan = model.compile_training(
+        {.batch = a.batch, .label_smoothing = cfg.label_smoothing, .backend = cfg.backend});
     auto opt = ck::optim::make_optimizer(cfg.optimizer, cfg.optimizer_options);
     fill_synthetic(plan, classes, true);
     ms = time_steps(a, [&] { return plan.train_step(*opt); });
@@ -147,7 +159,10 @@ int run(const Args& a) {
   const double flops = model.flops_per_sample() * (train ? 3.0 : 1.0);
   nlohmann::json line{
       {"framework", "convkit"},
-      {"model", a.name.empty() ? std::filesystem::path(a.config.empty() ? "mnist_default" : a.config).stem().string() : a.name},
+      {"model",
+       a.name.empty()
+           ? std::filesystem::path(a.config.empty() ? "mnist_default" : a.config).stem().string()
+           : a.name},
       {"mode", a.mode},
       {"batch", a.batch},
       {"threads", omp_get_max_threads()},
@@ -173,15 +188,20 @@ int run(const Args& a) {
 int main(int argc, char** argv) {
   Args a;
   CLI::App app("convkit training/inference throughput on synthetic data (one JSON line)");
-  app.add_option("-c,--config", a.config, "YAML config (default: the built-in mnist_default)")->check(CLI::ExistingFile);
-  app.add_option("--set", a.sets, "override a config key, e.g. --set model.layers.0.filters=64 (repeatable)");
+  app.add_option("-c,--config", a.config, "YAML config (default: the built-in mnist_default)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--set", a.sets,
+                 "override a config key, e.g. --set model.layers.0.filters=64 (repeatable)");
   app.add_option("--mode", a.mode, "train or infer")->check(CLI::IsMember({"train", "infer"}));
   app.add_option("--batch", a.batch, "batch size")->check(CLI::PositiveNumber);
-  app.add_option("--threads", a.threads, "OpenMP threads (0: default)")->check(CLI::NonNegativeNumber);
+  app.add_option("--threads", a.threads, "OpenMP threads (0: default)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--warmup", a.warmup, "untimed steps first")->check(CLI::NonNegativeNumber);
   app.add_option("--seconds", a.seconds, "time at least this long")->check(CLI::PositiveNumber);
-  app.add_option("--steps", a.steps, "time exactly this many steps (overrides --seconds)")->check(CLI::NonNegativeNumber);
-  app.add_option("--min-steps", a.min_steps, "with --seconds, at least this many steps")->check(CLI::PositiveNumber);
+  app.add_option("--steps", a.steps, "time exactly this many steps (overrides --seconds)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--min-steps", a.min_steps, "with --seconds, at least this many steps")
+      ->check(CLI::PositiveNumber);
   app.add_flag("--breakdown", a.breakdown, "train: also time forward, backward and update apart");
   app.add_flag("--profile", a.profile, "print the plan's per-node times to stderr");
   app.add_option("--name", a.name, "model name in the output (default: the config's file stem)");

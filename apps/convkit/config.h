@@ -30,7 +30,7 @@ struct RunConfig {
   // train
   int epochs = 10;
   std::int64_t batch_size = 128;
-  std::int64_t eval_batch_size = 1000;
+  std::int64_t eval_batch_size = 256;
   std::uint64_t seed = 42;
   int threads = 0;  // 0: all cores
   std::string backend = "cpu";

@@ -43,7 +43,7 @@ struct Preprocess {
 struct FitOptions {
   int epochs = 10;
   std::int64_t batch_size = 128;
-  std::int64_t eval_batch_size = 1000;
+  std::int64_t eval_batch_size = 256;
   std::uint64_t seed = 42;  // shuffling (initialization and dropout use the model's seed)
   optim::ScheduleOptions schedule;
   double label_smoothing = 0;

@@ -143,7 +143,8 @@ void BatchNormSimdKernel::backward(const BackwardCall& call) {
         const float* py = y + base;
 #pragma omp simd reduction(+ : a1, a2)
         for (std::int64_t i = 0; i < s; ++i) {
-          const float g = py[i] > 0.0f ? pg[i] : 0.0f;
+          const float dy_i = pg[i];  // NOTE: loaded before the select so GCC vectorizes the loop
+          const float g = py[i] > 0.0f ? dy_i : 0.0f;
           a1 += g;
           a2 += g * (px[i] - mean);
         }
@@ -179,7 +180,10 @@ void BatchNormSimdKernel::backward(const BackwardCall& call) {
     if (y) {
       const float* py = y + plane * s;
 #pragma omp simd
-      for (std::int64_t i = 0; i < s; ++i) q[i] = k1 * (py[i] > 0.0f ? pg[i] : 0.0f) + k2 * (px[i] - mean) + k3;
+      for (std::int64_t i = 0; i < s; ++i) {
+        const float dy_i = pg[i];
+        q[i] = k1 * (py[i] > 0.0f ? dy_i : 0.0f) + k2 * (px[i] - mean) + k3;
+      }
     } else {
 #pragma omp simd
       for (std::int64_t i = 0; i < s; ++i) q[i] = k1 * pg[i] + k2 * (px[i] - mean) + k3;

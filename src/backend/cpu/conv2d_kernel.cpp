@@ -10,6 +10,7 @@
 // later pass that hands over blocked tensors only has to change the external descs.
 #include "backend/cpu/kernels.h"
 #include "backend/cpu/onednn_common.h"
+#include "backend/cpu/weighted_kernel.h"
 #include "ops/conv2d.h"
 
 namespace convkit::backend::cpu {
@@ -30,7 +31,6 @@ bool backward_has_what_it_reads(const KernelRequest& request) {
          (a.activation != ops::FusedActivation::ReLU || needs.outputs);
 }
 
-constexpr std::uint32_t kPrologue = 1u << 0, kData = 1u << 1, kWeights = 1u << 2;
 
 // The geometry of one convolution in oneDNN's terms.
 struct ConvGeometry {
@@ -53,26 +53,14 @@ struct ConvGeometry {
   }
 };
 
-class Conv2DKernel final : public Kernel {
+class Conv2DKernel final : public WeightedKernel {
  public:
   Conv2DKernel(const KernelRequest& request, ConvKernelOptions options);
-  std::string_view name() const override { return "onednn"; }
-  std::vector<TensorSpec> saved() const override { return {}; }
-  std::size_t scratch_bytes() const override {
-    return std::max(fwd_.scratch_bytes(), bwd_.scratch_bytes());
-  }
-  void forward(const ForwardCall& call) override;
-  void backward(const BackwardCall& call) override;
-
  private:
   void build_backward(const KernelRequest& request, const ConvGeometry& g,
                       const dnnl::convolution_forward::primitive_desc& fwd_pd, bool blocked);
 
-  bool bias_ = false, relu_ = false;
-  Program fwd_;
-  Slot fx_ = -1, fw_ = -1, fb_ = -1, fy_ = -1;
-  Program bwd_;
-  Slot bdy_ = -1, by_ = -1, bx_ = -1, bw_ = -1, bdx_ = -1, bdw_ = -1, bdb_ = -1;
+  bool relu_ = false;
 };
 
 Conv2DKernel::Conv2DKernel(const KernelRequest& request, ConvKernelOptions options) {
@@ -185,32 +173,6 @@ void Conv2DKernel::build_backward(const KernelRequest& request, const ConvGeomet
   }
 }
 
-void Conv2DKernel::forward(const ForwardCall& call) {
-  fwd_.bind(fx_, call.inputs[0]);
-  fwd_.bind(fw_, call.params[0]);
-  if (bias_) fwd_.bind(fb_, call.params[1]);
-  fwd_.bind(fy_, call.outputs[0]);
-  fwd_.run(call.scratch);
-}
-
-void Conv2DKernel::backward(const BackwardCall& call) {
-  if (bwd_.empty()) return;
-  std::uint32_t groups = kPrologue;
-  bwd_.bind(bdy_, call.grad_outputs[0]);
-  if (by_ >= 0) bwd_.bind(by_, call.outputs[0]);
-  if (bdx_ >= 0 && call.grad_inputs[0].defined()) {
-    groups |= kData;
-    bwd_.bind(bw_, call.params[0]);
-    bwd_.bind(bdx_, call.grad_inputs[0]);
-  }
-  if (bdw_ >= 0 && call.grad_params[0].defined()) {
-    groups |= kWeights;
-    bwd_.bind(bx_, call.inputs[0]);
-    bwd_.bind(bdw_, call.grad_params[0]);
-    if (bias_) bwd_.bind(bdb_, call.grad_params[1]);
-  }
-  if (groups != kPrologue) bwd_.run(call.scratch, groups);
-}
 
 }  // namespace
 

@@ -5,6 +5,7 @@
 // call into the layout the primitive prefers (format_tag::any), diff weights back to OI.
 #include "backend/cpu/kernels.h"
 #include "backend/cpu/onednn_common.h"
+#include "backend/cpu/weighted_kernel.h"
 #include "ops/dense.h"
 
 namespace convkit::backend::cpu {
@@ -14,25 +15,10 @@ namespace {
 using dnnl::prop_kind;
 using Slot = Program::Slot;
 
-constexpr std::uint32_t kPrologue = 1u << 0, kData = 1u << 1, kWeights = 1u << 2;
 
-class DenseKernel final : public Kernel {
+class DenseKernel final : public WeightedKernel {
  public:
   explicit DenseKernel(const KernelRequest& request);
-  std::string_view name() const override { return "onednn"; }
-  std::vector<TensorSpec> saved() const override { return {}; }
-  std::size_t scratch_bytes() const override {
-    return std::max(fwd_.scratch_bytes(), bwd_.scratch_bytes());
-  }
-  void forward(const ForwardCall& call) override;
-  void backward(const BackwardCall& call) override;
-
- private:
-  bool bias_ = false;
-  Program fwd_;
-  Slot fx_ = -1, fw_ = -1, fb_ = -1, fy_ = -1;
-  Program bwd_;
-  Slot bdy_ = -1, by_ = -1, bx_ = -1, bw_ = -1, bdx_ = -1, bdw_ = -1, bdb_ = -1;
 };
 
 DenseKernel::DenseKernel(const KernelRequest& request) {
@@ -104,32 +90,6 @@ DenseKernel::DenseKernel(const KernelRequest& request) {
   }
 }
 
-void DenseKernel::forward(const ForwardCall& call) {
-  fwd_.bind(fx_, call.inputs[0]);
-  fwd_.bind(fw_, call.params[0]);
-  if (bias_) fwd_.bind(fb_, call.params[1]);
-  fwd_.bind(fy_, call.outputs[0]);
-  fwd_.run(call.scratch);
-}
-
-void DenseKernel::backward(const BackwardCall& call) {
-  if (bwd_.empty()) return;
-  std::uint32_t groups = kPrologue;
-  bwd_.bind(bdy_, call.grad_outputs[0]);
-  if (by_ >= 0) bwd_.bind(by_, call.outputs[0]);
-  if (bdx_ >= 0 && call.grad_inputs[0].defined()) {
-    groups |= kData;
-    bwd_.bind(bw_, call.params[0]);
-    bwd_.bind(bdx_, call.grad_inputs[0]);
-  }
-  if (bdw_ >= 0 && call.grad_params[0].defined()) {
-    groups |= kWeights;
-    bwd_.bind(bx_, call.inputs[0]);
-    bwd_.bind(bdw_, call.grad_params[0]);
-    if (bias_) bwd_.bind(bdb_, call.grad_params[1]);
-  }
-  if (groups != kPrologue) bwd_.run(call.scratch, groups);
-}
 
 }  // namespace
 

@@ -19,6 +19,19 @@
 namespace convkit::data::testing {
 
 namespace fs = std::filesystem;
+
+// The Error message of `fn`, or "" when it does not throw.
+template <typename F>
+std::string error_of(F&& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+#define EXPECT_HAS(text, part) EXPECT_NE((text).find(part), std::string::npos) << (text)
 using Bytes = std::vector<std::uint8_t>;
 
 // A fresh directory under the system temp dir, removed with everything in it.

@@ -14,19 +14,6 @@ namespace {
 
 using namespace testing;
 
-// The Error message of `fn`, or "" when it does not throw.
-template <typename F>
-std::string error_of(F&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-#define EXPECT_HAS(text, part) EXPECT_NE((text).find(part), std::string::npos) << (text)
-
 TEST(IdxTest, RoundTripRawAndGzip) {
   TempDir dir;
   Dataset d = synthetic(23, 1, 5, 4, 7);

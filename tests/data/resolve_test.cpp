@@ -12,18 +12,6 @@ namespace {
 
 using namespace testing;
 
-template <typename F>
-std::string error_of(F&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-#define EXPECT_HAS(text, part) EXPECT_NE((text).find(part), std::string::npos) << (text)
-
 // A small dataset "tiny" published as four .gz files in a file:// mirror, with an isolated
 // environment: XDG_CACHE_HOME and HOME point into the temp dir, CONVKIT_DATA is unset.
 struct Tiny {

@@ -5,6 +5,7 @@
 
 #include "ops/registry.h"
 #include "support/gradcheck.h"
+#include "support/test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -14,6 +15,9 @@
 namespace convkit::ops {
 namespace {
 
+using testing::error_of;
+using testing::expect_contains;
+
 using testing::random_normal;
 
 Tensor tensor_of(const Shape& shape, std::vector<float> values) {
@@ -21,20 +25,6 @@ Tensor tensor_of(const Shape& shape, std::vector<float> values) {
   EXPECT_EQ(std::int64_t(values.size()), t.numel());
   std::copy(values.begin(), values.end(), t.data<float>());
   return t;
-}
-
-template <typename E, typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
-void expect_contains(const std::string& text, const std::string& part) {
-  EXPECT_NE(text.find(part), std::string::npos) << "'" << part << "' not in: " << text;
 }
 
 // One forward call that also returns the saved tensors (batch mean, inverse std).

@@ -4,6 +4,7 @@
 
 #include "ops/registry.h"
 #include "support/gradcheck.h"
+#include "support/test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -11,6 +12,10 @@
 
 namespace convkit::ops {
 namespace {
+
+using testing::error_of;
+using testing::expect_contains;
+using testing::values;
 
 using testing::random_normal;
 
@@ -27,24 +32,6 @@ Tensor half_grid(const Shape& shape, std::uint64_t seed) {
   for (std::int64_t i = 0; i < t.numel(); ++i)
     t.data<float>()[i] = std::round(t.data<float>()[i] * 2) / 2;
   return t;
-}
-
-std::vector<float> values(const Tensor& t) {
-  return {t.data<float>(), t.data<float>() + t.numel()};
-}
-
-template <typename E, typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
-void expect_contains(const std::string& text, const std::string& part) {
-  EXPECT_NE(text.find(part), std::string::npos) << "'" << part << "' not in: " << text;
 }
 
 // The hand example: x [N=2, K=3], W [U=2, K=3], b [U=2].

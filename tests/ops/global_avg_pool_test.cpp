@@ -4,15 +4,14 @@
 
 #include "ops/registry.h"
 #include "support/gradcheck.h"
+#include "support/test_util.h"
 
 #include <gtest/gtest.h>
 
 namespace convkit::ops {
 namespace {
 
-std::vector<float> values(const Tensor& t) {
-  return {t.data<float>(), t.data<float>() + t.numel()};
-}
+using testing::values;
 
 Tensor iota(const Shape& shape) {
   Tensor t = Tensor::empty(shape);

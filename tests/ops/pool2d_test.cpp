@@ -4,6 +4,7 @@
 
 #include "ops/registry.h"
 #include "support/gradcheck.h"
+#include "support/test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -11,6 +12,10 @@
 
 namespace convkit::ops {
 namespace {
+
+using testing::error_of;
+using testing::expect_contains;
+using testing::values;
 
 Tensor tensor_of(const Shape& shape, std::vector<float> values) {
   Tensor t = Tensor::empty(shape);
@@ -33,24 +38,6 @@ Tensor distinct(const Shape& shape) {
   for (std::int64_t i = 0; i < n; ++i)
     t.data<float>()[i] = float((i * 7919) % n) * 0.05f - float(n) * 0.025f;
   return t;
-}
-
-std::vector<float> values(const Tensor& t) {
-  return {t.data<float>(), t.data<float>() + t.numel()};
-}
-
-template <typename E, typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
-void expect_contains(const std::string& text, const std::string& part) {
-  EXPECT_NE(text.find(part), std::string::npos) << "'" << part << "' not in: " << text;
 }
 
 // Runs backward with the given dy and returns dx.

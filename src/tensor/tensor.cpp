@@ -50,7 +50,15 @@ Tensor Tensor::wrap(void* data, const Shape& shape, DType dtype) {
   return t;
 }
 
-bool Tensor::is_contiguous() const { return strides_ == contiguous_strides(shape_); }
+bool Tensor::is_contiguous() const {
+  // Without building the strides vector: this runs on hot paths (copy_from every step).
+  std::int64_t expected = 1;
+  for (int i = shape_.rank() - 1; i >= 0; --i) {
+    if (strides_[i] != expected) return false;
+    expected *= shape_[i];
+  }
+  return true;
+}
 
 void Tensor::check_dtype(DType want) const {
   if (want != dtype_) fail("tensor holds {} elements, accessed as {}", name_of(dtype_), name_of(want));

@@ -125,6 +125,9 @@ RunConfig parse(YAML::Node doc, const std::string& source) {
     c.label_smoothing = train.get<double>("label_smoothing", 0.0);
     if (c.label_smoothing < 0 || c.label_smoothing >= 1)
       config_fail("'train.label_smoothing' must be in [0, 1), got {}", c.label_smoothing);
+    c.ema_decay = train.get<double>("ema_decay", 0.0);
+    if (!(c.ema_decay >= 0 && c.ema_decay < 1))
+      config_fail("'train.ema_decay' must be in [0, 1) (0 = off, typical 0.999), got {}", c.ema_decay);
     c.tensorboard = train.get<bool>("tensorboard", true);
 
     YAML::Node opt = train.raw("optimizer");

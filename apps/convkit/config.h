@@ -35,6 +35,7 @@ struct RunConfig {
   int threads = 0;  // 0: all cores
   std::string backend = "cpu";
   double label_smoothing = 0;
+  double ema_decay = 0;  // train.ema_decay: weight averaging, 0 = off
   bool tensorboard = true;  // write TensorBoard event files into the run directory
   std::string optimizer = "adam";
   optim::OptionList optimizer_options;

@@ -4,6 +4,8 @@
 #include "yaml_section.h"
 
 #include <fmt/ranges.h>
+#include <cmath>
+#include <utility>
 
 namespace convkit::app {
 
@@ -61,6 +63,17 @@ Init init(YamlSection& s, const std::string& key) {
   }
 }
 
+// `l1: x` / `l2: x` on a conv2d or dense layer: a Keras-style penalty on its kernel.
+nn::Regularizer regularizer(YamlSection& s) {
+  nn::Regularizer r;
+  for (auto [key, value] : {std::pair{"l1", &r.l1}, std::pair{"l2", &r.l2}}) {
+    *value = s.get<double>(key, 0.0);
+    if (!(*value >= 0) || !std::isfinite(*value))
+      config_fail("'{}' must be a finite number >= 0, got {}", s.path_of(key), *value);
+  }
+  return r;
+}
+
 nn::Layer conv2d(YamlSection& s) {
   nn::Conv2D l{.filters = s.required<std::int64_t>("filters")};
   l.kernel = size2(s, "kernel", l.kernel);
@@ -72,6 +85,7 @@ nn::Layer conv2d(YamlSection& s) {
   l.activation = activation(s);
   l.kernel_init = init(s, "kernel_init");
   l.bias_init = init(s, "bias_init");
+  l.regularizer = regularizer(s);
   l.name = s.get<std::string>("name", "");
   l.trainable = s.get<bool>("trainable", true);
   return l;
@@ -83,6 +97,7 @@ nn::Layer dense(YamlSection& s) {
   l.activation = activation(s);
   l.kernel_init = init(s, "kernel_init");
   l.bias_init = init(s, "bias_init");
+  l.regularizer = regularizer(s);
   l.name = s.get<std::string>("name", "");
   l.trainable = s.get<bool>("trainable", true);
   return l;

@@ -107,9 +107,13 @@ int run_train(const TrainArgs& args) {
 
   train::FitOptions fit{.epochs = cfg.epochs, .batch_size = cfg.batch_size, .eval_batch_size = cfg.eval_batch_size,
                         .seed = cfg.seed, .schedule = cfg.schedule, .label_smoothing = cfg.label_smoothing,
-                        .backend = cfg.backend, .preprocess = pre, .augment = cfg.augment, .progress = !args.quiet};
+                        .backend = cfg.backend, .preprocess = pre, .augment = cfg.augment, .ema_decay = cfg.ema_decay,
+                        .progress = !args.quiet};
   train::Trainer trainer(model, *optimizer, fit);  // takes the config's learning rate as the base
-  if (resume) io::restore_optimizer(last->contents, *optimizer);
+  if (resume) {
+    io::restore_optimizer(last->contents, *optimizer);
+    if (last->contents.training_weights.defined()) trainer.resume_averaging(last->contents.training_weights);
+  }
 
   // Callbacks: the stateful ones are saved in every checkpoint so --resume continues them.
   std::optional<train::EarlyStopping> early_stopping;

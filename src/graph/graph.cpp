@@ -5,6 +5,7 @@
 #include <fmt/ranges.h>
 
 #include <cctype>
+#include <cmath>
 
 namespace convkit::graph {
 
@@ -45,6 +46,14 @@ NodeId Graph::find_node(std::string_view name) const {
   for (std::size_t i = 0; i < nodes_.size(); ++i)
     if (nodes_[i].name == name) return static_cast<NodeId>(i);
   return -1;
+}
+
+void Graph::set_regularizer(NodeId node, double l1, double l2) {
+  Node& n = nodes_.at(node);
+  if (!(l1 >= 0) || !(l2 >= 0) || !std::isfinite(l1) || !std::isfinite(l2))
+    fail("layer '{}': regularizer l1 and l2 must be finite and >= 0, got l1 = {}, l2 = {}", n.name, l1, l2);
+  n.l1 = l1;
+  n.l2 = l2;
 }
 
 ValueId Graph::add_input(std::string name, const Shape& sample_shape, DType dtype) {

@@ -32,6 +32,8 @@ struct Node {
   std::vector<ValueId> outputs;
   std::vector<ParamId> params;  // in the order of op->params()
   bool trainable = true;        // false: frozen, no weight gradients computed
+  // Extra L1/L2 penalty on this node's decayed parameters (kernels), see nn::Regularizer.
+  double l1 = 0, l2 = 0;
 };
 
 struct Param {
@@ -70,6 +72,8 @@ class Graph {
 
   NodeId find_node(std::string_view name) const;  // -1 when absent
   void set_trainable(NodeId node, bool trainable) { nodes_.at(node).trainable = trainable; }
+  // Throws Error naming the node when l1 or l2 is negative or not finite.
+  void set_regularizer(NodeId node, double l1, double l2);
 
   // Value specs for batch size `batch`, in value order (shape rules re-run).
   std::vector<ops::TensorSpec> infer(std::int64_t batch) const;

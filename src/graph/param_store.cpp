@@ -32,7 +32,10 @@ void ParamStore::initialize(const Graph& graph, std::uint64_t seed) {
 void ParamStore::sync_trainable(const Graph& graph) {
   for (std::size_t i = 0; i < graph.params().size(); ++i) {
     const Param& p = graph.params()[i];
-    slots_[i].trainable = p.spec.trainable && graph.node(p.node).trainable;
+    const Node& node = graph.node(p.node);
+    slots_[i].trainable = p.spec.trainable && node.trainable;
+    slots_[i].l1 = static_cast<float>(node.l1);
+    slots_[i].l2 = static_cast<float>(2 * node.l2);
   }
 }
 

@@ -18,7 +18,8 @@ class ParamStore {
 
   // Fills every parameter from its Init, deterministically from `seed`.
   void initialize(const Graph& graph, std::uint64_t seed);
-  // Refreshes which slots the optimizer updates (after freezing/unfreezing layers).
+  // Refreshes which slots the optimizer updates and their per-layer L1/L2 (after freezing or
+  // unfreezing layers).
   void sync_trainable(const Graph& graph);
 
   Tensor value(ParamId id) const { return values_.at(id); }

@@ -30,6 +30,7 @@ constexpr std::string_view kFormat = "checkpoint";
 constexpr std::string_view kFormatVersion = "1";
 constexpr std::string_view kParamPrefix = "param.";
 constexpr std::string_view kOptimPrefix = "optim.";
+constexpr std::string_view kTrainingWeights = "train.weights";
 
 std::optional<Json> parse_json(std::string_view text) {
   try {
@@ -68,6 +69,10 @@ void validate_contents(const std::string& target, const nn::detail::ModelState& 
     fail("save_checkpoint {}: optimizer_steps must be >= 0, got {}", target, c.optimizer_steps);
   if (c.optimizer_name.empty() && (!c.optimizer_state.empty() || c.optimizer_steps != 0))
     fail("save_checkpoint {}: optimizer state or steps given without an optimizer_name", target);
+  const Tensor& w = c.training_weights;
+  if (w.defined() && (w.dtype() != DType::f32 || !w.is_contiguous() || w.numel() != model.params.numel()))
+    fail("save_checkpoint {}: training_weights must be a contiguous f32 tensor of {} floats, got {} {}", target,
+         model.params.numel(), name_of(w.dtype()), w.shape().str());
   std::set<std::string_view> names;
   for (const auto& [name, t] : c.optimizer_state) {
     if (name.empty() || !names.insert(name).second)
@@ -109,6 +114,8 @@ void save_checkpoint(const std::filesystem::path& path, const nn::Model& model,
         {fmt::format("{}{}", kParamPrefix, graph.params()[i].name), state.params.value(int(i))});
   for (const auto& [name, t] : contents.optimizer_state)
     tensors.push_back({fmt::format("{}{}", kOptimPrefix, name), t.reshape(Shape{t.numel()})});
+  if (contents.training_weights.defined())
+    tensors.push_back({std::string(kTrainingWeights), contents.training_weights.reshape(Shape{contents.training_weights.numel()})});
   safetensors::write_file(path, meta, tensors);
 }
 
@@ -207,9 +214,15 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& path) {
         file.fail(fmt::format("tensor '{}' has shape {} but the model's parameter block needs [{}]",
                               name, t.shape.str(), state->params.numel()));
       buffers[std::size_t(it - state_names.begin())] = file.tensor(t);
+    } else if (name == kTrainingWeights) {
+      if (t.shape != Shape{state->params.numel()})
+        file.fail(fmt::format("tensor '{}' has shape {} but the model's parameter block needs [{}]",
+                              name, t.shape.str(), state->params.numel()));
+      contents.training_weights = file.tensor(t);
     } else {
       file.fail(fmt::format(
-          "unexpected tensor '{}' (checkpoint tensors are named param.* or optim.*)", name));
+          "unexpected tensor '{}' (checkpoint tensors are named param.*, optim.* or {})", name,
+          kTrainingWeights));
     }
   }
   for (std::size_t i = 0; i < param_seen.size(); ++i)

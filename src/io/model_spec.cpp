@@ -236,7 +236,7 @@ std::shared_ptr<graph::Graph> graph_from_json(std::string_view json, std::string
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     const std::string p = index_path("nodes", i);
     const Json& n = nodes[i];
-    r.expect_object(n, p, {"name", "op", "inputs", "attrs", "trainable"}, 3);
+    r.expect_object(n, p, {"name", "op", "inputs", "attrs", "trainable", "regularizer"}, 3);
     const std::string name = r.string(n["name"], key_path(p, "name"));
     const std::string type = r.string(n["op"], key_path(p, "op"));
     ops::Attrs attrs;
@@ -303,6 +303,17 @@ std::shared_ptr<graph::Graph> graph_from_json(std::string_view json, std::string
       r.error(p, e.what());
     }
     for (graph::ValueId v : outs) define(graph->value(v).name, v, key_path(p, "name"));
+    if (n.contains("regularizer")) {
+      const std::string rp = key_path(p, "regularizer");
+      const Json& reg = n["regularizer"];
+      r.expect_object(reg, rp, {"l1", "l2"}, 2);
+      try {
+        graph->set_regularizer(graph->value(outs.at(0)).producer, r.number(reg["l1"], key_path(rp, "l1")),
+                               r.number(reg["l2"], key_path(rp, "l2")));
+      } catch (const Error& e) {
+        r.error(rp, e.what());
+      }
+    }
   }
 
   const Json& outputs = r.array(spec["outputs"], "outputs");

@@ -64,11 +64,13 @@ std::string graph_to_json_unchecked(const graph::Graph& graph) {
       attrs[key] = attr_to_json(value, node.name, key);
     Json in = Json::array();
     for (graph::ValueId id : node.inputs) in.push_back(graph.value(id).name);
-    nodes.push_back({{"name", node.name},
-                     {"op", std::string(node.op->type())},
-                     {"attrs", std::move(attrs)},
-                     {"inputs", std::move(in)},
-                     {"trainable", node.trainable}});
+    Json entry{{"name", node.name},
+               {"op", std::string(node.op->type())},
+               {"attrs", std::move(attrs)},
+               {"inputs", std::move(in)},
+               {"trainable", node.trainable}};
+    if (node.l1 != 0 || node.l2 != 0) entry["regularizer"] = {{"l1", node.l1}, {"l2", node.l2}};
+    nodes.push_back(std::move(entry));
   }
   Json outputs = Json::array();
   for (graph::ValueId id : graph.outputs()) outputs.push_back(graph.value(id).name);

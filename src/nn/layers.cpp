@@ -19,9 +19,10 @@ namespace convkit::nn {
 namespace {
 
 Value add(const Value& x, const std::string& name, std::shared_ptr<const ops::Op> op,
-          bool trainable = true, std::vector<graph::InitOverride> inits = {}) {
+          bool trainable = true, std::vector<graph::InitOverride> inits = {}, Regularizer reg = {}) {
   if (!x.defined()) fail("layer '{}': called on an undefined Value (use nn::Input first)", name);
   auto outs = x.graph()->add_node(name, std::move(op), {x.id()}, trainable, inits);
+  if (reg.l1 != 0 || reg.l2 != 0) x.graph()->set_regularizer(x.graph()->value(outs[0]).producer, reg.l1, reg.l2);
   return Value(x.graph(), outs[0]);
 }
 
@@ -70,14 +71,14 @@ Value Conv2D::operator()(const Value& x) const {
                      .dilation = {dilation.h, dilation.w}, .padding = to_op(padding), .pads = pads,
                      .groups = groups, .bias = use_bias};
   auto y = add(x, name, std::make_shared<ops::Conv2D>(a), trainable,
-               {{"weight", kernel_init}, {"bias", use_bias ? bias_init : Init{}}});
+               {{"weight", kernel_init}, {"bias", use_bias ? bias_init : Init{}}}, regularizer);
   return apply_activation(y, activation, "");
 }
 
 Value Dense::operator()(const Value& x) const {
   ops::DenseAttrs a{.units = units, .bias = use_bias};
   auto y = add(x, name, std::make_shared<ops::Dense>(a), trainable,
-               {{"weight", kernel_init}, {"bias", use_bias ? bias_init : Init{}}});
+               {{"weight", kernel_init}, {"bias", use_bias ? bias_init : Init{}}}, regularizer);
   return apply_activation(y, activation, "");
 }
 

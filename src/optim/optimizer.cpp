@@ -85,8 +85,8 @@ void Optimizer::step(const ParamBlock& block) {
                       .offset = slot.offset,
                       .numel = slot.numel,
                       .grad_scale = grad_scale,
-                      .weight_decay = slot.decay ? static_cast<float>(reg_.weight_decay) : 0.0f,
-                      .l1 = slot.decay ? static_cast<float>(reg_.l1) : 0.0f,
+                      .weight_decay = slot.decay ? static_cast<float>(reg_.weight_decay) + slot.l2 : 0.0f,
+                      .l1 = slot.decay ? static_cast<float>(reg_.l1) + slot.l1 : 0.0f,
                       .decay = slot.decay});
   }
 }

@@ -50,11 +50,18 @@ EarlyStopping::EarlyStopping(EarlyStoppingOptions options) : o_(std::move(option
   if (o_.patience < 0) fail("callbacks.early_stopping.patience must be >= 0, got {}", o_.patience);
 }
 
+// The weights validation measured: the averaged ones when the trainer averages weights.
+void EarlyStopping::keep_weights(Trainer& trainer) {
+  trainer.with_averaged_weights([&](const Tensor&) {
+    auto block = trainer.model().parameter_block();
+    best_weights_.assign(block.params, block.params + block.numel);
+  });
+}
+
 void EarlyStopping::on_train_begin(Trainer& trainer) {
   if (o_.restore_best_weights && best_weights_.empty() && best_epoch_ > 0) {
     // Resumed without the best weights in memory: the current weights are the best known.
-    auto block = trainer.model().parameter_block();
-    best_weights_.assign(block.params, block.params + block.numel);
+    keep_weights(trainer);
   }
 }
 
@@ -65,8 +72,7 @@ void EarlyStopping::on_epoch_end(Trainer& trainer, const EpochLog& log) {
     best_epoch_ = log.epoch;
     wait_ = 0;
     if (o_.restore_best_weights) {
-      auto block = trainer.model().parameter_block();
-      best_weights_.assign(block.params, block.params + block.numel);
+      keep_weights(trainer);
     }
     return;
   }
@@ -177,7 +183,12 @@ void ModelCheckpoint::save(Trainer& trainer, const std::filesystem::path& path) 
   all.push_back(this);
   contents.rng_json = resume_json(trainer, all);
   contents.extra_json = o_.extra_json;
-  io::save_checkpoint(path, trainer.model(), contents);
+  // With weight averaging the checkpoint's model is the average (what eval and export use);
+  // the weights training continues from travel as training_weights.
+  trainer.with_averaged_weights([&](const Tensor& training_weights) {
+    contents.training_weights = training_weights;
+    io::save_checkpoint(path, trainer.model(), contents);
+  });
 }
 
 void ModelCheckpoint::on_epoch_end(Trainer& trainer, const EpochLog& log) {

@@ -75,13 +75,53 @@ std::string History::to_csv() const {
 }
 
 Trainer::Trainer(nn::Model& model, optim::Optimizer& optimizer, FitOptions options)
-    : model_(model), optimizer_(optimizer), options_(std::move(options)), base_lr_(optimizer.lr()) {
+    : model_(model),
+      optimizer_(optimizer),
+      options_(std::move(options)),
+      base_lr_(optimizer.lr()),
+      average_([&] {
+        if (!(options_.ema_decay >= 0 && options_.ema_decay < 1))
+          fail("train.ema_decay must lie in [0, 1) (0 = off, typical 0.999), got {}", options_.ema_decay);
+        return options_.ema_decay;
+      }()) {
   if (options_.epochs < 1) fail("train.epochs must be >= 1, got {}", options_.epochs);
   if (options_.batch_size < 1) fail("train.batch_size must be >= 1, got {}", options_.batch_size);
   optim::validate(options_.schedule);
 }
 
 Trainer::~Trainer() = default;
+
+void Trainer::with_averaged_weights(const std::function<void(const Tensor& training_weights)>& fn) {
+  if (!average_.enabled()) {
+    fn(Tensor());
+    return;
+  }
+  const auto block = model_.parameter_block();
+  if (average_in_model_ || !average_.average().defined()) {
+    // After fit() the roles are already exchanged; before the first step both are the same.
+    if (!average_.average().defined()) average_.reset(block.params, block.numel);
+    fn(average_.average());
+    return;
+  }
+  average_.swap(block.params, block.numel);
+  try {
+    fn(average_.average());
+  } catch (...) {
+    average_.swap(block.params, block.numel);
+    throw;
+  }
+  average_.swap(block.params, block.numel);
+}
+
+void Trainer::resume_averaging(const Tensor& training_weights) {
+  const auto block = model_.parameter_block();
+  if (!training_weights.defined() || training_weights.dtype() != DType::f32 || training_weights.numel() != block.numel)
+    fail("resume: the checkpoint's training weights must be f32 with {} floats (the parameter block)", block.numel);
+  const float* w = training_weights.data<float>();
+  if (average_.enabled()) average_.reset(block.params, block.numel);
+  std::copy(w, w + block.numel, block.params);
+  average_in_model_ = false;
+}
 
 namespace {
 
@@ -185,6 +225,10 @@ const History& Trainer::fit(const data::Dataset& train, const data::Dataset* val
   const std::int64_t steps_per_epoch = loader.batches_per_epoch();
   const std::int64_t total_steps = steps_per_epoch * options_.epochs;
   const auto [fault_step, fault_signal] = fault_injection();
+  const optim::ParamBlock weights = model_.parameter_block();
+  if (average_in_model_) average_.swap(weights.params, weights.numel);  // continue from the training weights
+  average_in_model_ = false;
+  if (average_.enabled() && !average_.average().defined()) average_.reset(weights.params, weights.numel);
   stop_ = false;
   interrupted_ = false;
   for (auto* c : callbacks) c->on_train_begin(*this);
@@ -216,6 +260,7 @@ const History& Trainer::fit(const data::Dataset& train, const data::Dataset* val
              loss, state_.epoch + 1, state_.step + 1, lr);
       ++state_.step;
       ++state_.batch;
+      average_.update(weights.params, weights.numel, state_.step);
       state_.epoch_loss_sum += loss;
       state_.epoch_correct += correct_predictions(plan.output(), batch->labels, batch->labels.numel());
       state_.epoch_seen += batch->labels.numel();
@@ -242,7 +287,8 @@ const History& Trainer::fit(const data::Dataset& train, const data::Dataset* val
     state_.batch = 0;
     MetricList shown{{"loss", log.loss}, {"acc", log.accuracy}};
     if (validation && validation->size() > 0) {
-      auto report = evaluate(*validation);
+      ClassificationReport report;
+      with_averaged_weights([&](const Tensor&) { report = evaluate(*validation); });
       log.val_loss = report.loss;
       log.val_accuracy = report.accuracy;
       log.val_top5 = report.top_k_accuracy;
@@ -253,6 +299,10 @@ const History& Trainer::fit(const data::Dataset& train, const data::Dataset* val
     if (options_.progress) bar.finish(state_.epoch_seen, shown);
     state_.history.epochs.push_back(log);
     for (auto* c : callbacks) c->on_epoch_end(*this, log);
+  }
+  if (average_.enabled()) {  // leave the averaged weights in the model (restored when fit() continues)
+    average_.swap(weights.params, weights.numel);
+    average_in_model_ = true;
   }
   for (auto* c : callbacks) c->on_train_end(*this, state_.history);
   return state_.history;

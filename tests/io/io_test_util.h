@@ -30,6 +30,7 @@ inline nn::Model every_layer_model() {
                    .activation = Activation::ReLU,
                    .kernel_init = {InitKind::HeNormal},
                    .bias_init = {InitKind::Constant, 0.125f},
+                   .regularizer = {.l1 = 1e-5, .l2 = 5e-4},
                    .name = "stem"}(in);
   Value b =
       BatchNorm{.momentum = 0.2, .epsilon = 1e-3, .activation = Activation::ReLU, .name = "bn"}(a);

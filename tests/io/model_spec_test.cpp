@@ -37,6 +37,8 @@ void expect_same_graph(const graph::Graph& a, const graph::Graph& b) {
     EXPECT_EQ(x.outputs, y.outputs) << x.name;
     EXPECT_EQ(x.params, y.params) << x.name;
     EXPECT_EQ(x.trainable, y.trainable) << x.name;
+    EXPECT_EQ(x.l1, y.l1) << x.name;
+    EXPECT_EQ(x.l2, y.l2) << x.name;
   }
   ASSERT_EQ(a.params().size(), b.params().size());
   for (std::size_t p = 0; p < a.params().size(); ++p) {
@@ -73,6 +75,7 @@ TEST(ModelSpecTest, FunctionalModelWithEveryLayerRoundTrips) {
   expect_same_graph(original, *rebuilt);
   EXPECT_FALSE(rebuilt->node(rebuilt->find_node("grouped")).trainable);
   EXPECT_FALSE(rebuilt->node(rebuilt->find_node("dense")).trainable);
+  EXPECT_EQ(rebuilt->node(rebuilt->find_node("stem")).l2, 5e-4);
   EXPECT_EQ(graph_to_json(*rebuilt), json);  // a fixed point
 }
 
@@ -161,6 +164,14 @@ TEST(ModelSpecTest, ErrorsNameTheSourceAndTheJsonPath) {
       {[](Json& s) { s["nodes"][1]["name"] = "conv2d"; }, "nodes[1]", "duplicate layer name"},
       {[](Json& s) { s["nodes"][1]["trainable"] = "yes"; }, "nodes[1].trainable", "true or false"},
       {[](Json& s) { s["nodes"][1]["colour"] = "red"; }, "nodes[1].colour", "unknown key"},
+      {[](Json& s) {
+         s["nodes"][0]["regularizer"] = {{"l1", 0}, {"l2", -1}};
+       },
+       "nodes[0].regularizer", ">= 0"},
+      {[](Json& s) {
+         s["nodes"][0]["regularizer"] = {{"l2", 0.1}};
+       },
+       "nodes[0].regularizer.l1", "missing"},
       {[](Json& s) { s["inputs"][0]["dtype"] = "f64"; }, "inputs[0].dtype", "f64"},
       {[](Json& s) {
          s["inputs"][0]["shape"] = {1, 0, 8};

@@ -3,6 +3,9 @@
 //   tensors   "param.<parameter name>"  every parameter and buffer, f32, the parameter's shape
 //             "optim.<state name>"      each optimizer state buffer, f32 [P] (P = the model's
 //                                       flat parameter block, padding included)
+//             "train.weights"           optional: with weight averaging (EMA) the param.* tensors
+//                                       are the average and this f32 [P] holds the weights
+//                                       training continues from
 //   metadata  "convkit.format" = "checkpoint", "convkit.format_version" = "1",
 //             "convkit.version" (the writer's CONVKIT_VERSION), "model" (model spec JSON, see
 //             src/io/model_spec.h), "seed" (the model's seed, drives dropout), "optimizer"
@@ -35,6 +38,7 @@ struct CheckpointContents {
   std::int64_t optimizer_steps = 0;
   double optimizer_lr = 0;  // the learning rate when saved (informational; 0 = unknown)
   optim::OptimizerState optimizer_state;  // names as Optimizer::state(), each f32 of P floats
+  Tensor training_weights;  // optional f32 [P]: the raw weights when the model holds an average
 };
 
 // Writes the checkpoint atomically: a temp file "<path>.tmp.<pid>" in the same directory,

@@ -30,6 +30,14 @@ using Pads = std::array<std::int64_t, 4>;  // top, left, bottom, right
 
 enum class Activation { None, ReLU, LeakyReLU, ELU, GELU, SiLU, Sigmoid, Tanh, Softmax };
 
+// Per-layer weight penalty on the layer's kernel (never its bias), Keras semantics: the loss
+// gains l1*sum|w| + l2*sum(w^2), so the gradient gains l1*sign(w) + 2*l2*w. It adds to the
+// optimizer-wide weight_decay/l1. The reported loss does not include the penalty.
+struct Regularizer {
+  double l1 = 0;
+  double l2 = 0;
+};
+
 struct Conv2D {
   std::int64_t filters = 0;
   Size2 kernel = 3;
@@ -42,6 +50,7 @@ struct Conv2D {
   Activation activation = Activation::None;
   Init kernel_init{};  // default: PyTorch's nn.Conv2d init
   Init bias_init{};
+  Regularizer regularizer{};
   std::string name;
   bool trainable = true;
   Value operator()(const Value& x) const;
@@ -53,6 +62,7 @@ struct Dense {
   Activation activation = Activation::None;
   Init kernel_init{};  // default: PyTorch's nn.Linear init
   Init bias_init{};
+  Regularizer regularizer{};
   std::string name;
   bool trainable = true;
   Value operator()(const Value& x) const;

@@ -25,6 +25,10 @@ struct ParamSlot {
   std::int64_t numel = 0;
   bool trainable = true;  // false: frozen, neither read nor written by the optimizer
   bool decay = true;      // false: no weight decay / L1 (biases, batch-norm scale and shift)
+  // Per-slot coefficients added to Regularization's on decayed slots: the gradient gains
+  // l1*sign(w) + l2*w (a layer's Keras-style penalty l2*sum(w^2) arrives here as l2 = 2*l2).
+  float l1 = 0;
+  float l2 = 0;
 };
 
 // The parameters, their gradients (same layout) and the slots that carve them up.

@@ -49,6 +49,7 @@ class EarlyStopping final : public Callback {
   double best_;
   int best_epoch_ = 0, wait_ = 0, stopped_epoch_ = 0;
   std::vector<float> best_weights_;  // parameters and buffers at the best epoch
+  void keep_weights(Trainer& trainer);
 };
 
 struct ReduceLROnPlateauOptions {

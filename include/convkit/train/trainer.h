@@ -10,6 +10,7 @@
 #include <convkit/optim/optimizer.h>
 #include <convkit/optim/schedule.h>
 #include <convkit/train/metrics.h>
+#include <convkit/train/weight_average.h>
 
 #include <cmath>
 #include <cstdint>
@@ -51,6 +52,9 @@ struct FitOptions {
   std::string backend = "cpu";
   Preprocess preprocess;
   data::AugmentOptions augment;  // applied to training batches in the loader's worker thread
+  // Exponential moving average of the weights (weight_average.h); 0 = off, typical 0.999.
+  // Validation, checkpoints and the model after fit() then use the averaged weights.
+  double ema_decay = 0;
   bool progress = true;  // a progress bar on a terminal, one line per epoch otherwise
 };
 
@@ -124,6 +128,15 @@ class Trainer {
   const FitOptions& options() const { return options_; }
   double train_seconds() const { return state_.train_seconds; }
 
+  // Weight averaging (FitOptions::ema_decay > 0).
+  bool averages_weights() const { return average_.enabled(); }
+  // Runs fn with the averaged weights in the model, passing a view of the weights the optimizer
+  // moves (flat f32 [P]; undefined when not averaging, and then fn runs on the model as it is).
+  void with_averaged_weights(const std::function<void(const Tensor& training_weights)>& fn);
+  // Resuming: the model holds the averaged weights of a checkpoint and `training_weights` the
+  // weights training continues from (the checkpoint's training_weights).
+  void resume_averaging(const Tensor& training_weights);
+
  private:
   nn::Model& model_;
   optim::Optimizer& optimizer_;
@@ -132,6 +145,8 @@ class Trainer {
   bool stop_ = false;
   bool interrupted_ = false;
   double base_lr_;
+  WeightAverage average_;
+  bool average_in_model_ = false;  // after fit(): the model holds the average, average_ the weights
 };
 
 // Mean softmax cross-entropy and probabilities of logit rows (used by evaluate and predict).

@@ -187,6 +187,12 @@ TEST_F(CliTest, ConfigErrorsExitTwoAndNameTheKey) {
   r = run(train_args("bad") + " --set train.optimizer.lr=-1");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("lr"), std::string::npos) << r.output;
+  r = run(train_args("bad") + " --set train.ema_decay=1");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("train.ema_decay"), std::string::npos) << r.output;
+  r = run(train_args("bad") + " --set model.layers.0.l2=-0.1");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("model.layers[0].l2"), std::string::npos) << r.output;
 }
 
 TEST_F(CliTest, BrokenDataExitsThreeAndNamesTheFile) {
@@ -246,6 +252,31 @@ TEST_F(CliTest, SigintSavesAMidEpochCheckpointAndResumesExactly) {
   EXPECT_NE(r.output.find("batch 27"), std::string::npos) << r.output;  // step 77 = epoch 2, batch 27
   EXPECT_EQ(weights_of(root_ / "int/checkpoints/last.ckpt"), weights_of(root_ / "full2/checkpoints/last.ckpt"));
   EXPECT_EQ(read_file(root_ / "int/history.csv"), read_file(root_ / "full2/history.csv"));
+}
+
+std::vector<float> values_of(const Tensor& t) { return std::vector<float>(t.data<float>(), t.data<float>() + t.numel()); }
+
+TEST_F(CliTest, WeightAveragingLeavesTheTrajectoryAloneAndResumesExactly) {
+  const std::string opts = " --seed 8 --epochs 3 --set train.batch_size=40 --set model.layers.0.l2=0.001";
+  const std::string ema = " --set train.ema_decay=0.9";
+  ASSERT_EQ(run(train_args("plain") + opts).code, 0);
+  ASSERT_EQ(run(train_args("ema") + opts + ema).code, 0);
+  const auto averaged = io::load_checkpoint(root_ / "ema/checkpoints/last.ckpt");
+  ASSERT_TRUE(averaged.contents.training_weights.defined());
+  // Averaging never feeds back into training: the raw weights are the plain run's, bit for bit,
+  // and the checkpoint's model (what eval uses) is the average, which differs.
+  EXPECT_EQ(values_of(averaged.contents.training_weights), weights_of(root_ / "plain/checkpoints/last.ckpt"));
+  EXPECT_NE(weights_of(root_ / "ema/checkpoints/last.ckpt"), weights_of(root_ / "plain/checkpoints/last.ckpt"));
+  EXPECT_FALSE(io::load_checkpoint(root_ / "plain/checkpoints/last.ckpt").contents.training_weights.defined());
+
+  auto r = run(train_args("ema_int") + opts + ema, "CONVKIT_FAULT_AT_STEP=77:2");
+  ASSERT_EQ(r.code, 128 + 2) << r.output;
+  r = run("train -q --resume " + (root_ / "ema_int").string() + " --data " + (root_ / "data").string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto resumed = io::load_checkpoint(root_ / "ema_int/checkpoints/last.ckpt");
+  EXPECT_EQ(weights_of(root_ / "ema_int/checkpoints/last.ckpt"), weights_of(root_ / "ema/checkpoints/last.ckpt"));
+  EXPECT_EQ(values_of(resumed.contents.training_weights), values_of(averaged.contents.training_weights));
+  EXPECT_EQ(read_file(root_ / "ema_int/history.csv"), read_file(root_ / "ema/history.csv"));
 }
 
 TEST_F(CliTest, DivergenceStopsWithAClearMessageAndKeepsTheLastGoodCheckpoint) {

@@ -5,6 +5,8 @@
 
 #include <convkit/util/rng.h>
 
+#include <omp.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -36,6 +38,24 @@ Plan::Plan(const Graph& graph, ParamStore& params, const CompileOptions& options
 Plan::~Plan() = default;
 
 namespace {
+
+// Sets the calling thread's OpenMP team size for a scope (oneDNN sizes its kernels' work split
+// from it when a primitive is created, and forks that many threads when it runs).
+class ThreadScope {
+ public:
+  explicit ThreadScope(int threads) : saved_(threads > 0 ? omp_get_max_threads() : 0) {
+    if (threads > 0 && threads != saved_) omp_set_num_threads(threads);
+  }
+  ~ThreadScope() {
+    if (saved_ > 0 && saved_ != omp_get_max_threads()) omp_set_num_threads(saved_);
+  }
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+
+ private:
+  int saved_;
+};
+
 std::size_t bytes_of(const TensorSpec& s) { return std::size_t(s.shape.numel()) * size_of(s.dtype); }
 
 // Buffer kinds planned into the arena.
@@ -61,7 +81,18 @@ void Plan::build(const Graph& graph, ParamStore& store) {
       fail("a training plan needs the scalar loss [1] as graph output 0");
   }
 
-  // 1. Kernels.
+  // 1. Kernels, built for the plan's thread count.
+  threads_ = options_.threads;
+  if (threads_ == 0 && !train) {
+    double flops = 0;
+    for (const Node& n : nodes) {
+      std::vector<TensorSpec> in;
+      for (ValueId v : n.inputs) in.push_back(specs[resolve(v)]);
+      flops += n.op->flops(in);
+    }
+    if (flops < kSingleThreadFlops) threads_ = 1;
+  }
+  const ThreadScope thread_scope(threads_);
   std::vector<int> producer_step(specs.size(), -1);
   for (int i = 0; i < S; ++i) {
     auto step = std::make_unique<Step>();
@@ -237,6 +268,7 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 }  // namespace
 
 void Plan::forward() {
+  const ThreadScope thread_scope(threads_);
   if (profiling_) ++profiled_forwards_;
   for (std::size_t i = 0; i < steps_.size(); ++i) {
     Step& s = *steps_[i];
@@ -254,6 +286,7 @@ void Plan::forward() {
 
 void Plan::backward() {
   if (options_.mode != Mode::Train) fail("backward() on a plan compiled for inference");
+  const ThreadScope thread_scope(threads_);
   const std::uint64_t step = step_ - 1;  // the forward this backward belongs to
   if (profiling_) ++profiled_backwards_;
   for (std::size_t i = steps_.size(); i-- > 0;) {

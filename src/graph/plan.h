@@ -23,7 +23,14 @@ struct CompileOptions {
   std::string backend = "cpu";
   bool fuse = true;         // fold activations into the op before them
   std::uint64_t seed = 0;   // random streams of stochastic ops (dropout)
+  // OpenMP threads the plan's kernels are built for and run on: 0 = automatic (one thread for
+  // inference plans under kSingleThreadFlops per call, where fork/join costs more than the
+  // work; otherwise the caller's setting), n > 0 = n threads.
+  int threads = 0;
 };
+
+// Forward FLOPs per call below which an automatic inference plan runs on one thread.
+inline constexpr double kSingleThreadFlops = 2e6;
 
 // What compile decided for one node, for summaries, profiling and tests.
 struct StepInfo {
@@ -53,6 +60,7 @@ class Plan {
   const CompileOptions& options() const { return options_; }
   std::uint64_t step() const { return step_; }
   void set_step(std::uint64_t step) { step_ = step; }  // resume: the RNG counter of dropout
+  int threads() const { return threads_; }  // resolved CompileOptions::threads (0: caller's)
 
   std::size_t arena_bytes() const { return arena_.size(); }      // activations, grads, saved, scratch
   std::size_t unplanned_bytes() const { return unplanned_bytes_; }  // the same without reuse
@@ -75,6 +83,7 @@ class Plan {
   Tensor loss_grad_;
   std::size_t unplanned_bytes_ = 0;
   std::uint64_t step_ = 0;
+  int threads_ = 0;  // resolved CompileOptions::threads; 0 = leave OpenMP as the caller set it
   bool profiling_ = false;
   std::vector<double> forward_seconds_, backward_seconds_, accumulate_seconds_;
   std::int64_t profiled_forwards_ = 0, profiled_backwards_ = 0;

@@ -157,7 +157,7 @@ Plan Model::compile_inference(const InferenceOptions& options) const {
   impl->plan = std::make_unique<graph::Plan>(
       *state_->graph, state_->params,
       graph::CompileOptions{.batch = options.batch, .mode = ops::Mode::Infer, .backend = options.backend,
-                            .fuse = options.fuse, .seed = state_->seed});
+                            .fuse = options.fuse, .seed = state_->seed, .threads = options.threads});
   return Plan(std::move(impl));
 }
 
@@ -218,6 +218,8 @@ std::size_t Plan::unplanned_bytes() const { return impl_->plan->unplanned_bytes(
 
 void Plan::set_profiling(bool on) { impl_->plan->set_profiling(on); }
 std::string Plan::profile_report() const { return impl_->plan->profile_report(); }
+
+int Plan::threads() const { return impl_->plan->threads(); }
 
 std::string Plan::describe() const {
   std::string out;

@@ -153,6 +153,25 @@ TEST(PlanTest, InferencePlanNeedsFarLessMemoryThanTraining) {
   EXPECT_LT(infer.memory_bytes(), infer.unplanned_bytes());
 }
 
+TEST(PlanTest, TinyInferencePlansRunOnOneThreadAndLeaveTheCallersSettingAlone) {
+  Model model = residual_net();
+  model.initialize(3);
+  const int caller = omp_get_max_threads();
+  Plan automatic = model.compile_inference({.batch = 2});
+  Plan pinned = model.compile_inference({.batch = 2, .threads = 2});
+  Plan big = model.compile_training({.batch = 2});
+  EXPECT_EQ(automatic.threads(), 1);  // a few kFLOPs per call
+  EXPECT_EQ(pinned.threads(), 2);
+  EXPECT_EQ(big.threads(), 0);  // training plans keep the caller's setting
+  fill_normal(automatic.input().data<float>(), automatic.input().numel(), 11, 0.0f, 1.0f);
+  pinned.input().copy_from(automatic.input());
+  automatic.forward();
+  pinned.forward();
+  EXPECT_EQ(omp_get_max_threads(), caller);
+  for (std::int64_t i = 0; i < automatic.output().numel(); ++i)
+    EXPECT_NEAR(automatic.output().data<float>()[i], pinned.output().data<float>()[i], 1e-5f) << i;
+}
+
 class PlanAllocationTest : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(PlanAllocationTest, TrainingStepAllocatesNothing) {

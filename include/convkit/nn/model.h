@@ -59,6 +59,9 @@ struct InferenceOptions {
   std::int64_t batch = 1;
   std::string backend = "cpu";
   bool fuse = true;
+  // OpenMP threads: 0 = automatic (one thread when a call is under 2 MFLOP, where forking
+  // threads costs more than the work, e.g. LeNet-5 at batch 1; else the caller's setting).
+  int threads = 0;
 };
 
 class Model {
@@ -133,6 +136,7 @@ class Plan {
   std::size_t memory_bytes() const;     // the planned activation/gradient arena
   std::size_t unplanned_bytes() const;  // what the same buffers would take without reuse
   std::string describe() const;         // one line per step: node, op, kernel
+  int threads() const;                  // OpenMP threads it runs on; 0 = the caller's setting
   // Per-layer timing: turn on, run some steps, read the table (forward/backward ms per layer).
   void set_profiling(bool on);
   std::string profile_report() const;

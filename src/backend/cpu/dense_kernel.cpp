@@ -1,8 +1,10 @@
 // oneDNN kernel for Dense (inner product): forward with bias and ReLU fused as a post-op,
 // backward data and backward weights+bias, each built only when the request needs it.
 // Shapes: x [N, K] (an input of higher rank is read as [N, K] with K = the rest), weight
-// [U, K] (OI), bias [U], y [N, U]. Activations stay plain (nc); the weights are reordered each
-// call into the layout the primitive prefers (format_tag::any), diff weights back to OI.
+// [U, K] (OI), bias [U], y [N, U]. Activations stay plain (nc). Training and large-batch
+// inference reorder the weights each call into the layout the primitive prefers
+// (format_tag::any; diff weights back to OI); small-batch inference reads them in place (OI):
+// it is a matrix-vector product bound by reading the weights once, so a reorder would double it.
 #include "backend/cpu/kernels.h"
 #include "backend/cpu/onednn_common.h"
 #include "backend/cpu/weighted_kernel.h"
@@ -31,11 +33,13 @@ DenseKernel::DenseKernel(const KernelRequest& request) {
   const memory::dims src{n, k}, weights{u, k}, bias{u}, dst{n, u};
   const bool training = request.backward;
   const bool need_dx = !request.input_grads.empty() && request.input_grads[0];
+  constexpr std::int64_t kPlainWeightsMaxBatch = 16;
+  const bool plain_weights = !training && n <= kPlainWeightsMaxBatch;
 
   const memory::desc bias_md = bias_ ? plain_desc(bias) : memory::desc();
   dnnl::inner_product_forward::primitive_desc pd(
       {training ? prop_kind::forward_training : prop_kind::forward_inference, plain_desc(src),
-       any_desc(weights), bias_md, plain_desc(dst)},
+       plain_weights ? plain_desc(weights) : any_desc(weights), bias_md, plain_desc(dst)},
       make_attr(relu), cpu_engine());
   fx_ = fwd_.external(plain_desc(src));
   fw_ = fwd_.external(plain_desc(weights));

@@ -36,6 +36,7 @@ const DenseCase kCases[] = {
      {6, 20}},
     {"mnist_hidden", {.units = 128, .activation = FusedActivation::ReLU}, {16, 784}},
     {"classifier", {.units = 10}, {32, 128}},
+    {"mnist_cnn_hidden_batch1", {.units = 128, .activation = FusedActivation::ReLU}, {1, 9216}},
 };
 
 class DenseKernelTest : public ::testing::TestWithParam<DenseCase> {};

@@ -46,6 +46,6 @@ CommandRunner add_report_command(CLI::App& app);
 // Writes the HTML report of `run_dir` (RUN_DIR/report.html when `out` is empty); see report_command.cpp.
 void write_report(const std::filesystem::path& run_dir, nn::Model& model, const data::Dataset& test,
                   const train::Preprocess& preprocess, const std::vector<std::string>& class_names,
-                  const std::filesystem::path& out = {});
+                  const std::filesystem::path& out = {}, const Tensor& probabilities = {});
 
 }  // namespace convkit::app

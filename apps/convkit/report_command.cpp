@@ -55,8 +55,9 @@ int run_report(const ReportArgs& args) {
 
 void write_report(const fs::path& run_dir, nn::Model& model, const data::Dataset& test,
                   const train::Preprocess& preprocess, const std::vector<std::string>& class_names,
-                  const fs::path& out) {
-  const auto data = report::collect_report_data(run_dir, model, test, preprocess, class_names);
+                  const fs::path& out, const Tensor& probabilities) {
+  const auto data =
+      report::collect_report_data(run_dir, model, test, preprocess, class_names, {.probabilities = probabilities});
   write_text_atomic(out.empty() ? run_dir / "report.html" : out, report::render_report(data));
 }
 

@@ -154,7 +154,9 @@ int run_train(const TrainArgs& args) {
   // Report the test metrics of best.ckpt (what `convkit eval` on it prints).
   auto best = io::load_checkpoint(dir / "checkpoints" / "best.ckpt");
   train::Trainer evaluator(best.model, *optimizer, fit);
-  auto report = evaluator.evaluate(test_set);
+  // One prediction pass serves metrics.json and report.html.
+  const Tensor probabilities = evaluator.predict(test_set);
+  const auto report = train::report_from_probabilities(probabilities, test_set.labels);
   const auto& history = trainer.history();
   const double seconds = trainer.train_seconds();
   std::int64_t images = 0;
@@ -182,7 +184,7 @@ int run_train(const TrainArgs& args) {
       {"test", nlohmann::json::parse(train::report_to_json(report, data.class_names))},
   };
   write_text_atomic(dir / "metrics.json", metrics.dump(2) + "\n");
-  write_report(dir, best.model, test_set, pre, data.class_names);  // report.html
+  write_report(dir, best.model, test_set, pre, data.class_names, {}, probabilities);  // report.html
   fmt::print("test accuracy {:.2f}% (loss {:.4f}) with best.ckpt from epoch {}; trained {:.1f} s; run directory {}\n",
              100 * report.accuracy, report.loss, checkpoint.best_epoch(), seconds, dir.string());
   return 0;

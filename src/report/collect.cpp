@@ -168,27 +168,29 @@ ReportData collect_report_data(const fs::path& run_dir, nn::Model& model, const 
       data.class_names.clear();
       for (std::int64_t c = 0; c < k; ++c) data.class_names.push_back(std::to_string(c));
     }
-    auto optimizer = optim::make_optimizer("sgd", {});
-    train::FitOptions fit;
-    fit.eval_batch_size = options.batch_size;
-    fit.backend = options.backend;
-    fit.preprocess = preprocess;
-    fit.progress = false;
-    train::Trainer trainer(model, *optimizer, fit);
-    const Tensor probabilities = trainer.predict(test);
+    Tensor probabilities = options.probabilities;
+    if (!probabilities.defined()) {
+      auto optimizer = optim::make_optimizer("sgd", {});
+      train::FitOptions fit;
+      fit.eval_batch_size = options.batch_size;
+      fit.backend = options.backend;
+      fit.preprocess = preprocess;
+      fit.progress = false;
+      train::Trainer trainer(model, *optimizer, fit);
+      probabilities = trainer.predict(test);
+    } else if (probabilities.shape() != Shape{n, k} || probabilities.dtype() != DType::f32) {
+      fail("report: the given probabilities are {} {}, expected f32 [{}, {}]", name_of(probabilities.dtype()),
+           probabilities.shape().str(), n, k);
+    }
     const float* p = probabilities.data<float>();
     const std::int32_t* labels = test.labels.data<std::int32_t>();
-    double loss = 0;
     std::vector<std::pair<float, std::int64_t>> wrong;  // (confidence, sample)
     for (std::int64_t i = 0; i < n; ++i) {
       const float* row = p + i * k;
-      loss -= std::log(std::max(double(row[labels[i]]), 1e-30));
       const std::int64_t predicted = std::max_element(row, row + k) - row;
       if (predicted != labels[i]) wrong.emplace_back(row[predicted], i);
     }
-    train::MetricAccumulator accumulator(int(k), int(std::min<std::int64_t>(5, k)));
-    accumulator.add(probabilities, test.labels, n, loss);
-    data.test = accumulator.report();
+    data.test = train::report_from_probabilities(probabilities, test.labels);
 
     const std::size_t count =
         std::min(wrong.size(), std::size_t(std::max(options.max_misclassified, 0)));

@@ -1,10 +1,12 @@
 // Classification metrics from a confusion matrix (see metrics.h).
 #include <convkit/train/metrics.h>
+#include <convkit/util/error.h>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 
 namespace convkit::train {
 
@@ -43,6 +45,20 @@ void MetricAccumulator::add(const Tensor& scores, const Tensor& labels, std::int
   }
   samples_ += rows;
   loss_sum_ += loss_sum;
+}
+
+ClassificationReport report_from_probabilities(const Tensor& probabilities, const Tensor& labels, int top_k) {
+  if (probabilities.rank() != 2 || labels.numel() != probabilities.dim(0))
+    fail("report_from_probabilities: probabilities {} do not match labels {}", probabilities.shape().str(),
+         labels.shape().str());
+  const std::int64_t n = probabilities.dim(0), k = probabilities.dim(1);
+  const float* p = probabilities.data<float>();
+  const std::int32_t* y = labels.data<std::int32_t>();
+  double loss = 0;
+  for (std::int64_t i = 0; i < n; ++i) loss -= std::log(std::max(double(p[i * k + y[i]]), 1e-30));
+  MetricAccumulator accumulator(int(k), int(std::min<std::int64_t>(top_k, k)));
+  accumulator.add(probabilities, labels, n, loss);
+  return accumulator.report();
 }
 
 ClassificationReport MetricAccumulator::report() const {

@@ -45,6 +45,10 @@ class MetricAccumulator {
   std::vector<std::int64_t> confusion_;  // k_ * k_
 };
 
+// The report of a whole set from its class probabilities [N, K] and labels [N]; the loss is the
+// mean -log p[label] (p clamped at 1e-30).
+ClassificationReport report_from_probabilities(const Tensor& probabilities, const Tensor& labels, int top_k = 5);
+
 // The report as an aligned text table (per-class rows, macro/weighted averages, confusion matrix).
 std::string format_report(const ClassificationReport& report, const std::vector<std::string>& class_names);
 // The report as JSON text.

@@ -122,10 +122,11 @@ def main() -> None:
     args = p.parse_args()
     cases = [(c.split(":")[0], int(c.split(":")[1])) for c in args.cases]
 
-    peak = cpu_peak.fp32_peak(max(args.threads))
+    fma_peak = str(Path(args.convkit).parent / "fma_peak")
+    peak = cpu_peak.measured_peak(max(args.threads), fma_peak)
     rows, raw = [], []
     for threads in args.threads:
-        peak_t = cpu_peak.fp32_peak(threads)
+        peak_t = cpu_peak.measured_peak(threads, fma_peak)
         for model in args.models:
             for mode, batch in cases:
                 cmds = commands(args, model, mode, batch, threads)

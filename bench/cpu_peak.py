@@ -1,4 +1,6 @@
-"""The machine's fp32 peak, derived from /proc/cpuinfo: cores x GHz x FLOPs/cycle/core.
+"""The machine's fp32 peak: measured by bench/fma_peak when that binary is given (an FMA loop on
+every thread: the number to trust, boost clocks included), else derived from /proc/cpuinfo:
+cores x GHz x FLOPs/cycle/core.
 
 FLOPs/cycle/core = FMA pipes x fp32 lanes per pipe x 2 (an FMA is two FLOPs). The pipe table is
 an assumption by microarchitecture, stated in the result:
@@ -11,7 +13,9 @@ The clock is `cpu MHz` of /proc/cpuinfo (on a VM the nominal TSC clock; a core t
 it makes the real peak higher and our fraction of it lower).
 """
 
+import json
 import os
+import subprocess
 
 
 def _cpuinfo() -> dict:
@@ -57,6 +61,27 @@ def fp32_peak(threads: int) -> dict:
         "derivation": f"{used} cores x {ghz:.3f} GHz (cpu MHz) x {flops_per_cycle} FLOP/cycle "
                       f"({why}; fp32, FMA = 2 FLOPs) = {peak:.1f} GFLOP/s",
     }
+
+
+def measured_peak(threads: int, fma_peak_binary: str) -> dict:
+    """The peak bench/fma_peak measures on `threads` threads; the derived one when it cannot run."""
+    derived = fp32_peak(threads)
+    if not fma_peak_binary or not os.path.exists(fma_peak_binary):
+        return derived
+    env = dict(os.environ, OMP_NUM_THREADS=str(derived["threads_used"]))
+    try:
+        out = json.loads(subprocess.run([fma_peak_binary], capture_output=True, text=True, env=env,
+                                        timeout=60, check=True).stdout)
+    except (subprocess.SubprocessError, json.JSONDecodeError, OSError):
+        return derived
+    isa = "avx512" if "avx512_gflops_all" in out else "avx2"
+    if f"{isa}_gflops_all" not in out:
+        return derived
+    peak = out[f"{isa}_gflops_all"]
+    return dict(derived, gflops_peak=peak,
+                derivation=f"measured by bench/fma_peak: {isa.upper()} FMA loop on {derived['threads_used']} "
+                           f"threads = {peak:.1f} GFLOP/s (derived from the nominal clock: "
+                           f"{derived['gflops_peak']:.1f})")
 
 
 if __name__ == "__main__":

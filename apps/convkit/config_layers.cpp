@@ -4,6 +4,7 @@
 #include "yaml_section.h"
 
 #include <fmt/ranges.h>
+
 #include <cmath>
 #include <utility>
 

@@ -79,11 +79,7 @@ Trainer::Trainer(nn::Model& model, optim::Optimizer& optimizer, FitOptions optio
       optimizer_(optimizer),
       options_(std::move(options)),
       base_lr_(optimizer.lr()),
-      average_([&] {
-        if (!(options_.ema_decay >= 0 && options_.ema_decay < 1))
-          fail("train.ema_decay must lie in [0, 1) (0 = off, typical 0.999), got {}", options_.ema_decay);
-        return options_.ema_decay;
-      }()) {
+      average_(options_.ema_decay) {  // validates the decay
   if (options_.epochs < 1) fail("train.epochs must be >= 1, got {}", options_.epochs);
   if (options_.batch_size < 1) fail("train.batch_size must be >= 1, got {}", options_.batch_size);
   optim::validate(options_.schedule);

@@ -9,7 +9,7 @@ namespace convkit::train {
 
 WeightAverage::WeightAverage(double decay) : decay_(decay) {
   if (!(decay >= 0 && decay < 1))
-    fail("weight averaging: decay must lie in [0, 1) (0 = off, typical 0.999), got {}", decay);
+    fail("weight averaging (train.ema_decay): the decay must lie in [0, 1) (0 = off, typical 0.999), got {}", decay);
 }
 
 double WeightAverage::decay_at(std::int64_t step) const {

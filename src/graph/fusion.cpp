@@ -23,19 +23,25 @@ FusedGraph fuse_activations(const Graph& graph) {
 
   std::vector<bool> removed(out.nodes.size(), false);
   for (std::size_t i = 0; i < out.nodes.size(); ++i) {
-    Node& relu = out.nodes[i];
-    if (relu.op->type() != "ReLU" || relu.inputs.size() != 1) continue;
-    const ValueId x = relu.inputs[0];
+    Node& act = out.nodes[i];
+    const auto act_type = act.op->type();
+    const char* fused = act_type == "ReLU"      ? "relu"
+                        : act_type == "Tanh"    ? "tanh"
+                        : act_type == "Sigmoid" ? "sigmoid"
+                                                : nullptr;
+    if (!fused || act.inputs.size() != 1) continue;
+    const ValueId x = act.inputs[0];
     const NodeId p = graph.value(x).producer;
     if (p < 0 || consumers[x] != 1 || removed[p]) continue;
     Node& producer = out.nodes[p];
     const auto type = producer.op->type();
-    if (type != "Conv2D" && type != "Dense" && type != "BatchNorm") continue;
+    // BatchNorm's kernels fuse ReLU only; Conv2D and Dense take any of the three.
+    if (type != "Conv2D" && type != "Dense" && !(type == "BatchNorm" && act_type == "ReLU")) continue;
     ops::Attrs attrs = producer.op->attrs();
     if (attrs.get_string("activation", "none") != "none") continue;
-    attrs.set("activation", std::string("relu"));
+    attrs.set("activation", std::string(fused));
     producer.op = ops::make_op(type, attrs);
-    out.alias[relu.outputs[0]] = x;
+    out.alias[act.outputs[0]] = x;
     removed[i] = true;
   }
   std::vector<Node> kept;

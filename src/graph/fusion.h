@@ -1,6 +1,6 @@
-// Fusion pass run by compile(): an activation node that follows Conv2D, Dense or BatchNorm
-// (whose output feeds nothing else) is folded into that op's `activation` attribute, so the
-// backend emits one primitive with a post-op (conv+bias+ReLU, BN+ReLU).
+// Fusion pass run by compile(): a ReLU, Tanh or Sigmoid node that follows Conv2D or Dense, or a
+// ReLU after BatchNorm (whose output feeds nothing else), is folded into that op's `activation`
+// attribute, so the backend emits one primitive with a post-op (conv+bias+tanh, BN+ReLU).
 #pragma once
 
 #include "graph/graph.h"

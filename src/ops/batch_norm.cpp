@@ -21,6 +21,8 @@ BatchNorm::BatchNorm(BatchNormAttrs attrs) : a_(attrs) {
   if (!(a_.momentum >= 0.0 && a_.momentum <= 1.0))
     fail("BatchNorm attribute 'momentum' must be in [0, 1], got {}", a_.momentum);
   if (!(a_.epsilon > 0.0)) fail("BatchNorm attribute 'epsilon' must be > 0, got {}", a_.epsilon);
+  if (a_.activation != FusedActivation::None && a_.activation != FusedActivation::ReLU)
+    fail("BatchNorm attribute 'activation' must be none or relu, got {}", name_of(a_.activation));
 }
 
 Attrs BatchNorm::attrs() const {

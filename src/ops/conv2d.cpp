@@ -188,7 +188,7 @@ std::vector<ParamSpec> Conv2D::params(std::span<const TensorSpec> inputs) const 
 }
 
 BackwardNeeds Conv2D::backward_needs() const {
-  return {.inputs = true, .outputs = a_.activation == FusedActivation::ReLU};
+  return {.inputs = true, .outputs = a_.activation != FusedActivation::None};
 }
 
 double Conv2D::flops(std::span<const TensorSpec> inputs) const {
@@ -237,7 +237,7 @@ void Conv2D::forward(const ForwardCall& call) const {
   const float* w = call.params[0].data<float>();
   const float* b = a_.bias ? call.params[1].data<float>() : nullptr;
   float* y = yt.data<float>();
-  const bool relu = a_.activation == FusedActivation::ReLU;
+  const FusedActivation act = a_.activation;
   const std::int64_t plane = d.oh * d.ow;
   const bool parallel = d.parallel();
 
@@ -263,8 +263,8 @@ void Conv2D::forward(const ForwardCall& call) const {
           }
         }
     }
-    if (relu)
-      for (std::int64_t k = 0; k < plane; ++k) yp[k] = std::max(yp[k], 0.0f);
+    if (act != FusedActivation::None)
+      for (std::int64_t k = 0; k < plane; ++k) yp[k] = apply_fused(act, yp[k]);
   }
 }
 
@@ -275,10 +275,11 @@ void Conv2D::backward(const BackwardCall& call) const {
   const float* x = xt.data<float>();
   const float* w = call.params[0].data<float>();
   const float* dy = dyt.data<float>();
-  // NOTE: with a fused ReLU the gradient is dy where y > 0 and 0 elsewhere; it is masked on the
-  // fly (no temporary) through this lambda.
-  const float* y = a_.activation == FusedActivation::ReLU ? call.outputs[0].data<float>() : nullptr;
-  auto grad = [dy, y](std::int64_t k) { return y && !(y[k] > 0.0f) ? 0.0f : dy[k]; };
+  // NOTE: with a fused activation the gradient is fused_grad(y, dy), computed on the fly (no
+  // temporary) through this lambda.
+  const FusedActivation act = a_.activation;
+  const float* y = act != FusedActivation::None ? call.outputs[0].data<float>() : nullptr;
+  auto grad = [dy, y, act](std::int64_t k) { return y ? fused_grad(act, y[k], dy[k]) : dy[k]; };
   const std::int64_t plane = d.oh * d.ow;
   const bool parallel = d.parallel();
 

@@ -47,7 +47,7 @@ std::vector<ParamSpec> Dense::params(std::span<const TensorSpec> inputs) const {
 }
 
 BackwardNeeds Dense::backward_needs() const {
-  return {.inputs = true, .outputs = a_.activation == FusedActivation::ReLU};
+  return {.inputs = true, .outputs = a_.activation != FusedActivation::None};
 }
 
 double Dense::flops(std::span<const TensorSpec> inputs) const {
@@ -60,7 +60,7 @@ void Dense::forward(const ForwardCall& call) const {
   const float* w = call.params[0].data<float>();
   const float* b = a_.bias ? call.params[1].data<float>() : nullptr;
   float* y = call.outputs[0].data<float>();
-  const bool relu = a_.activation == FusedActivation::ReLU;
+  const FusedActivation act = a_.activation;
   const bool parallel = n * k * u > kParallelWork;
 #pragma omp parallel for schedule(static) if (parallel)
   for (std::int64_t nu = 0; nu < n * u; ++nu) {
@@ -69,7 +69,7 @@ void Dense::forward(const ForwardCall& call) const {
     float s = 0.0f;
     for (std::int64_t i = 0; i < k; ++i) s += xr[i] * wr[i];
     if (b) s += b[nu % u];
-    y[nu] = relu ? std::max(s, 0.0f) : s;
+    y[nu] = apply_fused(act, s);
   }
 }
 
@@ -78,9 +78,10 @@ void Dense::backward(const BackwardCall& call) const {
   const float* x = call.inputs[0].data<float>();
   const float* w = call.params[0].data<float>();
   const float* dy = call.grad_outputs[0].data<float>();
-  // NOTE: the fused ReLU masks the gradient on the fly (dy where y > 0, else 0): no temporary.
-  const float* y = a_.activation == FusedActivation::ReLU ? call.outputs[0].data<float>() : nullptr;
-  auto grad = [dy, y](std::int64_t i) { return y && !(y[i] > 0.0f) ? 0.0f : dy[i]; };
+  // NOTE: the fused activation's derivative is applied on the fly (from y): no temporary.
+  const FusedActivation act = a_.activation;
+  const float* y = act != FusedActivation::None ? call.outputs[0].data<float>() : nullptr;
+  auto grad = [dy, y, act](std::int64_t i) { return y ? fused_grad(act, y[i], dy[i]) : dy[i]; };
   const bool parallel = n * k * u > kParallelWork;
 
   if (!call.grad_inputs.empty() && call.grad_inputs[0].defined()) {

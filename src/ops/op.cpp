@@ -13,12 +13,20 @@ void expect_rank(std::string_view op, const TensorSpec& input, int rank, std::st
     shape_fail("{} expects a {}-D input {}, got {}", op, rank, dims, input.shape.str());
 }
 
-std::string_view name_of(FusedActivation a) { return a == FusedActivation::ReLU ? "relu" : "none"; }
+std::string_view name_of(FusedActivation a) {
+  switch (a) {
+    case FusedActivation::ReLU: return "relu";
+    case FusedActivation::Tanh: return "tanh";
+    case FusedActivation::Sigmoid: return "sigmoid";
+    default: return "none";
+  }
+}
 
 FusedActivation fused_activation_from_name(std::string_view name) {
-  if (name == "none") return FusedActivation::None;
-  if (name == "relu") return FusedActivation::ReLU;
-  fail("unknown fused activation '{}' (expected none or relu)", name);
+  for (auto a : {FusedActivation::None, FusedActivation::ReLU, FusedActivation::Tanh,
+                 FusedActivation::Sigmoid})
+    if (name == name_of(a)) return a;
+  fail("unknown fused activation '{}' (expected none, relu, tanh or sigmoid)", name);
 }
 
 }  // namespace convkit::ops

@@ -12,6 +12,7 @@
 
 #include "ops/attrs.h"
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -23,11 +24,33 @@ namespace convkit::ops {
 
 enum class Mode : std::uint8_t { Train, Infer };
 
-// An activation folded into the op before it (conv+bias+ReLU, BN+ReLU), applied to the output.
-// The reference kernels implement it too; backward masks the gradient with output > 0.
-enum class FusedActivation : std::uint8_t { None, ReLU };
+// An activation folded into the op before it (conv+bias+ReLU/tanh/sigmoid, BN+ReLU), applied to
+// the output. The reference kernels implement it too. Each has a derivative written in terms of
+// the output y alone, so backward needs y (not the pre-activation): ReLU masks dy with y > 0,
+// tanh multiplies it by 1 - y^2, sigmoid by y (1 - y).
+enum class FusedActivation : std::uint8_t { None, ReLU, Tanh, Sigmoid };
 std::string_view name_of(FusedActivation a);
 FusedActivation fused_activation_from_name(std::string_view name);
+
+// The activation of a pre-activation value s.
+inline float apply_fused(FusedActivation a, float s) {
+  switch (a) {
+    case FusedActivation::ReLU: return s > 0.0f ? s : 0.0f;
+    case FusedActivation::Tanh: return std::tanh(s);
+    case FusedActivation::Sigmoid: return 1.0f / (1.0f + std::exp(-s));
+    default: return s;
+  }
+}
+
+// The gradient with respect to the pre-activation, from the output y and its gradient dy.
+inline float fused_grad(FusedActivation a, float y, float dy) {
+  switch (a) {
+    case FusedActivation::ReLU: return y > 0.0f ? dy : 0.0f;
+    case FusedActivation::Tanh: return dy * (1.0f - y * y);
+    case FusedActivation::Sigmoid: return dy * y * (1.0f - y);
+    default: return dy;
+  }
+}
 
 struct TensorSpec {
   Shape shape;

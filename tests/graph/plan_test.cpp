@@ -106,18 +106,46 @@ TEST(PlanTest, CpuBackendAndFusionAgreeWithReference) {
   }
 }
 
+// How many times `what` occurs in `s` (counts node kinds in Plan::describe()).
+int count(const std::string& s, const std::string& what) {
+  int n = 0;
+  for (std::size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
+  return n;
+}
+
 TEST(PlanTest, FusionFoldsReluIntoConv) {
   Model model = residual_net();
   Plan fused = model.compile_training({.batch = 2, .fuse = true});
   Plan plain = model.compile_training({.batch = 2, .fuse = false});
-  auto count = [](const std::string& s, const std::string& what) {
-    int n = 0;
-    for (std::size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
-    return n;
-  };
   EXPECT_EQ(count(plain.describe(), " ReLU "), 2);
   // conv2d's ReLU folds; the ReLU after Add has no conv/dense/bn producer and stays.
   EXPECT_EQ(count(fused.describe(), " ReLU "), 1);
+}
+
+// LeNet's tanh activations fold into their conv and dense layers; tanh after BatchNorm does not
+// (its kernels fuse ReLU only); training results match the unfused plan.
+TEST(PlanTest, FusionFoldsTanhAndSigmoidIntoConvAndDense) {
+  Model model = sequential({1, 8, 8}, {Conv2D{.filters = 3, .activation = Activation::Tanh},
+                                       BatchNorm{}, Tanh{}, Flatten{},
+                                       Dense{.units = 5, .activation = Activation::Sigmoid},
+                                       Dense{.units = 2}});
+  model.initialize(3);
+  Plan fused = model.compile_training({.batch = 2, .fuse = true});
+  Plan plain = model.compile_training({.batch = 2, .fuse = false});
+  EXPECT_EQ(count(plain.describe(), " Tanh "), 2);
+  EXPECT_EQ(count(plain.describe(), " Sigmoid "), 1);
+  EXPECT_EQ(count(fused.describe(), " Tanh "), 1);
+  EXPECT_EQ(count(fused.describe(), " Sigmoid "), 0);
+  auto run = [&](Plan& plan) {
+    fill_batch(plan, 5);
+    plan.forward();
+    plan.backward();
+    return std::pair{plan.loss(), flat_grads(model)};
+  };
+  auto [loss_fused, grads_fused] = run(fused);
+  auto [loss_plain, grads_plain] = run(plain);
+  EXPECT_NEAR(loss_fused, loss_plain, 1e-5f);
+  for (std::size_t i = 0; i < grads_fused.size(); ++i) EXPECT_NEAR(grads_fused[i], grads_plain[i], 1e-4f) << i;
 }
 
 TEST(PlanTest, FrozenLayerGetsNoGradientAndNoUpdate) {

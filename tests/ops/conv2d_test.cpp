@@ -256,6 +256,15 @@ TEST(Conv2DTest, GradientsFusedRelu) {
   testing::expect_gradients_match(op, {x}, {half_grid({4, 2, 3, 3}, 10), b});
 }
 
+TEST(Conv2DTest, GradientsFusedTanhAndSigmoid) {
+  for (FusedActivation act : {FusedActivation::Tanh, FusedActivation::Sigmoid}) {
+    Conv2D op({.filters = 3, .kernel = {3, 3}, .stride = {2, 1}, .padding = Padding::Same, .activation = act});
+    EXPECT_TRUE(op.backward_needs().outputs);
+    testing::expect_gradients_match(op, {random_normal({2, 2, 5, 4}, 21)},
+                                    {random_normal({3, 2, 3, 3}, 22), random_normal({3}, 23)});
+  }
+}
+
 TEST(Conv2DTest, ParamsFollowPyTorchDefaults) {
   Conv2D op({.filters = 8, .kernel = {3, 5}, .groups = 2});
   std::vector<TensorSpec> in{{Shape{2, 6, 9, 9}}};

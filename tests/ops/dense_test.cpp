@@ -104,6 +104,24 @@ TEST(DenseTest, GradientsFusedRelu) {
   testing::expect_gradients_match(op, {x}, {w, b});
 }
 
+// Tanh and sigmoid fold in with derivatives written from y: 1 - y^2 and y (1 - y).
+TEST(DenseTest, GradientsFusedTanhAndSigmoid) {
+  for (FusedActivation act : {FusedActivation::Tanh, FusedActivation::Sigmoid}) {
+    Dense op({.units = 5, .activation = act});
+    EXPECT_TRUE(op.backward_needs().outputs);
+    Tensor x = random_normal({3, 4}, 11), w = random_normal({5, 4}, 12), b = random_normal({5}, 13);
+    Dense linear({.units = 5});
+    auto pre = testing::run_forward(linear, {x}, {w, b});
+    auto y = testing::run_forward(op, {x}, {w, b});
+    for (std::int64_t i = 0; i < y[0].numel(); ++i) {
+      const float s = pre[0].data<float>()[i];
+      const float want = act == FusedActivation::Tanh ? std::tanh(s) : 1.0f / (1.0f + std::exp(-s));
+      EXPECT_NEAR(y[0].data<float>()[i], want, 1e-6f);
+    }
+    testing::expect_gradients_match(op, {x}, {w, b});
+  }
+}
+
 TEST(DenseTest, ParamsFollowPyTorchDefaults) {
   Dense op({.units = 10});
   std::vector<TensorSpec> in{{Shape{8, 120}}};
@@ -144,9 +162,9 @@ TEST(DenseTest, BadAttributesAndRoundTrip) {
                   "'units' must be > 0, got -3");
   expect_contains(
       error_of<Error>([] {
-        make_op("Dense", {{"units", std::int64_t{3}}, {"activation", std::string("tanh")}});
+        make_op("Dense", {{"units", std::int64_t{3}}, {"activation", std::string("softsign")}});
       }),
-      "unknown fused activation 'tanh'");
+      "unknown fused activation 'softsign' (expected none, relu, tanh or sigmoid)");
   Dense op({.units = 7, .bias = false, .activation = FusedActivation::ReLU});
   auto rebuilt = make_op("Dense", op.attrs());
   const auto& a = dynamic_cast<const Dense&>(*rebuilt).dense_attrs();

@@ -21,14 +21,14 @@ using dnnl::algorithm;
 using dnnl::prop_kind;
 using Slot = Program::Slot;
 
-// Backward reads x (for weight grads) and, under a fused ReLU, y (for the mask): the op must
+// Backward reads x (for weight grads) and, under a fused activation, y (its derivative): the op must
 // declare them in backward_needs(), since the planner frees everything else.
 bool backward_has_what_it_reads(const KernelRequest& request) {
   if (!request.backward) return true;
   const auto& a = static_cast<const ops::Conv2D&>(request.op).conv_attrs();
   const ops::BackwardNeeds needs = request.op.backward_needs();
   return (!request.param_grads || needs.inputs) &&
-         (a.activation != ops::FusedActivation::ReLU || needs.outputs);
+         (a.activation == ops::FusedActivation::None || needs.outputs);
 }
 
 
@@ -60,14 +60,14 @@ class Conv2DKernel final : public WeightedKernel {
   void build_backward(const KernelRequest& request, const ConvGeometry& g,
                       const dnnl::convolution_forward::primitive_desc& fwd_pd, bool blocked);
 
-  bool relu_ = false;
+  ops::FusedActivation activation_ = ops::FusedActivation::None;
 };
 
 Conv2DKernel::Conv2DKernel(const KernelRequest& request, ConvKernelOptions options) {
   const auto& op = static_cast<const ops::Conv2D&>(request.op);
   const auto& a = op.conv_attrs();
   bias_ = a.bias;
-  relu_ = a.activation == ops::FusedActivation::ReLU;
+  activation_ = a.activation;
   const ConvGeometry g(op, request.inputs[0].shape, request.outputs[0].shape);
   const bool blocked = options.layout == ConvLayout::Blocked;
   auto act = [&](const memory::dims& d) { return blocked ? any_desc(d) : plain_desc(d); };
@@ -78,7 +78,7 @@ Conv2DKernel::Conv2DKernel(const KernelRequest& request, ConvKernelOptions optio
       {training ? prop_kind::forward_training : prop_kind::forward_inference,
        algorithm::convolution_direct, act(g.src), any_desc(g.weights), bias_md, act(g.dst),
        g.strides, g.dilates, g.pad_l, g.pad_r},
-      make_attr(relu_), cpu_engine());
+      make_attr(activation_), cpu_engine());
 
   fx_ = fwd_.external(plain_desc(g.src));
   fw_ = fwd_.external(plain_desc(g.weights));
@@ -121,15 +121,15 @@ void Conv2DKernel::build_backward(const KernelRequest& request, const ConvGeomet
                             act(g.dst), g.strides, g.dilates, g.pad_l, g.pad_r},
                            make_attr(), cpu_engine(), fwd_pd);
 
-  // Prologue: dy (masked by y > 0 when ReLU was fused), the gradient both passes consume,
+  // Prologue: dy (times the fused activation's derivative, from y), the gradient both passes consume,
   // reordered once here when both want it in the same layout.
   bwd_.set_group(0);
   bdy_ = bwd_.external(plain_desc(g.dst));
   Slot grad = bdy_;
-  if (relu_) {
+  if (activation_ != ops::FusedActivation::None) {
     by_ = bwd_.external(plain_desc(g.dst));
     grad = bwd_.temporary(plain_desc(g.dst));
-    add_relu_backward(bwd_, by_, bdy_, grad);
+    add_activation_backward(bwd_, activation_, by_, bdy_, grad);
   }
   Slot shared_grad = -1;
   if (need_dx && request.param_grads && data_pd.diff_dst_desc() == weights_pd.diff_dst_desc()) {

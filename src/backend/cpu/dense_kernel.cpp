@@ -27,7 +27,7 @@ DenseKernel::DenseKernel(const KernelRequest& request) {
   const auto& op = static_cast<const ops::Dense&>(request.op);
   const auto& a = op.dense_attrs();
   bias_ = a.bias;
-  const bool relu = a.activation == ops::FusedActivation::ReLU;
+  const ops::FusedActivation activation = a.activation;
   const Shape& x_shape = request.inputs[0].shape;
   const std::int64_t n = x_shape[0], k = x_shape.numel_from(1), u = a.units;
   const memory::dims src{n, k}, weights{u, k}, bias{u}, dst{n, u};
@@ -40,7 +40,7 @@ DenseKernel::DenseKernel(const KernelRequest& request) {
   dnnl::inner_product_forward::primitive_desc pd(
       {training ? prop_kind::forward_training : prop_kind::forward_inference, plain_desc(src),
        plain_weights ? plain_desc(weights) : any_desc(weights), bias_md, plain_desc(dst)},
-      make_attr(relu), cpu_engine());
+      make_attr(activation), cpu_engine());
   fx_ = fwd_.external(plain_desc(src));
   fw_ = fwd_.external(plain_desc(weights));
   fy_ = fwd_.external(plain_desc(dst));
@@ -55,14 +55,14 @@ DenseKernel::DenseKernel(const KernelRequest& request) {
   fwd_.add(pd, args);
   if (!training || (!need_dx && !request.param_grads)) return;
 
-  // Prologue: dy, masked by y > 0 when ReLU was fused.
+  // Prologue: dy, times the fused activation's derivative (from y).
   bwd_.set_group(0);
   bdy_ = bwd_.external(plain_desc(dst));
   Slot grad = bdy_;
-  if (relu) {
+  if (activation != ops::FusedActivation::None) {
     by_ = bwd_.external(plain_desc(dst));
     grad = bwd_.temporary(plain_desc(dst));
-    add_relu_backward(bwd_, by_, bdy_, grad);
+    add_activation_backward(bwd_, activation, by_, bdy_, grad);
   }
   if (need_dx) {
     dnnl::inner_product_backward_data::primitive_desc data_pd(
@@ -99,12 +99,12 @@ DenseKernel::DenseKernel(const KernelRequest& request) {
 
 std::unique_ptr<Kernel> make_dense_kernel(const KernelRequest& request) {
   if (request.inputs.size() != 1 || request.inputs[0].dtype != DType::f32) return nullptr;
-  // Backward reads x (weight grads) and, under a fused ReLU, y: the op must keep them.
+  // Backward reads x (weight grads) and, under a fused activation, y: the op must keep them.
   if (request.backward) {
     const auto& a = static_cast<const ops::Dense&>(request.op).dense_attrs();
     const ops::BackwardNeeds needs = request.op.backward_needs();
     if ((request.param_grads && !needs.inputs) ||
-        (a.activation == ops::FusedActivation::ReLU && !needs.outputs))
+        (a.activation != ops::FusedActivation::None && !needs.outputs))
       return nullptr;
   }
   return build_or_null(

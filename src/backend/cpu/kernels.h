@@ -24,7 +24,10 @@ struct ConvKernelOptions {
 std::unique_ptr<Kernel> make_conv2d_kernel(const KernelRequest& request);
 std::unique_ptr<Kernel> make_conv2d_kernel(const KernelRequest& request, ConvKernelOptions options);
 std::unique_ptr<Kernel> make_dense_kernel(const KernelRequest& request);
-std::unique_ptr<Kernel> make_pool2d_kernel(const KernelRequest& request);  // Max/AvgPool2D
+// Max/AvgPool2D: the window kernel where it applies (stride = kernel, no padding), else oneDNN.
+std::unique_ptr<Kernel> make_pool2d_kernel(const KernelRequest& request);
+std::unique_ptr<Kernel> make_pool2d_onednn_kernel(const KernelRequest& request);
+std::unique_ptr<Kernel> make_pool2d_window_kernel(const KernelRequest& request);  // plain layout
 std::unique_ptr<Kernel> make_batch_norm_kernel(const KernelRequest& request);  // oneDNN
 std::unique_ptr<Kernel> make_batch_norm_simd_kernel(const KernelRequest& request);  // plain layout
 std::unique_ptr<Kernel> make_activation_kernel(const KernelRequest& request);  // every kind

@@ -44,7 +44,7 @@ inline memory::desc plain_desc(const Shape& shape) {
 memory::desc any_desc(const memory::dims& dims);
 
 // Attributes every kernel uses: user-managed scratchpad, optionally a ReLU post-op.
-dnnl::primitive_attr make_attr(bool relu_post_op = false);
+dnnl::primitive_attr make_attr(ops::FusedActivation post_op = ops::FusedActivation::None);
 
 // A kernel's prebuilt primitive sequence (see the top of this file).
 class Program {
@@ -113,7 +113,8 @@ class Program {
 
 // Appends dx = dy * (y > 0) (the backward of a fused ReLU, from its output y). All three slots
 // must share one desc.
-void add_relu_backward(Program& program, Program::Slot y, Program::Slot dy, Program::Slot dx);
+void add_activation_backward(Program& program, ops::FusedActivation activation, Program::Slot y,
+                             Program::Slot dy, Program::Slot dx);
 
 // Runs a factory body, turning "oneDNN has no implementation for this" into nullptr so the
 // reference kernel runs instead.

@@ -97,10 +97,15 @@ void Pool2DKernel::backward(const BackwardCall& call) {
 
 }  // namespace
 
-std::unique_ptr<Kernel> make_pool2d_kernel(const KernelRequest& request) {
+std::unique_ptr<Kernel> make_pool2d_onednn_kernel(const KernelRequest& request) {
   if (request.inputs.size() != 1 || request.inputs[0].dtype != DType::f32) return nullptr;
   return build_or_null(
       [&]() -> std::unique_ptr<Kernel> { return std::make_unique<Pool2DKernel>(request); });
+}
+
+std::unique_ptr<Kernel> make_pool2d_kernel(const KernelRequest& request) {
+  if (auto kernel = make_pool2d_window_kernel(request)) return kernel;
+  return make_pool2d_onednn_kernel(request);
 }
 
 }  // namespace convkit::backend::cpu

@@ -71,6 +71,12 @@ const ConvCase kCases[] = {
     {"wide_channels",
      {.filters = 24, .padding = Padding::Same, .activation = FusedActivation::ReLU},
      {2, 20, 6, 6}},
+    {"fused_tanh_lenet1",
+     {.filters = 6, .kernel = {5, 5}, .padding = Padding::Same, .activation = FusedActivation::Tanh},
+     {2, 1, 28, 28}},
+    {"fused_sigmoid_no_bias",
+     {.filters = 8, .bias = false, .activation = FusedActivation::Sigmoid},
+     {2, 5, 9, 9}},
     {"mnist_conv1", {.filters = 32, .activation = FusedActivation::ReLU}, {4, 1, 28, 28}},
     {"mnist_conv2", {.filters = 64, .activation = FusedActivation::ReLU}, {4, 32, 26, 26}},
 };

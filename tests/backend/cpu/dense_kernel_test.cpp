@@ -35,6 +35,9 @@ const DenseCase kCases[] = {
      {.units = 12, .bias = false, .activation = FusedActivation::ReLU},
      {6, 20}},
     {"mnist_hidden", {.units = 128, .activation = FusedActivation::ReLU}, {16, 784}},
+    {"fused_tanh_lenet", {.units = 84, .activation = FusedActivation::Tanh}, {3, 120}},
+    {"fused_tanh_batch1", {.units = 120, .activation = FusedActivation::Tanh}, {1, 400}},
+    {"fused_sigmoid_no_bias", {.units = 9, .bias = false, .activation = FusedActivation::Sigmoid}, {4, 10}},
     {"classifier", {.units = 10}, {32, 128}},
     {"mnist_cnn_hidden_batch1", {.units = 128, .activation = FusedActivation::ReLU}, {1, 9216}},
 };

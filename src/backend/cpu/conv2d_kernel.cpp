@@ -187,6 +187,7 @@ std::unique_ptr<Kernel> make_conv2d_kernel(const KernelRequest& request,
 
 // The default layout is Blocked (see ConvKernelOptions for the measurement).
 std::unique_ptr<Kernel> make_conv2d_kernel(const KernelRequest& request) {
+  if (auto direct = make_conv2d_direct_kernel(request)) return direct;
   return make_conv2d_kernel(request, ConvKernelOptions{});
 }
 

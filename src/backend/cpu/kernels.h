@@ -21,8 +21,11 @@ struct ConvKernelOptions {
   ConvLayout layout = ConvLayout::Blocked;
 };
 
+// Conv2D: the direct kernel for small inference calls on few channels, else oneDNN.
 std::unique_ptr<Kernel> make_conv2d_kernel(const KernelRequest& request);
+// oneDNN only, with these options.
 std::unique_ptr<Kernel> make_conv2d_kernel(const KernelRequest& request, ConvKernelOptions options);
+std::unique_ptr<Kernel> make_conv2d_direct_kernel(const KernelRequest& request);  // Infer, C <= 4
 std::unique_ptr<Kernel> make_dense_kernel(const KernelRequest& request);
 // Max/AvgPool2D: the window kernel where it applies (stride = kernel, no padding), else oneDNN.
 std::unique_ptr<Kernel> make_pool2d_kernel(const KernelRequest& request);

@@ -67,6 +67,12 @@ dnnl::primitive_attr make_attr(ops::FusedActivation post_op) {
   return attr;
 }
 
+dnnl::eltwise_forward::primitive_desc eltwise_forward_pd(ops::FusedActivation activation,
+                                                        const memory::desc& md) {
+  return {{dnnl::prop_kind::forward_inference, forward_algorithm(activation), md, 0.0f, 0.0f},
+          make_attr(), cpu_engine()};
+}
+
 void add_activation_backward(Program& program, ops::FusedActivation activation, Program::Slot y,
                              Program::Slot dy, Program::Slot dx) {
   const auto alg = backward_algorithm(activation);

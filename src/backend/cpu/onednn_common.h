@@ -46,6 +46,10 @@ memory::desc any_desc(const memory::dims& dims);
 // Attributes every kernel uses: user-managed scratchpad, optionally a ReLU post-op.
 dnnl::primitive_attr make_attr(ops::FusedActivation post_op = ops::FusedActivation::None);
 
+// An inference eltwise primitive computing a fused activation on tensors of desc `md`.
+dnnl::eltwise_forward::primitive_desc eltwise_forward_pd(ops::FusedActivation activation,
+                                                        const memory::desc& md);
+
 // A kernel's prebuilt primitive sequence (see the top of this file).
 class Program {
  public:

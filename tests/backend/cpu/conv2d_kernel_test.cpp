@@ -89,10 +89,13 @@ TEST_P(Conv2DKernelTest, TrainMatchesReference) {
   expect_kernel_matches_reference(op, {c.x}, {.mode = Mode::Train});
 }
 
+// The backend's choice (the direct kernel on small few-channel calls, else oneDNN), and oneDNN's
+// blocked kernel on every case.
 TEST_P(Conv2DKernelTest, InferMatchesReference) {
   const ConvCase& c = GetParam();
   Conv2D op(c.attrs);
   expect_kernel_matches_reference(op, {c.x}, {.mode = Mode::Infer});
+  expect_kernel_matches_reference(op, {c.x}, {.mode = Mode::Infer, .factory = make_blocked});
 }
 
 // The backend's default is Blocked; the Plain (NCHW, im2col+GEMM) variant must agree too.
@@ -126,15 +129,73 @@ TEST(Conv2DKernel, FrozenLayerNeedsLessScratchThanTrainable) {
   EXPECT_LE(b->scratch_bytes(), a->scratch_bytes());
 }
 
-TEST(Conv2DKernel, CommonConfigurationsUseOneDnn) {
+TEST(Conv2DKernel, CommonConfigurationsUseOneDnnOrTheDirectKernel) {
   for (const ConvCase& c : kCases)
     for (Mode mode : {Mode::Train, Mode::Infer}) {
       Conv2D op(c.attrs);
-      auto kernel = testing::make_cpu_kernel(testing::make_request(op, {c.x}, {.mode = mode}));
+      auto request = testing::make_request(op, {c.x}, {.mode = mode});
+      auto kernel = testing::make_cpu_kernel(request);
       ASSERT_NE(kernel, nullptr) << c.name;
-      EXPECT_EQ(kernel->name(), "onednn") << c.name;
+      const bool direct = make_conv2d_direct_kernel(request) != nullptr;
+      EXPECT_EQ(kernel->name(), direct ? "direct" : "onednn") << c.name;
       EXPECT_TRUE(kernel->saved().empty()) << c.name << ": needs nothing beyond x and y";
     }
+}
+
+// The direct kernel takes small inference calls on <= 4 channels with stride 1 and one group.
+TEST(Conv2DKernel, DirectKernelTakesOnlySmallFewChannelInference) {
+  auto takes = [](const Conv2DAttrs& a, const Shape& x, Mode mode) {
+    Conv2D op(a);
+    return make_conv2d_direct_kernel(testing::make_request(op, {x}, {.mode = mode})) != nullptr;
+  };
+  const Conv2DAttrs lenet1{.filters = 6, .kernel = {5, 5}, .padding = Padding::Same,
+                           .activation = FusedActivation::Tanh};
+  EXPECT_TRUE(takes(lenet1, {1, 1, 28, 28}, Mode::Infer));
+  EXPECT_TRUE(takes({.filters = 16, .padding = Padding::Same}, {1, 3, 32, 32}, Mode::Infer));
+  EXPECT_FALSE(takes(lenet1, {1, 1, 28, 28}, Mode::Train));
+  EXPECT_FALSE(takes(lenet1, {256, 1, 28, 28}, Mode::Infer));  // enough work for oneDNN
+  EXPECT_FALSE(takes({.filters = 6}, {1, 5, 28, 28}, Mode::Infer));
+  EXPECT_FALSE(takes({.filters = 6, .stride = {2, 2}}, {1, 1, 28, 28}, Mode::Infer));
+  EXPECT_FALSE(takes({.filters = 6, .dilation = {2, 2}}, {1, 1, 28, 28}, Mode::Infer));
+}
+
+// A layer of the timing tests below.
+struct TimedLayer {
+  const char* name;
+  Conv2DAttrs attrs;
+  Shape x;
+};
+
+// Batch-1 first layers (LeNet, mnist_cnn, CIFAR): direct kernel vs oneDNN, best of 200 calls.
+// Run with --gtest_also_run_disabled_tests --gtest_filter='*DirectTiming*'.
+TEST(Conv2DKernel, DISABLED_DirectTiming) {
+  const TimedLayer layers[] = {
+      {"lenet 1->6 5x5 same", {.filters = 6, .kernel = {5, 5}, .padding = Padding::Same, .activation = FusedActivation::Tanh}, {1, 1, 28, 28}},
+      {"mnist 1->32 3x3", {.filters = 32, .activation = FusedActivation::ReLU}, {1, 1, 28, 28}},
+      {"mnist 1->32 3x3 b4", {.filters = 32, .activation = FusedActivation::ReLU}, {4, 1, 28, 28}},
+      {"cifar 3->16 3x3 same", {.filters = 16, .padding = Padding::Same}, {1, 3, 32, 32}},
+      {"cifar 3->16 3x3 same b8", {.filters = 16, .padding = Padding::Same}, {8, 3, 32, 32}},
+  };
+  for (const auto& l : layers) {
+    Conv2D op(l.attrs);
+    auto request = testing::make_request(op, {l.x}, {.mode = Mode::Infer});
+    for (testing::KernelFactory make : {make_blocked, make_conv2d_direct_kernel}) {
+      auto kernel = make(request);
+      if (!kernel) continue;
+      Tensor x = testing::random_normal(l.x, 1);
+      auto params = testing::make_params(op, {x});
+      Tensor y = Tensor::zeros(request.outputs[0].shape);
+      std::vector<std::byte> scratch(kernel->scratch_bytes());
+      double best = 1e300;
+      for (int i = 0; i < 200; ++i) {
+        auto t0 = std::chrono::steady_clock::now();
+        kernel->forward({.inputs = std::span(&x, 1), .outputs = std::span(&y, 1), .params = params,
+                         .scratch = scratch, .mode = Mode::Infer});
+        best = std::min(best, std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+      }
+      std::printf("%-26s %-7s %8.2f us\n", l.name, std::string(kernel->name()).c_str(), best);
+    }
+  }
 }
 
 TEST(Conv2DKernel, TooSmallScratchIsAnError) {
@@ -157,11 +218,7 @@ TEST(Conv2DKernel, TooSmallScratchIsAnError) {
 // Times forward + backward (data and weights) per layout on the MNIST and CIFAR layer shapes.
 // Run with --gtest_also_run_disabled_tests --gtest_filter='*LayoutTiming*'.
 TEST(Conv2DKernel, DISABLED_LayoutTiming) {
-  struct Layer {
-    const char* name;
-    Conv2DAttrs attrs;
-    Shape x;
-  } layers[] = {
+  const TimedLayer layers[] = {
       {"mnist 1->32 3x3 28x28",
        {.filters = 32, .activation = FusedActivation::ReLU},
        {128, 1, 28, 28}},
@@ -175,7 +232,7 @@ TEST(Conv2DKernel, DISABLED_LayoutTiming) {
        {.filters = 16, .padding = Padding::Same, .activation = FusedActivation::ReLU},
        {128, 16, 32, 32}},
   };
-  for (const Layer& l : layers) {
+  for (const TimedLayer& l : layers) {
     Conv2D op(l.attrs);
     for (ConvLayout layout : {ConvLayout::Plain, ConvLayout::Blocked}) {
       auto request = testing::make_request(op, {l.x}, {});

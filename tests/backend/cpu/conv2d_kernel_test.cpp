@@ -38,6 +38,10 @@ std::unique_ptr<Kernel> make_blocked(const KernelRequest& r) {
   return make_conv2d_kernel(r, {.layout = ConvLayout::Blocked});
 }
 
+std::unique_ptr<Kernel> make_blocked_direct(const KernelRequest& r) {
+  return make_conv2d_kernel(r, {.layout = ConvLayout::Blocked, .winograd = false});
+}
+
 std::unique_ptr<Kernel> make_plain(const KernelRequest& r) {
   return make_conv2d_kernel(r, {.layout = ConvLayout::Plain});
 }
@@ -137,7 +141,10 @@ TEST(Conv2DKernel, CommonConfigurationsUseOneDnnOrTheDirectKernel) {
       auto kernel = testing::make_cpu_kernel(request);
       ASSERT_NE(kernel, nullptr) << c.name;
       const bool direct = make_conv2d_direct_kernel(request) != nullptr;
-      EXPECT_EQ(kernel->name(), direct ? "direct" : "onednn") << c.name;
+      if (direct)
+        EXPECT_EQ(kernel->name(), "direct") << c.name;
+      else  // Winograd where eligible and oneDNN has it for this CPU (AVX-512)
+        EXPECT_TRUE(kernel->name() == "onednn" || kernel->name() == "winograd") << c.name;
       EXPECT_TRUE(kernel->saved().empty()) << c.name << ": needs nothing beyond x and y";
     }
 }
@@ -157,6 +164,33 @@ TEST(Conv2DKernel, DirectKernelTakesOnlySmallFewChannelInference) {
   EXPECT_FALSE(takes({.filters = 6}, {1, 5, 28, 28}, Mode::Infer));
   EXPECT_FALSE(takes({.filters = 6, .stride = {2, 2}}, {1, 1, 28, 28}, Mode::Infer));
   EXPECT_FALSE(takes({.filters = 6, .dilation = {2, 2}}, {1, 1, 28, 28}, Mode::Infer));
+}
+
+// Winograd (3x3, stride 1, >= 16 channels each side, >= 8192 output pixels) vs direct
+// convolution: both match the reference in training (forward, backward data and weights) and
+// inference. The backend takes Winograd where oneDNN has it for this CPU (AVX-512).
+TEST(Conv2DKernel, WinogradAndDirectBothMatchTheReference) {
+  const ConvCase cases[] = {
+      {"relu_16_to_16", {.filters = 16, .activation = FusedActivation::ReLU}, {8, 16, 34, 34}},
+      {"same_no_bias_16_to_32",
+       {.filters = 32, .padding = Padding::Same, .bias = false},
+       {8, 16, 32, 32}},
+  };
+  for (const ConvCase& c : cases) {
+    Conv2D op(c.attrs);
+    auto request = testing::make_request(op, {c.x}, {});
+    EXPECT_EQ(make_blocked_direct(request)->name(), "onednn") << c.name;
+    const std::string chosen(make_blocked(request)->name());
+    EXPECT_TRUE(chosen == "winograd" || chosen == "onednn") << c.name;
+    for (Mode mode : {Mode::Train, Mode::Infer}) {
+      expect_kernel_matches_reference(op, {c.x}, {.mode = mode, .factory = make_blocked_direct});
+      expect_kernel_matches_reference(op, {c.x}, {.mode = mode, .factory = make_blocked});
+    }
+  }
+  // Below the pixel threshold (batch-1 inference), direct convolution.
+  Conv2D op({.filters = 64});
+  EXPECT_EQ(make_blocked(testing::make_request(op, {{1, 32, 26, 26}}, {.mode = Mode::Infer}))->name(),
+            "onednn");
 }
 
 // A layer of the timing tests below.

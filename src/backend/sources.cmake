@@ -5,4 +5,5 @@ list(APPEND CONVKIT_SOURCES src/backend/cpu/onednn_common.cpp src/backend/cpu/we
 list(APPEND CONVKIT_SOURCES src/backend/cpu/pool2d_kernel.cpp src/backend/cpu/pool2d_window_kernel.cpp
                             src/backend/cpu/batch_norm_kernel.cpp
                             src/backend/cpu/batch_norm_simd_kernel.cpp)
-list(APPEND CONVKIT_SOURCES src/backend/cpu/activation_kernel.cpp src/backend/cpu/softmax_kernel.cpp)
+list(APPEND CONVKIT_SOURCES src/backend/cpu/activation_kernel.cpp src/backend/cpu/softmax_kernel.cpp
+                            src/backend/cpu/dropout_kernel.cpp)

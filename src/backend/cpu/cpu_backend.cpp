@@ -1,4 +1,4 @@
-// CPU backend: dispatches each op type to its oneDNN kernel factory (one table line per op).
+// CPU backend: dispatches each op type to its kernel factory (one table line per op).
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/kernels.h"
 
@@ -31,6 +31,7 @@ const KernelEntry kKernels[] = {
     {"Sigmoid", make_activation_kernel},
     {"Tanh", make_activation_kernel},
     {"Softmax", make_softmax_kernel},
+    {"Dropout", make_dropout_kernel},  // vectorized Philox; spatial dropout runs the reference
     {"", nullptr},  // sentinel
 };
 

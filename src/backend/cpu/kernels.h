@@ -42,5 +42,6 @@ std::unique_ptr<Kernel> make_batch_norm_kernel(const KernelRequest& request);  /
 std::unique_ptr<Kernel> make_batch_norm_simd_kernel(const KernelRequest& request);  // plain layout
 std::unique_ptr<Kernel> make_activation_kernel(const KernelRequest& request);  // every kind
 std::unique_ptr<Kernel> make_softmax_kernel(const KernelRequest& request);
+std::unique_ptr<Kernel> make_dropout_kernel(const KernelRequest& request);  // element-wise only
 
 }  // namespace convkit::backend::cpu

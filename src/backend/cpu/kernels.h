@@ -20,7 +20,7 @@ struct ConvKernelOptions {
   // LayoutTiming test in tests/backend/cpu/conv2d_kernel_test.cpp), reorders included.
   ConvLayout layout = ConvLayout::Blocked;
   // Winograd F(4x4, 3x3) (oneDNN's jit_wino_4x3, AVX-512) for the 3x3 stride-1 convolutions with
-  // >= 16 input and output channels and >= 8192 output pixels per call, in Blocked layout, where
+  // >= 16 input and output channels and >= 2048 output pixels per call, in Blocked layout, where
   // oneDNN has it; else direct. It does about 2.25x fewer multiplications: measured +25%
   // mnist_cnn training images/s (1,530 -> 1,920; its 32->64 conv is 88% of the FLOPs), +10%
   // mnist_default, +35% mnist_cnn inference at batch 256. Results differ from direct convolution

@@ -166,7 +166,7 @@ TEST(Conv2DKernel, DirectKernelTakesOnlySmallFewChannelInference) {
   EXPECT_FALSE(takes({.filters = 6, .dilation = {2, 2}}, {1, 1, 28, 28}, Mode::Infer));
 }
 
-// Winograd (3x3, stride 1, >= 16 channels each side, >= 8192 output pixels) vs direct
+// Winograd (3x3, stride 1, >= 16 channels each side, >= 2048 output pixels) vs direct
 // convolution: both match the reference in training (forward, backward data and weights) and
 // inference. The backend takes Winograd where oneDNN has it for this CPU (AVX-512).
 TEST(Conv2DKernel, WinogradAndDirectBothMatchTheReference) {

@@ -17,13 +17,6 @@ constexpr float kInvSqrt2Pi = 0.39894228040143268f;    // 1 / sqrt(2 pi)
 constexpr float kSqrt2OverPi = 0.79788456080286536f;   // sqrt(2 / pi)
 constexpr float kGeluCubic = 0.044715f;                // the tanh form's cubic coefficient
 
-// sigmoid(x) without overflow: with e = exp(-|x|) <= 1, 1/(1+e) for x >= 0 and e/(1+e) below.
-inline float sigmoid(float x) {
-  const float e = std::exp(-std::fabs(x));
-  const float s = 1.0f / (1.0f + e);
-  return x >= 0.0f ? s : e * s;
-}
-
 // GELU, tanh form: 0.5 x (1 + tanh(u)) = x sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3).
 // NOTE: the sigmoid form avoids the cancellation of 1 + tanh(u) for negative x.
 inline float gelu_tanh_u2(float x) { return 2.0f * kSqrt2OverPi * (x + kGeluCubic * x * x * x); }

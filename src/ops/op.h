@@ -32,12 +32,20 @@ enum class FusedActivation : std::uint8_t { None, ReLU, Tanh, Sigmoid };
 std::string_view name_of(FusedActivation a);
 FusedActivation fused_activation_from_name(std::string_view name);
 
+// sigmoid(x) without overflow: with e = exp(-|x|) <= 1, 1/(1+e) for x >= 0 and e/(1+e) below
+// (the Sigmoid op and the fused activation share it).
+inline float sigmoid(float x) {
+  const float e = std::exp(-std::fabs(x));
+  const float s = 1.0f / (1.0f + e);
+  return x >= 0.0f ? s : e * s;
+}
+
 // The activation of a pre-activation value s.
 inline float apply_fused(FusedActivation a, float s) {
   switch (a) {
     case FusedActivation::ReLU: return s > 0.0f ? s : 0.0f;
     case FusedActivation::Tanh: return std::tanh(s);
-    case FusedActivation::Sigmoid: return 1.0f / (1.0f + std::exp(-s));
+    case FusedActivation::Sigmoid: return sigmoid(s);
     default: return s;
   }
 }

@@ -9,9 +9,13 @@
 // tests/backend/cpu/conv2d_kernel_test.cpp. Larger calls go to oneDNN, whose blocked kernels win
 // once there is enough work to amortize the reorders.
 //
-// Accumulation order per output element: bias, then channels, kernel rows and columns in order;
+// Accumulation order per output element: bias, then channels, kernel rows and columns in order
+// (as the reference, except that taps over the zero padding add w * 0 where the reference skips
+// them: the same sums for finite weights);
 // one plane per OpenMP iteration, so results do not depend on the thread count. The plane loop
 // is compiled for AVX-512, AVX2 and the baseline, picked at load time (target_clones).
+#include <convkit/tensor/arena.h>
+
 #include "backend/cpu/kernels.h"
 #include "backend/cpu/onednn_common.h"
 #include "ops/conv2d.h"
@@ -66,7 +70,7 @@ constexpr std::int64_t kChunk = 128;
 }
 
 std::size_t Geometry::x_bytes() const {
-  return std::size_t(n * c * in_stride() + kChunk) * sizeof(float);
+  return align_up(std::size_t(n * c * in_stride() + kChunk) * sizeof(float));
 }
 
 class Conv2DDirectKernel final : public Kernel {
@@ -74,10 +78,9 @@ class Conv2DDirectKernel final : public Kernel {
   Conv2DDirectKernel(const ops::Conv2DAttrs& a, const Geometry& g, const Shape& y);
   std::string_view name() const override { return "direct"; }
   std::vector<TensorSpec> saved() const override { return {}; }
-  std::size_t scratch_bytes() const override {
-    return g_.x_bytes() + std::size_t(g_.n * g_.f * g_.acc_size()) * sizeof(float) +
-           act_.scratch_bytes();
-  }
+  // Scratch: padded x | accumulators | the activation's scratch, each start aligned.
+  std::size_t acc_bytes() const { return align_up(std::size_t(g_.n * g_.f * g_.acc_size()) * sizeof(float)); }
+  std::size_t scratch_bytes() const override { return g_.x_bytes() + acc_bytes() + act_.scratch_bytes(); }
   void forward(const ForwardCall& call) override;
   void backward(const BackwardCall&) override { fail("Conv2D direct kernel: inference only"); }
 
@@ -98,6 +101,9 @@ Conv2DDirectKernel::Conv2DDirectKernel(const ops::Conv2DAttrs& a, const Geometry
 
 void Conv2DDirectKernel::forward(const ForwardCall& call) {
   const Geometry& g = g_;
+  if (call.scratch.size() < scratch_bytes())
+    fail("Conv2D direct kernel: needs {} bytes of scratch, the call gave {}", scratch_bytes(),
+         call.scratch.size());
   auto* xp = reinterpret_cast<float*>(call.scratch.data());
   float* acc = xp + g.x_bytes() / sizeof(float);
   const float* x = call.inputs[0].data<float>();
@@ -119,7 +125,7 @@ void Conv2DDirectKernel::forward(const ForwardCall& call) {
   }
   if (act_y_ >= 0) {
     act_.bind(act_y_, call.outputs[0]);
-    act_.run(call.scratch.subspan(scratch_bytes() - act_.scratch_bytes()));
+    act_.run(call.scratch.subspan(g.x_bytes() + acc_bytes()));
   }
 }
 

@@ -7,12 +7,14 @@
 // tests/backend/cpu/dropout_kernel_test.cpp.
 //
 // Keep rule, as the reference: uniform01(bits) >= rate, i.e. (bits >> 8) >= ceil(rate * 2^24)
-// (exact: both sides are integers scaled by 2^-24). Chunks of 64 units are independent, so the
+// (exact: both sides are integers scaled by 2^-24); a dropped element is x * 0, as the reference
+// writes it (NaN and infinities stay NaN, negative values give -0). Chunks of 64 units are independent, so the
 // OpenMP split cannot change a result. Compiled for AVX-512, AVX2 and the baseline
 // (target_clones).
 #include "backend/cpu/kernels.h"
 #include "ops/dropout.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -63,7 +65,7 @@ constexpr std::int64_t kParallelMin = 32768;     // elements; below this one thr
     bits[4 * v + 3] = c3[v];
   }
 #pragma omp simd
-  for (std::int64_t u = 0; u < count; ++u) dst[u] = (bits[u] >> 8) >= threshold ? src[u] * scale : 0.0f;
+  for (std::int64_t u = 0; u < count; ++u) dst[u] = src[u] * ((bits[u] >> 8) >= threshold ? scale : 0.0f);
 }
 
 class DropoutKernel final : public Kernel {

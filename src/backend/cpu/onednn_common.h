@@ -43,7 +43,7 @@ inline memory::desc plain_desc(const Shape& shape) {
 // An f32 desc that lets the primitive choose its layout (format_tag::any).
 memory::desc any_desc(const memory::dims& dims);
 
-// Attributes every kernel uses: user-managed scratchpad, optionally a ReLU post-op.
+// Attributes every kernel uses: user-managed scratchpad, optionally a fused-activation post-op.
 dnnl::primitive_attr make_attr(ops::FusedActivation post_op = ops::FusedActivation::None);
 
 // An inference eltwise primitive computing a fused activation on tensors of desc `md`.
@@ -115,8 +115,8 @@ class Program {
   int group_ = 0;
 };
 
-// Appends dx = dy * (y > 0) (the backward of a fused ReLU, from its output y). All three slots
-// must share one desc.
+// Appends dx = dy * f'(y), the backward of a fused activation from its output y (ReLU: y > 0,
+// tanh: 1 - y^2, sigmoid: y (1 - y)). All three slots must share one desc.
 void add_activation_backward(Program& program, ops::FusedActivation activation, Program::Slot y,
                              Program::Slot dy, Program::Slot dx);
 

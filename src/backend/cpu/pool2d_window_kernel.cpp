@@ -5,7 +5,8 @@
 // Max pooling stays on oneDNN: its argmax workspace makes its backward 6x faster than
 // recomputing the argmax here, and its forward was 2x faster than these loops on 24x24 planes.
 //
-// Same rules as the reference kernel: the average divides by kh * kw; rows and columns past the
+// Same arithmetic as the reference kernel (row-major sum, divided by kh * kw: bit-identical
+// results); rows and columns past the
 // last whole window get no gradient (dx = 0 there). One (n, c) plane per OpenMP iteration, so
 // results do not depend on the thread count. The per-plane loops are compiled for AVX-512, AVX2 and the baseline, picked at load time (target_clones).
 #include "backend/cpu/kernels.h"
@@ -33,7 +34,7 @@ CONVKIT_CLONES void avg_forward_2x2(const float* x, float* y, const Plane& g) {
     float* out = y + i * g.ow;
 #pragma omp simd
     for (std::int64_t j = 0; j < g.ow; ++j)
-      out[j] = ((r0[2 * j] + r0[2 * j + 1]) + (r1[2 * j] + r1[2 * j + 1])) * 0.25f;
+      out[j] = (((r0[2 * j] + r0[2 * j + 1]) + r1[2 * j]) + r1[2 * j + 1]) / 4.0f;
   }
 }
 
@@ -44,7 +45,7 @@ CONVKIT_CLONES void avg_backward_2x2(const float* dy, float* dx, const Plane& g)
     const float* grad = dy + i * g.ow;
 #pragma omp simd
     for (std::int64_t j = 0; j < g.ow; ++j) {
-      const float v = grad[j] * 0.25f;
+      const float v = grad[j] / 4.0f;
       d0[2 * j] = d0[2 * j + 1] = d1[2 * j] = d1[2 * j + 1] = v;
     }
   }
@@ -52,22 +53,22 @@ CONVKIT_CLONES void avg_backward_2x2(const float* dy, float* dx, const Plane& g)
 
 // Any window size: plain loops (rare shapes; correctness over speed).
 void avg_forward_any(const float* x, float* y, const Plane& g) {
-  const float inv = 1.0f / float(g.kh * g.kw);
+  const float count = float(g.kh * g.kw);
   for (std::int64_t i = 0; i < g.oh; ++i)
     for (std::int64_t j = 0; j < g.ow; ++j) {
       const float* win = x + i * g.kh * g.w + j * g.kw;
       float s = 0.0f;
       for (std::int64_t r = 0; r < g.kh; ++r)
         for (std::int64_t c = 0; c < g.kw; ++c) s += win[r * g.w + c];
-      y[i * g.ow + j] = s * inv;
+      y[i * g.ow + j] = s / count;
     }
 }
 
 void avg_backward_any(const float* dy, float* dx, const Plane& g) {
-  const float inv = 1.0f / float(g.kh * g.kw);
+  const float count = float(g.kh * g.kw);
   for (std::int64_t i = 0; i < g.oh; ++i)
     for (std::int64_t j = 0; j < g.ow; ++j) {
-      const float v = dy[i * g.ow + j] * inv;
+      const float v = dy[i * g.ow + j] / count;
       float* win = dx + i * g.kh * g.w + j * g.kw;
       for (std::int64_t r = 0; r < g.kh; ++r)
         for (std::int64_t c = 0; c < g.kw; ++c) win[r * g.w + c] = v;

@@ -193,6 +193,18 @@ TEST(Conv2DKernel, WinogradAndDirectBothMatchTheReference) {
             "onednn");
 }
 
+TEST(Conv2DKernel, DirectKernelRejectsTooSmallScratch) {
+  Conv2D op({.filters = 6, .kernel = {5, 5}, .padding = Padding::Same});
+  auto kernel = make_conv2d_direct_kernel(testing::make_request(op, {{1, 1, 28, 28}}, {.mode = Mode::Infer}));
+  ASSERT_NE(kernel, nullptr);
+  Tensor x = testing::random_normal({1, 1, 28, 28}, 1), y = Tensor::zeros({1, 6, 28, 28});
+  auto params = testing::make_params(op, {x});
+  std::vector<std::byte> scratch(kernel->scratch_bytes() - 1);
+  EXPECT_THROW(kernel->forward({.inputs = std::span(&x, 1), .outputs = std::span(&y, 1), .params = params,
+                                .scratch = scratch, .mode = Mode::Infer}),
+               Error);
+}
+
 // A layer of the timing tests below.
 struct TimedLayer {
   const char* name;

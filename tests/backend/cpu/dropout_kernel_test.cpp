@@ -9,8 +9,12 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <limits>
+#include <vector>
 
 namespace convkit::backend::cpu {
 namespace {
@@ -28,6 +32,21 @@ TEST(DropoutKernel, MasksAreBitIdenticalToTheReference) {
       expect_kernel_matches_reference(op, {x}, {.mode = Mode::Infer, .tolerance = 0.0f,
                                                 .factory = make_dropout_kernel});
     }
+}
+
+// Dropped elements are x * 0 as in the reference: NaN and infinities give NaN, negatives -0.
+TEST(DropoutKernel, DroppedNonFiniteAndNegativeValuesMatchTheReferenceBitForBit) {
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> xv(70), ref(70), fast(70);
+  for (std::size_t i = 0; i < xv.size(); ++i) xv[i] = std::array<float, 5>{nan, inf, -inf, -1.5f, -0.0f}[i % 5];
+  Dropout op({.rate = 0.5});
+  auto kernel = make_dropout_kernel(testing::make_request(op, {{70}}, {}));
+  ASSERT_NE(kernel, nullptr);
+  const Tensor x = Tensor::wrap(xv.data(), {70}), yr = Tensor::wrap(ref.data(), {70}),
+               yf = Tensor::wrap(fast.data(), {70});
+  op.forward({.inputs = {&x, 1}, .outputs = {&yr, 1}, .mode = Mode::Train, .rng_key = 5, .step = 2});
+  kernel->forward({.inputs = {&x, 1}, .outputs = {&yf, 1}, .mode = Mode::Train, .rng_key = 5, .step = 2});
+  EXPECT_EQ(std::memcmp(ref.data(), fast.data(), ref.size() * sizeof(float)), 0);
 }
 
 TEST(DropoutKernel, TheBackendPicksItExceptForSpatialDropout) {

@@ -101,13 +101,7 @@ int run_eval(const EvalArgs& args) {
   const data::Dataset& dataset = args.split == "train" ? data->train : data->test;
   float* s = sum.data<float>();
   for (std::int64_t i = 0; i < sum.numel(); ++i) s[i] /= float(members);
-  const std::int64_t k = sum.dim(1);
-  double nll = 0;
-  for (std::int64_t i = 0; i < dataset.size(); ++i)
-    nll -= std::log(std::max(double(s[i * k + dataset.labels.data<std::int32_t>()[i]]), 1e-12));
-  train::MetricAccumulator metrics(int(k), 5);
-  metrics.add(sum, dataset.labels, nll);
-  auto report = metrics.report();
+  const auto report = train::report_from_probabilities(sum, dataset.labels);
   if (args.json) {
     fmt::print("{}\n", train::report_to_json(report, info->class_names));
   } else {

@@ -7,20 +7,18 @@
 namespace convkit {
 
 Philox4x32 philox(std::uint64_t key, std::uint64_t counter_lo, std::uint64_t counter_hi) {
-  constexpr std::uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
-  constexpr std::uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
   std::uint32_t c0 = std::uint32_t(counter_lo), c1 = std::uint32_t(counter_lo >> 32);
   std::uint32_t c2 = std::uint32_t(counter_hi), c3 = std::uint32_t(counter_hi >> 32);
   std::uint32_t k0 = std::uint32_t(key), k1 = std::uint32_t(key >> 32);
   for (int round = 0; round < 10; ++round) {
-    std::uint64_t p0 = std::uint64_t(kM0) * c0;
-    std::uint64_t p1 = std::uint64_t(kM1) * c2;
+    std::uint64_t p0 = std::uint64_t(kPhiloxM0) * c0;
+    std::uint64_t p1 = std::uint64_t(kPhiloxM1) * c2;
     std::uint32_t n0 = std::uint32_t(p1 >> 32) ^ c1 ^ k0;
     std::uint32_t n1 = std::uint32_t(p1);
     std::uint32_t n2 = std::uint32_t(p0 >> 32) ^ c3 ^ k1;
     std::uint32_t n3 = std::uint32_t(p0);
     c0 = n0, c1 = n1, c2 = n2, c3 = n3;
-    k0 += kW0, k1 += kW1;
+    k0 += kPhiloxW0, k1 += kPhiloxW1;
   }
   return {c0, c1, c2, c3};
 }

@@ -11,6 +11,11 @@ namespace convkit {
 
 using Philox4x32 = std::array<std::uint32_t, 4>;
 
+// Philox4x32-10's round multipliers and key increments, for vectorized generators that must
+// reproduce philox() bit for bit (the CPU dropout kernel).
+inline constexpr std::uint32_t kPhiloxM0 = 0xD2511F53u, kPhiloxM1 = 0xCD9E8D57u;
+inline constexpr std::uint32_t kPhiloxW0 = 0x9E3779B9u, kPhiloxW1 = 0xBB67AE85u;
+
 // One Philox4x32-10 block: four 32-bit random words for a 128-bit counter and 64-bit key.
 Philox4x32 philox(std::uint64_t key, std::uint64_t counter_lo, std::uint64_t counter_hi = 0);
 

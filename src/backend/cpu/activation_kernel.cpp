@@ -30,8 +30,7 @@ std::optional<Eltwise> eltwise_of(const ops::Activation& op, bool from_output) {
   const auto alpha = float(op.alpha());
   switch (op.kind()) {
     case ActivationKind::ReLU:
-      return Eltwise{from_output ? algorithm::eltwise_relu_use_dst_for_bwd
-                                 : algorithm::eltwise_relu};
+      return Eltwise{eltwise_algorithm(ops::FusedActivation::ReLU, from_output)};
     case ActivationKind::LeakyReLU:  // y has the sign of x when alpha >= 0
       if (from_output && alpha < 0) return std::nullopt;
       return Eltwise{
@@ -47,11 +46,9 @@ std::optional<Eltwise> eltwise_of(const ops::Activation& op, bool from_output) {
       if (from_output) return std::nullopt;
       return Eltwise{algorithm::eltwise_swish, 1.0f};
     case ActivationKind::Sigmoid:
-      return Eltwise{from_output ? algorithm::eltwise_logistic_use_dst_for_bwd
-                                 : algorithm::eltwise_logistic};
+      return Eltwise{eltwise_algorithm(ops::FusedActivation::Sigmoid, from_output)};
     case ActivationKind::Tanh:
-      return Eltwise{from_output ? algorithm::eltwise_tanh_use_dst_for_bwd
-                                 : algorithm::eltwise_tanh};
+      return Eltwise{eltwise_algorithm(ops::FusedActivation::Tanh, from_output)};
   }
   return std::nullopt;
 }

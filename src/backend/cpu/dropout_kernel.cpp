@@ -11,6 +11,8 @@
 // writes it (NaN and infinities stay NaN, negative values give -0). Chunks of 64 units are independent, so the
 // OpenMP split cannot change a result. Compiled for AVX-512, AVX2 and the baseline
 // (target_clones).
+#include <convkit/util/rng.h>
+
 #include "backend/cpu/kernels.h"
 #include "ops/dropout.h"
 
@@ -31,8 +33,6 @@ constexpr std::int64_t kParallelMin = 32768;     // elements; below this one thr
 [[gnu::target_clones("avx512f", "avx2", "default")]] void mask_chunk(
     const float* src, float* dst, std::int64_t count, std::uint64_t key, std::uint64_t block0,
     std::uint64_t step, std::uint32_t threshold, float scale) {
-  constexpr std::uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
-  constexpr std::uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
   std::uint32_t c0[kLanes], c1[kLanes], c2[kLanes], c3[kLanes];
   for (std::int64_t v = 0; v < kLanes; ++v) {
     const std::uint64_t lo = block0 + std::uint64_t(v);
@@ -45,8 +45,8 @@ constexpr std::int64_t kParallelMin = 32768;     // elements; below this one thr
   for (int round = 0; round < 10; ++round) {
 #pragma omp simd
     for (std::int64_t v = 0; v < kLanes; ++v) {
-      const std::uint64_t p0 = std::uint64_t(kM0) * c0[v];
-      const std::uint64_t p1 = std::uint64_t(kM1) * c2[v];
+      const std::uint64_t p0 = std::uint64_t(kPhiloxM0) * c0[v];
+      const std::uint64_t p1 = std::uint64_t(kPhiloxM1) * c2[v];
       const std::uint32_t n0 = std::uint32_t(p1 >> 32) ^ c1[v] ^ k0;
       const std::uint32_t n2 = std::uint32_t(p0 >> 32) ^ c3[v] ^ k1;
       c1[v] = std::uint32_t(p1);
@@ -54,8 +54,8 @@ constexpr std::int64_t kParallelMin = 32768;     // elements; below this one thr
       c0[v] = n0;
       c2[v] = n2;
     }
-    k0 += kW0;
-    k1 += kW1;
+    k0 += kPhiloxW0;
+    k1 += kPhiloxW1;
   }
   std::uint32_t bits[kChunk];  // unit order: word j of block v is unit 4 v + j
   for (std::int64_t v = 0; v < kLanes; ++v) {

@@ -33,35 +33,25 @@ memory::desc any_desc(const memory::dims& dims) {
   return memory::desc(dims, memory::data_type::f32, Tag::any);
 }
 
-namespace {
-
-// oneDNN's eltwise algorithm of a fused activation: forward, and backward from the output.
-dnnl::algorithm forward_algorithm(ops::FusedActivation a) {
+dnnl::algorithm eltwise_algorithm(ops::FusedActivation a, bool from_output) {
+  using dnnl::algorithm;
   switch (a) {
-    case ops::FusedActivation::ReLU: return dnnl::algorithm::eltwise_relu;
-    case ops::FusedActivation::Tanh: return dnnl::algorithm::eltwise_tanh;
-    case ops::FusedActivation::Sigmoid: return dnnl::algorithm::eltwise_logistic;
+    case ops::FusedActivation::ReLU:
+      return from_output ? algorithm::eltwise_relu_use_dst_for_bwd : algorithm::eltwise_relu;
+    case ops::FusedActivation::Tanh:
+      return from_output ? algorithm::eltwise_tanh_use_dst_for_bwd : algorithm::eltwise_tanh;
+    case ops::FusedActivation::Sigmoid:
+      return from_output ? algorithm::eltwise_logistic_use_dst_for_bwd : algorithm::eltwise_logistic;
     default: fail("no oneDNN eltwise for fused activation {}", ops::name_of(a));
   }
 }
-
-dnnl::algorithm backward_algorithm(ops::FusedActivation a) {
-  switch (a) {
-    case ops::FusedActivation::ReLU: return dnnl::algorithm::eltwise_relu_use_dst_for_bwd;
-    case ops::FusedActivation::Tanh: return dnnl::algorithm::eltwise_tanh_use_dst_for_bwd;
-    case ops::FusedActivation::Sigmoid: return dnnl::algorithm::eltwise_logistic_use_dst_for_bwd;
-    default: fail("no oneDNN eltwise for fused activation {}", ops::name_of(a));
-  }
-}
-
-}  // namespace
 
 dnnl::primitive_attr make_attr(ops::FusedActivation post_op) {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   if (post_op != ops::FusedActivation::None) {
     dnnl::post_ops ops;
-    ops.append_eltwise(1.0f, forward_algorithm(post_op), 0.0f, 0.0f);
+    ops.append_eltwise(1.0f, eltwise_algorithm(post_op, false), 0.0f, 0.0f);
     attr.set_post_ops(ops);
   }
   return attr;
@@ -69,13 +59,13 @@ dnnl::primitive_attr make_attr(ops::FusedActivation post_op) {
 
 dnnl::eltwise_forward::primitive_desc eltwise_forward_pd(ops::FusedActivation activation,
                                                         const memory::desc& md) {
-  return {{dnnl::prop_kind::forward_inference, forward_algorithm(activation), md, 0.0f, 0.0f},
+  return {{dnnl::prop_kind::forward_inference, eltwise_algorithm(activation, false), md, 0.0f, 0.0f},
           make_attr(), cpu_engine()};
 }
 
 void add_activation_backward(Program& program, ops::FusedActivation activation, Program::Slot y,
                              Program::Slot dy, Program::Slot dx) {
-  const auto alg = backward_algorithm(activation);
+  const auto alg = eltwise_algorithm(activation, true);
   const memory::desc& md = program.desc(y);
   dnnl::eltwise_forward::primitive_desc hint(
       {dnnl::prop_kind::forward_training, alg, md, 0.0f, 0.0f}, make_attr(), cpu_engine());

@@ -43,6 +43,10 @@ inline memory::desc plain_desc(const Shape& shape) {
 // An f32 desc that lets the primitive choose its layout (format_tag::any).
 memory::desc any_desc(const memory::dims& dims);
 
+// oneDNN's eltwise algorithm for a fused activation; from_output selects the variant whose
+// backward reads y (ReLU, tanh and sigmoid all have one).
+dnnl::algorithm eltwise_algorithm(ops::FusedActivation activation, bool from_output);
+
 // Attributes every kernel uses: user-managed scratchpad, optionally a fused-activation post-op.
 dnnl::primitive_attr make_attr(ops::FusedActivation post_op = ops::FusedActivation::None);
 

@@ -5,11 +5,11 @@
 #include "ops/conv2d.h"
 #include "support/gradcheck.h"
 #include "support/kernel_check.h"
+#include "support/timing.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 
@@ -232,14 +232,11 @@ TEST(Conv2DKernel, DISABLED_DirectTiming) {
       auto params = testing::make_params(op, {x});
       Tensor y = Tensor::zeros(request.outputs[0].shape);
       std::vector<std::byte> scratch(kernel->scratch_bytes());
-      double best = 1e300;
-      for (int i = 0; i < 200; ++i) {
-        auto t0 = std::chrono::steady_clock::now();
+      const double ms = testing::best_ms(200, [&] {
         kernel->forward({.inputs = std::span(&x, 1), .outputs = std::span(&y, 1), .params = params,
                          .scratch = scratch, .mode = Mode::Infer});
-        best = std::min(best, std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
-      }
-      std::printf("%-26s %-7s %8.2f us\n", l.name, std::string(kernel->name()).c_str(), best);
+      });
+      std::printf("%-26s %-7s %8.2f us\n", l.name, std::string(kernel->name()).c_str(), 1000 * ms);
     }
   }
 }
@@ -308,20 +305,7 @@ TEST(Conv2DKernel, DISABLED_LayoutTiming) {
                           .scratch = scratch});
       };
       fwd(), bwd();  // warm up
-      using clock = std::chrono::steady_clock;
-      // NOTE: the best of the repetitions, not the mean: on a shared machine the mean mostly
-      // measures the other processes.
-      auto time = [](auto&& f, int reps) {
-        double best = 1e300;
-        for (int i = 0; i < reps; ++i) {
-          auto t0 = clock::now();
-          f();
-          best =
-              std::min(best, std::chrono::duration<double, std::milli>(clock::now() - t0).count());
-        }
-        return best;
-      };
-      const double f_ms = time(fwd, 20), b_ms = time(bwd, 20);
+      const double f_ms = testing::best_ms(20, fwd), b_ms = testing::best_ms(20, bwd);
       std::printf(
           "%-24s %-7s forward %7.3f ms  backward %7.3f ms  total %7.3f ms  scratch %zu KiB\n",
           l.name, layout == ConvLayout::Plain ? "plain" : "blocked", f_ms, b_ms, f_ms + b_ms,

@@ -6,11 +6,11 @@
 #include "ops/dropout.h"
 #include "support/gradcheck.h"
 #include "support/kernel_check.h"
+#include "support/timing.h"
 
 #include <gtest/gtest.h>
 
 #include <array>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <limits>
@@ -65,19 +65,10 @@ TEST(DropoutKernel, DISABLED_DropoutTiming) {
   auto request = testing::make_request(op, {shape}, {});
   Tensor x = testing::random_normal(shape, 1), y = Tensor::zeros(shape);
   auto simd = make_dropout_kernel(request);
-  auto time = [&](auto&& forward) {
-    double best = 1e300;
-    for (int i = 0; i < 20; ++i) {
-      auto t0 = std::chrono::steady_clock::now();
-      forward();
-      best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-    }
-    return best;
-  };
   const ops::ForwardCall call{.inputs = std::span(&x, 1), .outputs = std::span(&y, 1),
                               .mode = Mode::Train, .rng_key = 7, .step = 3};
-  std::printf("reference %.3f ms, simd %.3f ms\n", time([&] { op.forward(call); }),
-              time([&] { simd->forward(call); }));
+  std::printf("reference %.3f ms, simd %.3f ms\n", testing::best_ms(20, [&] { op.forward(call); }),
+              testing::best_ms(20, [&] { simd->forward(call); }));
 }
 
 }  // namespace

@@ -6,10 +6,10 @@
 #include "ops/pool2d.h"
 #include "support/gradcheck.h"
 #include "support/kernel_check.h"
+#include "support/timing.h"
 
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cstdio>
 #include <vector>
 
@@ -176,17 +176,8 @@ TEST(Pool2DKernel, DISABLED_WindowTiming) {
                           .grad_outputs = std::span(&dy, 1), .grad_inputs = std::span(&dx, 1),
                           .scratch = scratch});
       };
-      auto best_ms = [](auto&& f) {
-        double best = 1e300;
-        for (int i = 0; i < 30; ++i) {
-          auto t0 = std::chrono::steady_clock::now();
-          f();
-          best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-        }
-        return best;
-      };
       fwd(), bwd();
-      const double f_ms = best_ms(fwd), b_ms = best_ms(bwd);
+      const double f_ms = testing::best_ms(30, fwd), b_ms = testing::best_ms(30, bwd);
       std::printf("%s %-16s %-7s forward %.4f ms  backward %.4f ms\n", l.kind == PoolKind::Max ? "max" : "avg",
                   l.x.str().c_str(), std::string(kernel->name()).c_str(), f_ms, b_ms);
     }

@@ -5,6 +5,8 @@
 
 #include <fmt/ranges.h>
 
+#include <algorithm>
+
 namespace convkit::backend {
 
 ReferenceKernel::ReferenceKernel(const KernelRequest& request)
@@ -20,6 +22,13 @@ class ReferenceBackend final : public Backend {
 
 std::unique_ptr<Kernel> make_kernel_or_reference(Backend& backend, const KernelRequest& request) {
   if (auto kernel = backend.make_kernel(request)) return kernel;
+  auto blocked = [](const std::vector<TensorSpec>& specs) {
+    return std::any_of(specs.begin(), specs.end(),
+                       [](const TensorSpec& s) { return s.layout != ops::Layout::Plain; });
+  };
+  if (blocked(request.inputs) || blocked(request.outputs))
+    fail("backend '{}' offered a blocked layout for {} but built no kernel for it", backend.name(),
+         request.op.type());
   return std::make_unique<ReferenceKernel>(request);
 }
 

@@ -40,6 +40,13 @@ struct KernelRequest {
   std::vector<bool> input_grads;   // per input: its gradient is needed
 };
 
+// Which of a kernel's tensors it can take in Layout::Blocked16 (by input and output index; a
+// missing entry means Plain only). The plan asks before building kernels and then states each
+// tensor's layout in the KernelRequest's specs.
+struct LayoutOffer {
+  std::vector<bool> inputs, outputs;
+};
+
 // The op's own reference kernel, wrapped as a Kernel: every op runs on every backend.
 class ReferenceKernel final : public Kernel {
  public:

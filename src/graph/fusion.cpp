@@ -21,6 +21,10 @@ FusedGraph fuse_activations(const Graph& graph) {
     for (ValueId v : n.inputs) ++consumers[v];
   for (ValueId v : graph.outputs()) ++consumers[v];
 
+  std::vector<NodeId> consumer(graph.values().size(), -1);  // the last node reading a value
+  for (std::size_t i = 0; i < graph.nodes().size(); ++i)
+    for (ValueId v : graph.nodes()[i].inputs) consumer[v] = NodeId(i);
+
   std::vector<bool> removed(out.nodes.size(), false);
   for (std::size_t i = 0; i < out.nodes.size(); ++i) {
     Node& act = out.nodes[i];
@@ -31,6 +35,21 @@ FusedGraph fuse_activations(const Graph& graph) {
                                                 : nullptr;
     if (!fused || act.inputs.size() != 1) continue;
     const ValueId x = act.inputs[0];
+    // An activation read only by a max pooling moves into it: max(act(x)) = act(max(x)) for a
+    // non-decreasing act (also for NaN), and the pooled tensor is smaller (mnist_cnn: the ReLU
+    // backward on [128, 64, 24, 24] was 3 ms of a 45 ms step).
+    const ValueId a = act.outputs[0];
+    if (consumers[a] == 1 && consumer[a] >= 0 && !removed[consumer[a]]) {
+      Node& pool = out.nodes[consumer[a]];
+      ops::Attrs attrs = pool.op->attrs();
+      if (pool.op->type() == "MaxPool2D" && attrs.get_string("activation", "none") == "none") {
+        attrs.set("activation", std::string(fused));
+        pool.op = ops::make_op("MaxPool2D", attrs);
+        pool.inputs[0] = x;
+        removed[i] = true;
+        continue;
+      }
+    }
     const NodeId p = graph.value(x).producer;
     if (p < 0 || consumers[x] != 1 || removed[p]) continue;
     Node& producer = out.nodes[p];

@@ -1,6 +1,8 @@
 // Fusion pass run by compile(): a ReLU, Tanh or Sigmoid node that follows Conv2D or Dense, or a
 // ReLU after BatchNorm (whose output feeds nothing else), is folded into that op's `activation`
 // attribute, so the backend emits one primitive with a post-op (conv+bias+tanh, BN+ReLU).
+// An activation whose only reader is a MaxPool2D moves into the pooling instead (it commutes
+// with max and then runs on the smaller pooled tensor).
 #pragma once
 
 #include "graph/graph.h"

@@ -25,6 +25,7 @@ struct Plan::Step {
   std::vector<Tensor> inputs, outputs, params, saved;
   std::vector<Tensor> bwd_inputs, bwd_outputs, grad_outputs, grad_inputs, grad_params;
   std::vector<std::pair<Tensor, Tensor>> accumulate;  // after backward: first += second
+  std::vector<ops::Layout> output_layouts;
   std::vector<TensorSpec> input_specs;
   ops::ForwardCall fwd;
   ops::BackwardCall bwd;
@@ -65,11 +66,46 @@ struct Buffer {
 };
 }  // namespace
 
+// A value is stored Blocked16 when it is a 4-D f32 activation with channels a multiple of 16,
+// neither a graph input nor output, its producer's kernel can write it blocked and every kernel
+// that reads it can read it blocked. Its gradient takes the same layout (the gradient buffers
+// are planned from `specs`). Offers for outputs may depend on the inputs' layouts (a pooling
+// writes blocked only what it reads blocked), so values are decided in step order.
+void Plan::choose_layouts(const Graph& graph, std::vector<backend::KernelRequest>& requests,
+                          std::vector<TensorSpec>& specs) {
+  const auto& nodes = fused_.nodes;
+  auto resolve = [&](ValueId v) { return fused_.alias[v]; };
+  std::vector<bool> readers_accept(specs.size(), true), read(specs.size(), false);
+  for (ValueId v : graph.inputs()) readers_accept[v] = false;
+  for (ValueId v : graph.outputs()) readers_accept[resolve(v)] = false;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    const backend::LayoutOffer offer = backend_->layout_offer(requests[i]);
+    for (std::size_t k = 0; k < nodes[i].inputs.size(); ++k) {
+      const ValueId v = resolve(nodes[i].inputs[k]);
+      read[v] = true;
+      if (k >= offer.inputs.size() || !offer.inputs[k]) readers_accept[v] = false;
+    }
+  }
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    for (std::size_t k = 0; k < nodes[i].inputs.size(); ++k)
+      requests[i].inputs[k].layout = specs[resolve(nodes[i].inputs[k])].layout;
+    const backend::LayoutOffer offer = backend_->layout_offer(requests[i]);
+    for (std::size_t k = 0; k < nodes[i].outputs.size(); ++k) {
+      const ValueId v = nodes[i].outputs[k];
+      const Shape& shape = specs[v].shape;
+      if (k < offer.outputs.size() && offer.outputs[k] && read[v] && readers_accept[v] &&
+          specs[v].dtype == DType::f32 && shape.rank() == 4 && shape[1] % 16 == 0)
+        specs[v].layout = ops::Layout::Blocked16;
+      requests[i].outputs[k].layout = specs[v].layout;
+    }
+  }
+}
+
 void Plan::build(const Graph& graph, ParamStore& store) {
   const bool train = options_.mode == Mode::Train;
   fused_ = options_.fuse ? fuse_activations(graph) : unfused(graph);
   const auto& nodes = fused_.nodes;
-  const auto specs = graph.infer(options_.batch);
+  auto specs = graph.infer(options_.batch);
   const auto grad_needed = train ? graph.requires_grad() : std::vector<bool>(specs.size(), false);
   const int S = static_cast<int>(nodes.size());
   const int T = train ? 2 * S : std::max(S, 1);
@@ -93,10 +129,8 @@ void Plan::build(const Graph& graph, ParamStore& store) {
     if (flops < kSingleThreadFlops) threads_ = 1;
   }
   const ThreadScope thread_scope(threads_);
-  std::vector<int> producer_step(specs.size(), -1);
+  std::vector<backend::KernelRequest> kernel_requests;
   for (int i = 0; i < S; ++i) {
-    auto step = std::make_unique<Step>();
-    step->node = &nodes[i];
     const Node& n = nodes[i];
     backend::KernelRequest request{.op = *n.op, .inputs = {}, .outputs = {}, .mode = options_.mode,
                                    .backward = false, .param_grads = false, .input_grads = {}};
@@ -110,9 +144,18 @@ void Plan::build(const Graph& graph, ParamStore& store) {
       request.input_grads.push_back(train && grad_needed[resolve(n.inputs[k])] && n.op->differentiable(int(k)));
     bool any_input_grad = std::any_of(request.input_grads.begin(), request.input_grads.end(), [](bool b) { return b; });
     request.backward = train && (any_param_grad || any_input_grad);
-    step->has_backward = request.backward;
-    step->kernel = backend::make_kernel_or_reference(*backend_, request);
-    for (ValueId v : n.outputs) producer_step[v] = i;
+    kernel_requests.push_back(std::move(request));
+  }
+  if (options_.blocked_layouts) choose_layouts(graph, kernel_requests, specs);
+
+  std::vector<int> producer_step(specs.size(), -1);
+  for (int i = 0; i < S; ++i) {
+    auto step = std::make_unique<Step>();
+    step->node = &nodes[i];
+    step->has_backward = kernel_requests[i].backward;
+    step->kernel = backend::make_kernel_or_reference(*backend_, kernel_requests[i]);
+    for (const TensorSpec& out : kernel_requests[i].outputs) step->output_layouts.push_back(out.layout);
+    for (ValueId v : nodes[i].outputs) producer_step[v] = i;
     steps_.push_back(std::move(step));
   }
 
@@ -334,7 +377,8 @@ std::string Plan::profile_report() const {
 std::vector<StepInfo> Plan::steps() const {
   std::vector<StepInfo> out;
   for (const auto& s : steps_)
-    out.push_back({s->node->name, std::string(s->node->op->type()), std::string(s->kernel->name()), s->has_backward});
+    out.push_back({s->node->name, std::string(s->node->op->type()), std::string(s->kernel->name()),
+                   s->has_backward, s->output_layouts});
   return out;
 }
 

@@ -22,6 +22,9 @@ struct CompileOptions {
   ops::Mode mode = ops::Mode::Infer;
   std::string backend = "cpu";
   bool fuse = true;         // fold activations into the op before them
+  // Store activations blocked (nChw16c) between kernels that can read and write it, instead of
+  // reordering them to NCHW and back at every kernel boundary (see choose_layouts in plan.cpp).
+  bool blocked_layouts = true;
   std::uint64_t seed = 0;   // random streams of stochastic ops (dropout)
   // OpenMP threads the plan's kernels are built for and run on: 0 = automatic (one thread for
   // inference plans under kSingleThreadFlops per call, where fork/join costs more than the
@@ -38,6 +41,7 @@ struct StepInfo {
   std::string op;      // op type after fusion ("Conv2D")
   std::string kernel;  // "onednn", "ref"
   bool backward = false;
+  std::vector<ops::Layout> output_layouts;  // how the node's outputs are stored
 };
 
 class Plan {
@@ -73,6 +77,8 @@ class Plan {
  private:
   struct Step;
   void build(const Graph& graph, ParamStore& params);
+  void choose_layouts(const Graph& graph, std::vector<backend::KernelRequest>& requests,
+                      std::vector<ops::TensorSpec>& specs);
 
   CompileOptions options_;
   std::unique_ptr<backend::Backend> backend_;

@@ -5,6 +5,8 @@
 #include "nn/model_state.h"
 #include "ops/softmax_cross_entropy.h"
 
+#include <algorithm>
+
 namespace convkit::nn {
 
 using detail::ModelState;
@@ -146,7 +148,8 @@ Plan Model::compile_training(const TrainingOptions& options) const {
   impl->plan = std::make_unique<graph::Plan>(
       *graph, state_->params,
       graph::CompileOptions{.batch = options.batch, .mode = ops::Mode::Train, .backend = options.backend,
-                            .fuse = options.fuse, .seed = state_->seed});
+                            .fuse = options.fuse, .blocked_layouts = options.blocked_layouts,
+                            .seed = state_->seed});
   return Plan(std::move(impl));
 }
 
@@ -157,7 +160,8 @@ Plan Model::compile_inference(const InferenceOptions& options) const {
   impl->plan = std::make_unique<graph::Plan>(
       *state_->graph, state_->params,
       graph::CompileOptions{.batch = options.batch, .mode = ops::Mode::Infer, .backend = options.backend,
-                            .fuse = options.fuse, .seed = state_->seed, .threads = options.threads});
+                            .fuse = options.fuse, .blocked_layouts = options.blocked_layouts,
+                            .seed = state_->seed, .threads = options.threads});
   return Plan(std::move(impl));
 }
 
@@ -223,8 +227,12 @@ int Plan::threads() const { return impl_->plan->threads(); }
 
 std::string Plan::describe() const {
   std::string out;
-  for (const auto& s : impl_->plan->steps())
-    out += fmt::format("{:<24} {:<20} {:<8}{}\n", s.node, s.op, s.kernel, s.backward ? " +backward" : "");
+  for (const auto& s : impl_->plan->steps()) {
+    const bool blocked = std::any_of(s.output_layouts.begin(), s.output_layouts.end(),
+                                     [](ops::Layout l) { return l == ops::Layout::Blocked16; });
+    out += fmt::format("{:<24} {:<20} {:<8} {:<8}{}\n", s.node, s.op, s.kernel,
+                       blocked ? "nChw16c" : "nchw", s.backward ? " +backward" : "");
+  }
   return out;
 }
 

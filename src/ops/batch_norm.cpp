@@ -75,7 +75,7 @@ double BatchNorm::flops(std::span<const TensorSpec> inputs) const {
 namespace {
 
 // x viewed as [N, C, S].
-struct Layout {
+struct NcsView {
   std::int64_t n, c, s;
   std::int64_t m() const { return n * s; }
   std::int64_t at(std::int64_t in, std::int64_t ic, std::int64_t is) const {
@@ -83,7 +83,7 @@ struct Layout {
   }
 };
 
-Layout layout_of(const Tensor& x) {
+NcsView ncs_view(const Tensor& x) {
   return {x.dim(0), x.dim(1), x.shape().numel_from(2)};
 }
 
@@ -91,7 +91,7 @@ Layout layout_of(const Tensor& x) {
 
 void BatchNorm::forward(const ForwardCall& call) const {
   const Tensor& xt = call.inputs[0];
-  const Layout l = layout_of(xt);
+  const NcsView l = ncs_view(xt);
   const float* x = xt.data<float>();
   float* y = call.outputs[0].data<float>();
   const float* gamma = call.params[0].data<float>();
@@ -146,7 +146,7 @@ void BatchNorm::forward(const ForwardCall& call) const {
 
 void BatchNorm::backward(const BackwardCall& call) const {
   const Tensor& xt = call.inputs[0];
-  const Layout l = layout_of(xt);
+  const NcsView l = ncs_view(xt);
   const float* x = xt.data<float>();
   const float* dy = call.grad_outputs[0].data<float>();
   const float* y = a_.activation == FusedActivation::ReLU ? call.outputs[0].data<float>() : nullptr;

@@ -1,7 +1,8 @@
 // MaxPool2D / AvgPool2D reference kernels over x [N, C, H, W] -> y [N, C, OH, OW], one (n, c)
 // plane per OpenMP iteration (forward and backward), so results do not depend on threads.
 // Max backward recomputes each window's argmax from the input: the first maximal element in
-// row-major window order gets the gradient (PyTorch's rule; a NaN wins and propagates).
+// row-major window order gets the gradient (PyTorch's rule; a NaN wins and propagates). A fused
+// activation applies to the max; its derivative (from y) to dy before the scatter.
 #include "ops/pool2d.h"
 
 #include <algorithm>
@@ -69,6 +70,8 @@ Attrs Pool2D::attrs() const {
   if (a_.padding == Padding::Explicit)
     at.set("pads", std::vector<std::int64_t>(a_.pads.begin(), a_.pads.end()));
   if (kind_ == PoolKind::Avg) at.set("count_include_pad", a_.count_include_pad);
+  if (a_.activation != FusedActivation::None)
+    at.set("activation", std::string(name_of(a_.activation)));
   return at;
 }
 
@@ -92,7 +95,7 @@ std::vector<TensorSpec> Pool2D::infer(std::span<const TensorSpec> inputs) const 
 }
 
 BackwardNeeds Pool2D::backward_needs() const {
-  return {.inputs = kind_ == PoolKind::Max, .outputs = false};
+  return {.inputs = kind_ == PoolKind::Max, .outputs = a_.activation != FusedActivation::None};
 }
 
 double Pool2D::flops(std::span<const TensorSpec> inputs) const {
@@ -149,7 +152,7 @@ void Pool2D::forward(const ForwardCall& call) const {
       for (std::int64_t j = 0; j < g.ow; ++j) {
         const Window win = g.window(i, j);
         if (kind_ == PoolKind::Max) {
-          yp[i * g.ow + j] = xp[argmax(xp, g.w, win)];
+          yp[i * g.ow + j] = apply_fused(a_.activation, xp[argmax(xp, g.w, win)]);
           continue;
         }
         float s = 0.0f;
@@ -166,16 +169,18 @@ void Pool2D::backward(const BackwardCall& call) const {
   const Geometry g = geometry_of(*this, dxt, call.grad_outputs[0]);
   const float* x = kind_ == PoolKind::Max ? call.inputs[0].data<float>() : nullptr;
   const float* dy = call.grad_outputs[0].data<float>();
+  const float* y =
+      a_.activation != FusedActivation::None ? call.outputs[0].data<float>() : nullptr;
   float* dx = dxt.data<float>();
 #pragma omp parallel for schedule(static) if (g.parallel())
   for (std::int64_t p = 0; p < g.planes; ++p) {
     float* dxp = dx + p * g.h * g.w;
-    const float* dyp = dy + p * g.oh * g.ow;
     std::fill(dxp, dxp + g.h * g.w, 0.0f);
     for (std::int64_t i = 0; i < g.oh; ++i)
       for (std::int64_t j = 0; j < g.ow; ++j) {
         const Window win = g.window(i, j);
-        const float d = dyp[i * g.ow + j];
+        const std::int64_t k = p * g.oh * g.ow + i * g.ow + j;
+        const float d = y ? fused_grad(a_.activation, y[k], dy[k]) : dy[k];
         if (kind_ == PoolKind::Max) {
           dxp[argmax(x + p * g.h * g.w, g.w, win)] += d;
           continue;
@@ -207,6 +212,10 @@ std::shared_ptr<const Op> make_pool(PoolKind kind, std::string_view op, const At
     std::copy(p.begin(), p.end(), a.pads.begin());
   }
   if (kind == PoolKind::Avg) a.count_include_pad = attrs.get_bool("count_include_pad", false);
+  a.activation = fused_activation_from_name(attrs.get_string("activation", "none"));
+  if (kind == PoolKind::Avg && a.activation != FusedActivation::None)
+    fail("{} attribute 'activation' applies to max pooling only, got '{}'", op,
+         name_of(a.activation));
   return std::make_shared<Pool2D>(kind, a);
 }
 

@@ -1,6 +1,9 @@
 // MaxPool2D and AvgPool2D: sliding-window pooling over [N, C, H, W] -> [N, C, OH, OW].
 // stride defaults to the kernel size; padding as in Conv2D (padded cells never win a max and,
 // for average pooling, count only when count_include_pad is set; ONNX's default is not).
+// Max pooling may carry a fused activation (y = act(max)): the fusion pass moves a ReLU, tanh or
+// sigmoid that precedes a MaxPool2D into it, since max commutes with a non-decreasing function
+// and the activation then runs on the pooled tensor (a quarter of the size for 2x2).
 #pragma once
 
 #include "ops/conv2d.h"
@@ -17,6 +20,7 @@ struct Pool2DAttrs {
   Padding padding = Padding::Valid;
   Pads pads{0, 0, 0, 0};
   bool count_include_pad = false;  // Avg only
+  FusedActivation activation = FusedActivation::None;  // Max only
 };
 
 class Pool2D final : public Op {

@@ -1,5 +1,6 @@
 // Plan: whole-network gradients against finite differences, backends and fusion agreeing,
 // skip connections (gradient fan-in), frozen layers, memory planning, allocation-free steps.
+#include "graph/fusion.h"
 #include "graph/plan.h"
 #include "nn/model_state.h"
 
@@ -54,6 +55,16 @@ void fill_batch(Plan& plan, std::uint64_t seed) {
 std::vector<float> flat_grads(const Model& m) {
   auto block = m.parameter_block();
   return std::vector<float>(block.grads, block.grads + block.numel);
+}
+
+// One training step on fill_batch(seed): the loss and the parameter gradients.
+std::pair<double, std::vector<float>> train_step(Model& model, const TrainingOptions& options,
+                                                 std::uint64_t seed) {
+  Plan plan = model.compile_training(options);
+  fill_batch(plan, seed);
+  plan.forward();
+  plan.backward();
+  return {plan.loss(), flat_grads(model)};
 }
 
 TEST(PlanTest, WholeNetworkGradientsMatchFiniteDifferences) {
@@ -136,16 +147,84 @@ TEST(PlanTest, FusionFoldsTanhAndSigmoidIntoConvAndDense) {
   EXPECT_EQ(count(plain.describe(), " Sigmoid "), 1);
   EXPECT_EQ(count(fused.describe(), " Tanh "), 1);
   EXPECT_EQ(count(fused.describe(), " Sigmoid "), 0);
-  auto run = [&](Plan& plan) {
-    fill_batch(plan, 5);
-    plan.forward();
-    plan.backward();
-    return std::pair{plan.loss(), flat_grads(model)};
-  };
-  auto [loss_fused, grads_fused] = run(fused);
-  auto [loss_plain, grads_plain] = run(plain);
+  auto [loss_fused, grads_fused] = train_step(model, {.batch = 2, .fuse = true}, 5);
+  auto [loss_plain, grads_plain] = train_step(model, {.batch = 2, .fuse = false}, 5);
   EXPECT_NEAR(loss_fused, loss_plain, 1e-5f);
   for (std::size_t i = 0; i < grads_fused.size(); ++i) EXPECT_NEAR(grads_fused[i], grads_plain[i], 1e-4f) << i;
+}
+
+// A ReLU read only by a max pooling moves into the pooling (relu(max) = max(relu), on a quarter
+// of the elements); one that something else also reads stays where it was (here: in the conv).
+TEST(PlanTest, FusionMovesAnActivationReadOnlyByMaxPoolingIntoIt) {
+  Value x = Input({2, 6, 6});
+  Value a = Conv2D{.filters = 3, .kernel = 3, .padding = Padding::Same}(x);
+  Value r = ReLU{}(a);
+  Value p = MaxPool2D{.pool = 2}(r);
+  Value b = Conv2D{.filters = 3, .kernel = 3, .padding = Padding::Same}(r);
+  Value q = MaxPool2D{.pool = 2}(ReLU{}(b));
+  Model model(x, Dense{.units = 3}(Flatten{}(Add{}({p, q}))));
+  const graph::FusedGraph fused = graph::fuse_activations(*model.state().graph);
+  std::vector<std::string> acts;
+  for (const graph::Node& n : fused.nodes)
+    acts.push_back(std::string(n.op->type()) + ":" + n.op->attrs().get_string("activation", "none"));
+  // The first ReLU has two readers (a pooling and a conv): folded into its conv. The second is
+  // read only by the pooling: moved into it, so its conv keeps no activation.
+  EXPECT_EQ(acts, (std::vector<std::string>{"Conv2D:relu", "MaxPool2D:none", "Conv2D:none",
+                                            "MaxPool2D:relu", "Add:none", "Flatten:none",
+                                            "Dense:none"}));
+  model.initialize(2);
+  auto [loss_fused, grads_fused] = train_step(model, {.batch = 3, .fuse = true}, 4);
+  auto [loss_plain, grads_plain] = train_step(model, {.batch = 3, .fuse = false}, 4);
+  EXPECT_NEAR(loss_fused, loss_plain, 1e-5f);
+  for (std::size_t i = 0; i < grads_fused.size(); ++i) EXPECT_NEAR(grads_fused[i], grads_plain[i], 1e-4f) << i;
+}
+
+// Between two oneDNN convolutions and a max pooling, activations (and their gradients) are kept
+// nChw16c instead of being reordered to NCHW and back at each kernel; the results are those of
+// the all-NCHW plan (reorders are exact) and of the reference backend.
+TEST(PlanTest, BlockedLayoutsBetweenConvolutionsAndPoolingChangeNoResult) {
+  Model model = sequential({3, 12, 12}, {Conv2D{.filters = 16, .kernel = 3, .activation = Activation::ReLU},
+                                         Conv2D{.filters = 32, .kernel = 3, .padding = Padding::Same,
+                                                .activation = Activation::ReLU},
+                                         MaxPool2D{.pool = 2}, Flatten{}, Dense{.units = 3}});
+  model.initialize(4);
+  const TrainingOptions blocked{.batch = 4}, plain{.batch = 4, .blocked_layouts = false},
+      reference{.batch = 4, .backend = "reference"};
+  auto [loss, grads] = train_step(model, blocked, 6);
+  auto [loss_plain, grads_plain] = train_step(model, plain, 6);
+  auto [loss_ref, grads_ref] = train_step(model, reference, 6);
+  const std::string layout = model.compile_training(blocked).describe();
+  const std::string layout_plain = model.compile_training(plain).describe();
+  const std::string layout_ref = model.compile_training(reference).describe();
+  // Both convolutions write nChw16c (read by a conv and a pooling); the pooling writes NCHW for
+  // Flatten; nothing is blocked without the option or on the reference backend.
+  EXPECT_EQ(count(layout, " nChw16c "), 2) << layout;
+  EXPECT_EQ(count(layout_plain, " nChw16c "), 0);
+  EXPECT_EQ(count(layout_ref, " nChw16c "), 0);
+  EXPECT_NEAR(loss, loss_plain, 1e-6);
+  EXPECT_NEAR(loss, loss_ref, 1e-4);
+  float worst_plain = 0, worst_ref = 0;
+  for (std::size_t i = 0; i < grads.size(); ++i) {
+    worst_plain = std::max(worst_plain, std::fabs(grads[i] - grads_plain[i]));
+    worst_ref = std::max(worst_ref, std::fabs(grads[i] - grads_ref[i]));
+  }
+  EXPECT_LT(worst_plain, 1e-6);
+  EXPECT_LT(worst_ref, 1e-3);
+
+  // Batch-1 inference: the 3-channel first conv runs the direct kernel, which writes NCHW only;
+  // the second conv still hands nChw16c to the pooling. Same outputs as the NCHW plan.
+  auto infer = [&](bool blocked) {
+    Plan plan = model.compile_inference({.batch = 1, .blocked_layouts = blocked});
+    fill_normal(plan.input().data<float>(), plan.input().numel(), 7, 0.0f, 1.0f);
+    plan.forward();
+    const Tensor& y = plan.output();
+    return std::pair{std::vector<float>(y.data<float>(), y.data<float>() + y.numel()), plan.describe()};
+  };
+  auto [y, describe] = infer(true);
+  auto [y_plain, describe_plain] = infer(false);
+  EXPECT_EQ(count(describe, " direct "), 1) << describe;
+  EXPECT_EQ(count(describe, " nChw16c "), 1) << describe;
+  for (std::size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], y_plain[i], 1e-6f) << i;
 }
 
 TEST(PlanTest, FrozenLayerGetsNoGradientAndNoUpdate) {

@@ -147,6 +147,34 @@ TEST(Pool2DTest, AvgGradients) {
   }
 }
 
+// A fused activation applies to the max (relu(max) = max(relu)), and its derivative to dy.
+TEST(Pool2DTest, MaxWithFusedActivationIsTheActivationOfTheMax) {
+  Pool2D op(PoolKind::Max, {.activation = FusedActivation::ReLU});
+  EXPECT_TRUE(op.backward_needs().inputs);
+  EXPECT_TRUE(op.backward_needs().outputs);
+  const Tensor x = tensor_of({1, 1, 2, 4}, {-3, -1, 2, -5, -2, -4, 1, 0.5f});
+  Tensor y = Tensor::full({1, 1, 1, 2}, NAN);
+  std::vector<Tensor> in{x}, out{y};
+  op.forward({.inputs = in, .outputs = out});
+  EXPECT_EQ(values(y), (std::vector<float>{0.0f, 2.0f}));
+  const Tensor dy = tensor_of({1, 1, 1, 2}, {10, 20});
+  Tensor dx = Tensor::full(x.shape(), NAN);
+  std::vector<Tensor> gy{dy}, gx{dx};
+  op.backward({.inputs = in, .outputs = out, .grad_outputs = gy, .grad_inputs = gx});
+  // The first window's max (-1) is cut by the ReLU: no gradient; the second goes to its max.
+  EXPECT_EQ(values(dx), (std::vector<float>{0, 0, 20, 0, 0, 0, 0, 0}));
+}
+
+TEST(Pool2DTest, MaxWithFusedActivationGradients) {
+  for (FusedActivation act : {FusedActivation::ReLU, FusedActivation::Tanh, FusedActivation::Sigmoid}) {
+    Pool2D op(PoolKind::Max, {.kernel = {3, 3}, .stride = {2, 2}, .padding = Padding::Same,
+                              .activation = act});
+    Tensor x = distinct({2, 2, 5, 6});
+    for (std::int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] += 0.013f;  // off ReLU's kink
+    testing::expect_gradients_match(op, {x}, {});
+  }
+}
+
 TEST(Pool2DTest, ShapeErrorsStateExpectedAndGot) {
   Pool2D op(PoolKind::Max, {.kernel = {3, 3}});
   std::vector<TensorSpec> small{{Shape{1, 1, 2, 5}}};
@@ -182,6 +210,10 @@ TEST(Pool2DTest, BadAttributesNameAttributeAndValue) {
                     make_op("MaxPool2D", {{"kernel", V{2, 2, 2}}});
                   }),
                   "'kernel' must be an integer or a list of 2 integers, got [2, 2, 2]");
+  expect_contains(error_of<Error>([] {
+                    make_op("AvgPool2D", {{"activation", std::string("relu")}});
+                  }),
+                  "AvgPool2D attribute 'activation' applies to max pooling only, got 'relu'");
 }
 
 TEST(Pool2DTest, AttrsRebuildTheSameOp) {
@@ -204,6 +236,9 @@ TEST(Pool2DTest, AttrsRebuildTheSameOp) {
       {{"kernel", std::int64_t{3}}, {"stride", std::int64_t{2}}, {"padding", std::string("same")}});
   EXPECT_EQ(max->type(), "MaxPool2D");
   EXPECT_EQ(max->attrs().str(), "kernel=[3, 3], stride=[2, 2], padding=same");
+  auto fused = make_op("MaxPool2D", {{"activation", std::string("tanh")}});
+  EXPECT_EQ(fused->attrs().str(), "kernel=[2, 2], stride=[2, 2], padding=valid, activation=tanh");
+  EXPECT_EQ(dynamic_cast<const Pool2D&>(*fused).pool_attrs().activation, FusedActivation::Tanh);
 }
 
 }  // namespace

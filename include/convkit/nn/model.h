@@ -52,6 +52,7 @@ struct TrainingOptions {
   std::vector<double> class_weights;   // empty = unweighted
   std::string backend = "cpu";         // "cpu" (oneDNN) or "reference"
   bool fuse = true;                    // fold activations into conv/dense/batch-norm
+  bool blocked_layouts = true;         // nChw16c activations between kernels that take it (false: NCHW)
   bool soft_targets = false;           // labels() is f32 [N, K] class probabilities (mixup, cutmix)
 };
 
@@ -59,6 +60,7 @@ struct InferenceOptions {
   std::int64_t batch = 1;
   std::string backend = "cpu";
   bool fuse = true;
+  bool blocked_layouts = true;
   // OpenMP threads: 0 = automatic (one thread when a call is under 2 MFLOP, where forking
   // threads costs more than the work, e.g. LeNet-5 at batch 1; else the caller's setting).
   int threads = 0;
@@ -135,7 +137,7 @@ class Plan {
 
   std::size_t memory_bytes() const;     // the planned activation/gradient arena
   std::size_t unplanned_bytes() const;  // what the same buffers would take without reuse
-  std::string describe() const;         // one line per step: node, op, kernel
+  std::string describe() const;         // one line per step: node, op, kernel, output layout
   int threads() const;                  // OpenMP threads it runs on; 0 = the caller's setting
   // Per-layer timing: turn on, run some steps, read the table (forward/backward ms per layer).
   void set_profiling(bool on);

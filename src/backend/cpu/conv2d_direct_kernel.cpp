@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 namespace convkit::backend::cpu {
 
@@ -131,25 +132,43 @@ void Conv2DDirectKernel::forward(const ForwardCall& call) {
 
 }  // namespace
 
-std::unique_ptr<Kernel> make_conv2d_direct_kernel(const KernelRequest& request) {
+namespace {
+
+// The call's geometry when the direct kernel takes it (see the top of this file), else nothing.
+std::optional<Geometry> direct_geometry(const KernelRequest& request) {
   const auto* op = dynamic_cast<const ops::Conv2D*>(&request.op);
   if (!op || request.mode != ops::Mode::Infer || request.backward || request.inputs.size() != 1 ||
       request.inputs[0].dtype != DType::f32 || request.inputs[0].shape.rank() != 4)
-    return nullptr;
+    return std::nullopt;
   const ops::Conv2DAttrs& a = op->conv_attrs();
   const Shape& x = request.inputs[0].shape;
   const Shape& y = request.outputs[0].shape;
   if (a.groups != 1 || a.stride != std::array<std::int64_t, 2>{1, 1} ||
       a.dilation != std::array<std::int64_t, 2>{1, 1} || x[1] > kMaxChannels)
-    return nullptr;
+    return std::nullopt;
   const ops::Pads p = op->resolved_pads(x[2], x[3]);  // top, left, bottom, right
   const Geometry g{.n = x[0], .c = x[1], .f = y[1], .oh = y[2], .ow = y[3],
                    .kh = a.kernel[0], .kw = a.kernel[1],
                    .h = x[2], .w = x[3], .pt = p[0], .pl = p[1],
                    .hp = x[2] + p[0] + p[2], .wp = x[3] + p[1] + p[3]};
-  if (g.n * g.f * g.oh * g.ow * g.c * g.kh * g.kw > kMaxMacs) return nullptr;
+  if (g.n * g.f * g.oh * g.ow * g.c * g.kh * g.kw > kMaxMacs) return std::nullopt;
+  return g;
+}
+
+}  // namespace
+
+bool conv2d_direct_applies(const KernelRequest& request) {
+  return direct_geometry(request).has_value();
+}
+
+std::unique_ptr<Kernel> make_conv2d_direct_kernel(const KernelRequest& request) {
+  const std::optional<Geometry> g = direct_geometry(request);
+  if (!g || request.inputs[0].layout != ops::Layout::Plain ||
+      request.outputs[0].layout != ops::Layout::Plain)
+    return nullptr;
+  const auto& a = static_cast<const ops::Conv2D&>(request.op).conv_attrs();
   return build_or_null([&]() -> std::unique_ptr<Kernel> {
-    return std::make_unique<Conv2DDirectKernel>(a, g, y);
+    return std::make_unique<Conv2DDirectKernel>(a, *g, request.outputs[0].shape);
   });
 }
 

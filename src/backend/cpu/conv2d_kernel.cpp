@@ -6,10 +6,11 @@
 // backward passes together, since oneDNN's backward needs the forward's algorithm).
 // Weights are reordered from OIHW into the primitive's preferred layout (format_tag::any) on
 // every call, since the optimizer rewrites them each step; diff weights are reordered back.
-// Activations are plain NCHW tensors at the kernel's boundary. ConvLayout::Blocked (default)
-// lets each primitive pick its activation layout too and reorders through scratch; every
-// reorder is skipped when the chosen layout is already the tensor's (Program::staging), so a
-// later pass that hands over blocked tensors only has to change the external descs.
+// Activations at the kernel's boundary are in the layouts the plan chose (Plain NCHW or
+// Blocked16 = nChw16c, see conv2d_layout_offer). ConvLayout::Blocked (default) lets each
+// primitive pick its activation layout too and reorders through scratch; every reorder is
+// skipped when the chosen layout is already the tensor's (Program::staging), so between two
+// convolutions (or a convolution and a pooling) that agree on nChw16c nothing is reordered.
 #include "backend/cpu/kernels.h"
 #include "backend/cpu/onednn_common.h"
 #include "backend/cpu/weighted_kernel.h"
@@ -101,9 +102,9 @@ Conv2DKernel::Conv2DKernel(const KernelRequest& request, ConvKernelOptions optio
        g.pad_r},
       make_attr(activation_), cpu_engine());
 
-  fx_ = fwd_.external(plain_desc(g.src));
+  fx_ = fwd_.external(activation_desc(request.inputs[0]));
   fw_ = fwd_.external(plain_desc(g.weights));
-  fy_ = fwd_.external(plain_desc(g.dst));
+  fy_ = fwd_.external(activation_desc(request.outputs[0]));
   const Slot xs = fwd_.staging(fx_, pd.src_desc()), ws = fwd_.staging(fw_, pd.weights_desc());
   const Slot ys = fwd_.staging(fy_, pd.dst_desc());
   fwd_.copy(fx_, xs);
@@ -145,13 +146,11 @@ void Conv2DKernel::build_backward(const KernelRequest& request, const ConvGeomet
   // Prologue: dy (times the fused activation's derivative, from y), the gradient both passes consume,
   // reordered once here when both want it in the same layout.
   bwd_.set_group(0);
-  bdy_ = bwd_.external(plain_desc(g.dst));
-  Slot grad = bdy_;
-  if (activation_ != ops::FusedActivation::None) {
-    by_ = bwd_.external(plain_desc(g.dst));
-    grad = bwd_.temporary(plain_desc(g.dst));
-    add_activation_backward(bwd_, activation_, by_, bdy_, grad);
-  }
+  const memory::desc y_md = activation_desc(request.outputs[0]);
+  const OutputGradient out_grad = add_output_gradient(bwd_, activation_, y_md);
+  bdy_ = out_grad.dy;
+  by_ = out_grad.y;
+  const Slot grad = out_grad.grad;
   Slot shared_grad = -1;
   if (need_dx && request.param_grads && data_pd.diff_dst_desc() == weights_pd.diff_dst_desc()) {
     shared_grad = bwd_.staging(grad, data_pd.diff_dst_desc());
@@ -167,7 +166,7 @@ void Conv2DKernel::build_backward(const KernelRequest& request, const ConvGeomet
   if (need_dx) {
     bwd_.set_group(1);
     bw_ = bwd_.external(plain_desc(g.weights));
-    bdx_ = bwd_.external(plain_desc(g.src));
+    bdx_ = bwd_.external(activation_desc(request.inputs[0]));
     const Slot dys = staged_grad(data_pd.diff_dst_desc());
     const Slot ws = bwd_.staging(bw_, data_pd.weights_desc());
     const Slot dxs = bwd_.staging(bdx_, data_pd.diff_src_desc());
@@ -177,7 +176,7 @@ void Conv2DKernel::build_backward(const KernelRequest& request, const ConvGeomet
   }
   if (request.param_grads) {
     bwd_.set_group(2);
-    bx_ = bwd_.external(plain_desc(g.src));
+    bx_ = bwd_.external(activation_desc(request.inputs[0]));
     bdw_ = bwd_.external(plain_desc(g.weights));
     const Slot dys = staged_grad(weights_pd.diff_dst_desc());
     const Slot xs = bwd_.staging(bx_, weights_pd.src_desc());
@@ -216,6 +215,14 @@ std::unique_ptr<Kernel> make_conv2d_kernel(const KernelRequest& request,
 std::unique_ptr<Kernel> make_conv2d_kernel(const KernelRequest& request) {
   if (auto direct = make_conv2d_direct_kernel(request)) return direct;
   return make_conv2d_kernel(request, ConvKernelOptions{});
+}
+
+LayoutOffer conv2d_layout_offer(const KernelRequest& request) {
+  KernelRequest plain = request;
+  for (auto& s : plain.inputs) s.layout = ops::Layout::Plain;
+  for (auto& s : plain.outputs) s.layout = ops::Layout::Plain;
+  if (request.inputs.size() != 1 || conv2d_direct_applies(plain)) return {};
+  return {{true}, {true}};
 }
 
 }  // namespace convkit::backend::cpu

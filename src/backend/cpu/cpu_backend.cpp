@@ -10,18 +10,20 @@ namespace convkit::backend::cpu {
 namespace {
 
 using KernelFactory = std::unique_ptr<Kernel> (*)(const KernelRequest&);
+using LayoutOfferFn = LayoutOffer (*)(const KernelRequest&);
 
 struct KernelEntry {
   std::string_view op_type;
   KernelFactory make;
+  LayoutOfferFn offer = nullptr;  // nullptr: the kernels read and write Plain tensors only
 };
 
 // One line per op with a oneDNN kernel; ops not listed run their reference kernel.
 const KernelEntry kKernels[] = {
-    {"Conv2D", make_conv2d_kernel},
+    {"Conv2D", make_conv2d_kernel, conv2d_layout_offer},
     {"Dense", make_dense_kernel},
-    {"MaxPool2D", make_pool2d_kernel},
-    {"AvgPool2D", make_pool2d_kernel},
+    {"MaxPool2D", make_pool2d_kernel, pool2d_layout_offer},
+    {"AvgPool2D", make_pool2d_kernel, pool2d_layout_offer},
     {"BatchNorm", make_batch_norm_simd_kernel},  // make_batch_norm_kernel: oneDNN, for blocked layouts
     {"ReLU", make_activation_kernel},
     {"LeakyReLU", make_activation_kernel},
@@ -42,6 +44,11 @@ class CpuBackend final : public Backend {
     for (const auto& entry : kKernels)
       if (entry.make && entry.op_type == request.op.type()) return entry.make(request);
     return nullptr;
+  }
+  LayoutOffer layout_offer(const KernelRequest& request) override {
+    for (const auto& entry : kKernels)
+      if (entry.offer && entry.op_type == request.op.type()) return entry.offer(request);
+    return {};
   }
 };
 

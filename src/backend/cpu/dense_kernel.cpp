@@ -1,10 +1,11 @@
 // oneDNN kernel for Dense (inner product): forward with bias and ReLU fused as a post-op,
 // backward data and backward weights+bias, each built only when the request needs it.
 // Shapes: x [N, K] (an input of higher rank is read as [N, K] with K = the rest), weight
-// [U, K] (OI), bias [U], y [N, U]. Activations stay plain (nc). Training and large-batch
-// inference reorder the weights each call into the layout the primitive prefers
-// (format_tag::any; diff weights back to OI); small-batch inference reads them in place (OI):
-// it is a matrix-vector product bound by reading the weights once, so a reorder would double it.
+// [U, K] (OI), bias [U], y [N, U]. Activations stay plain (nc). The forward of training and of
+// large-batch inference reorders the weights each call into the layout the primitive prefers
+// (format_tag::any); small-batch inference reads them in place (OI): it is a matrix-vector
+// product bound by reading the weights once, so a reorder would double it. Backward data and
+// weights read and write OI in place (see bwd_weights_md).
 #include "backend/cpu/kernels.h"
 #include "backend/cpu/onednn_common.h"
 #include "backend/cpu/weighted_kernel.h"
@@ -35,6 +36,10 @@ DenseKernel::DenseKernel(const KernelRequest& request) {
   const bool need_dx = !request.input_grads.empty() && request.input_grads[0];
   constexpr std::int64_t kPlainWeightsMaxBatch = 16;
   const bool plain_weights = !training && n <= kPlainWeightsMaxBatch;
+  // Backward reads and writes the weights in place (OI; oneDNN's GEMM path): measured faster than
+  // its blocked kernels plus the reorders they need (mnist_cnn's 9216->128 layer at batch 128:
+  // 1.4 + 1.6 ms against 1.7 + 0.6 and 1.8 + 0.7 ms for data and weights).
+  const memory::desc bwd_weights_md = plain_desc(weights);
 
   const memory::desc bias_md = bias_ ? plain_desc(bias) : memory::desc();
   dnnl::inner_product_forward::primitive_desc pd(
@@ -57,16 +62,13 @@ DenseKernel::DenseKernel(const KernelRequest& request) {
 
   // Prologue: dy, times the fused activation's derivative (from y).
   bwd_.set_group(0);
-  bdy_ = bwd_.external(plain_desc(dst));
-  Slot grad = bdy_;
-  if (activation != ops::FusedActivation::None) {
-    by_ = bwd_.external(plain_desc(dst));
-    grad = bwd_.temporary(plain_desc(dst));
-    add_activation_backward(bwd_, activation, by_, bdy_, grad);
-  }
+  const OutputGradient out_grad = add_output_gradient(bwd_, activation, plain_desc(dst));
+  bdy_ = out_grad.dy;
+  by_ = out_grad.y;
+  const Slot grad = out_grad.grad;
   if (need_dx) {
     dnnl::inner_product_backward_data::primitive_desc data_pd(
-        {plain_desc(src), any_desc(weights), plain_desc(dst)}, make_attr(), cpu_engine(), pd);
+        {plain_desc(src), bwd_weights_md, plain_desc(dst)}, make_attr(), cpu_engine(), pd);
     bwd_.set_group(1);
     bw_ = bwd_.external(plain_desc(weights));
     bdx_ = bwd_.external(plain_desc(src));
@@ -77,7 +79,7 @@ DenseKernel::DenseKernel(const KernelRequest& request) {
   }
   if (request.param_grads) {
     dnnl::inner_product_backward_weights::primitive_desc weights_pd(
-        {plain_desc(src), any_desc(weights), bias_md, plain_desc(dst)}, make_attr(), cpu_engine(),
+        {plain_desc(src), bwd_weights_md, bias_md, plain_desc(dst)}, make_attr(), cpu_engine(),
         pd);
     bwd_.set_group(2);
     bx_ = bwd_.external(plain_desc(src));

@@ -30,12 +30,18 @@ struct ConvKernelOptions {
 
 // Conv2D: the direct kernel for small inference calls on few channels, else oneDNN.
 std::unique_ptr<Kernel> make_conv2d_kernel(const KernelRequest& request);
+// Blocked16 in and out wherever the oneDNN kernel runs (not the direct kernel's calls).
+LayoutOffer conv2d_layout_offer(const KernelRequest& request);
 // oneDNN only, with these options.
 std::unique_ptr<Kernel> make_conv2d_kernel(const KernelRequest& request, ConvKernelOptions options);
-std::unique_ptr<Kernel> make_conv2d_direct_kernel(const KernelRequest& request);  // Infer, C <= 4
+std::unique_ptr<Kernel> make_conv2d_direct_kernel(const KernelRequest& request);  // Infer, C <= 4, Plain
+bool conv2d_direct_applies(const KernelRequest& request);  // its shapes take the direct kernel
 std::unique_ptr<Kernel> make_dense_kernel(const KernelRequest& request);
 // Max/AvgPool2D: the window kernel where it applies (stride = kernel, no padding), else oneDNN.
 std::unique_ptr<Kernel> make_pool2d_kernel(const KernelRequest& request);
+// oneDNN pooling reads Blocked16 (its JIT kernel is several times faster there than on NCHW)
+// and writes it when it reads it; the window kernel is Plain only.
+LayoutOffer pool2d_layout_offer(const KernelRequest& request);
 std::unique_ptr<Kernel> make_pool2d_onednn_kernel(const KernelRequest& request);
 std::unique_ptr<Kernel> make_pool2d_window_kernel(const KernelRequest& request);  // plain layout
 std::unique_ptr<Kernel> make_batch_norm_kernel(const KernelRequest& request);  // oneDNN

@@ -29,6 +29,14 @@ memory::desc plain_desc(const memory::dims& dims) {
   return memory::desc(dims, memory::data_type::f32, strides);
 }
 
+memory::desc activation_desc(const ops::TensorSpec& spec) {
+  if (spec.layout == ops::Layout::Plain) return plain_desc(spec.shape);
+  if (spec.shape.rank() != 4 || spec.shape[1] % 16 != 0 || spec.dtype != DType::f32)
+    fail("a Blocked16 tensor must be 4-D f32 with channels a multiple of 16, got {}",
+         spec.shape.str());
+  return memory::desc(to_dims(spec.shape), memory::data_type::f32, Tag::nChw16c);
+}
+
 memory::desc any_desc(const memory::dims& dims) {
   return memory::desc(dims, memory::data_type::f32, Tag::any);
 }
@@ -63,15 +71,20 @@ dnnl::eltwise_forward::primitive_desc eltwise_forward_pd(ops::FusedActivation ac
           make_attr(), cpu_engine()};
 }
 
-void add_activation_backward(Program& program, ops::FusedActivation activation, Program::Slot y,
-                             Program::Slot dy, Program::Slot dx) {
+OutputGradient add_output_gradient(Program& program, ops::FusedActivation activation,
+                                   const memory::desc& md) {
+  OutputGradient g;
+  g.dy = g.grad = program.external(md);
+  if (activation == ops::FusedActivation::None) return g;
+  g.y = program.external(md);
+  g.grad = program.temporary(md);
   const auto alg = eltwise_algorithm(activation, true);
-  const memory::desc& md = program.desc(y);
   dnnl::eltwise_forward::primitive_desc hint(
       {dnnl::prop_kind::forward_training, alg, md, 0.0f, 0.0f}, make_attr(), cpu_engine());
   dnnl::eltwise_backward::primitive_desc pd({alg, md, md, 0.0f, 0.0f}, make_attr(), cpu_engine(),
                                             hint);
-  program.add(pd, {{DNNL_ARG_DST, y}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_SRC, dx}});
+  program.add(pd, {{DNNL_ARG_DST, g.y}, {DNNL_ARG_DIFF_DST, g.dy}, {DNNL_ARG_DIFF_SRC, g.grad}});
+  return g;
 }
 
 Program::Slot Program::new_slot(const memory::desc& md, bool temporary) {

@@ -40,6 +40,8 @@ memory::desc plain_desc(const memory::dims& dims);
 inline memory::desc plain_desc(const Shape& shape) {
   return plain_desc(to_dims(shape));
 }
+// The desc of an activation tensor as the plan stores it: plain, or nChw16c for Blocked16.
+memory::desc activation_desc(const ops::TensorSpec& spec);
 // An f32 desc that lets the primitive choose its layout (format_tag::any).
 memory::desc any_desc(const memory::dims& dims);
 
@@ -119,10 +121,15 @@ class Program {
   int group_ = 0;
 };
 
-// Appends dx = dy * f'(y), the backward of a fused activation from its output y (ReLU: y > 0,
-// tanh: 1 - y^2, sigmoid: y (1 - y)). All three slots must share one desc.
-void add_activation_backward(Program& program, ops::FusedActivation activation, Program::Slot y,
-                             Program::Slot dy, Program::Slot dx);
+// The gradient a backward program starts from at an output y with a fused activation: adds the
+// external slots dy and (with an activation) y, both of desc `md`, and, with an activation, a
+// step computing grad = dy * f'(y) in a temporary (ReLU: y > 0, tanh: 1 - y^2, sigmoid:
+// y (1 - y)); without one, grad is dy itself.
+struct OutputGradient {
+  Program::Slot dy = -1, y = -1, grad = -1;
+};
+OutputGradient add_output_gradient(Program& program, ops::FusedActivation activation,
+                                   const memory::desc& md);
 
 // Runs a factory body, turning "oneDNN has no implementation for this" into nullptr so the
 // reference kernel runs instead.

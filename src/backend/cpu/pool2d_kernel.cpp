@@ -1,4 +1,6 @@
-// oneDNN kernel for MaxPool2D and AvgPool2D over plain x [N, C, H, W] -> y [N, C, OH, OW].
+// oneDNN kernel for MaxPool2D and AvgPool2D, x [N, C, H, W] -> y [N, C, OH, OW]. The primitive
+// runs in x's layout (Plain or Blocked16; its JIT kernel is much faster on nChw16c) and y is
+// reordered when the plan wants it in the other one.
 // Max pooling in training keeps oneDNN's argmax workspace in saved() (a u8 tensor of its byte
 // size), so backward needs neither x nor y. Average pooling maps count_include_pad to
 // pooling_avg_include_padding / pooling_avg_exclude_padding; its backward needs only dy.
@@ -30,7 +32,7 @@ class Pool2DKernel final : public Kernel {
   Program fwd_;
   Slot fx_ = -1, fy_ = -1, fws_ = -1;
   Program bwd_;
-  Slot bdy_ = -1, bdx_ = -1, bws_ = -1;
+  Slot bdy_ = -1, by_ = -1, bdx_ = -1, bws_ = -1;
 };
 
 Pool2DKernel::Pool2DKernel(const KernelRequest& request) {
@@ -39,7 +41,13 @@ Pool2DKernel::Pool2DKernel(const KernelRequest& request) {
   const Shape& x = request.inputs[0].shape;
   const Shape& y = request.outputs[0].shape;
   const ops::Pads pads = op.resolved_pads(x[2], x[3]);  // top, left, bottom, right
-  const memory::dims src = to_dims(x), dst = to_dims(y), kernel{a.kernel[0], a.kernel[1]};
+  const memory::dims dst = to_dims(y), kernel{a.kernel[0], a.kernel[1]};
+  const memory::desc x_md = activation_desc(request.inputs[0]);
+  const memory::desc y_md = activation_desc(request.outputs[0]);
+  // y as the primitive writes it: in x's layout.
+  const memory::desc prim_y_md = request.inputs[0].layout == ops::Layout::Plain
+                                     ? plain_desc(dst)
+                                     : memory::desc(dst, memory::data_type::f32, Tag::nChw16c);
   const memory::dims strides{a.stride[0], a.stride[1]}, pad_l{pads[0], pads[1]},
       pad_r{pads[2], pads[3]};
   const algorithm alg = op.kind() == ops::PoolKind::Max ? algorithm::pooling_max
@@ -47,13 +55,28 @@ Pool2DKernel::Pool2DKernel(const KernelRequest& request) {
                                                         : algorithm::pooling_avg_exclude_padding;
   const bool backward = request.backward && !request.input_grads.empty() && request.input_grads[0];
 
-  dnnl::pooling_forward::primitive_desc pd(
-      {backward ? prop_kind::forward_training : prop_kind::forward_inference, alg, plain_desc(src),
-       plain_desc(dst), strides, kernel, pad_l, pad_r},
-      make_attr(), cpu_engine());
-  fx_ = fwd_.external(plain_desc(src));
-  fy_ = fwd_.external(plain_desc(dst));
-  std::vector<std::pair<int, Slot>> args{{DNNL_ARG_SRC, fx_}, {DNNL_ARG_DST, fy_}};
+  // A fused activation (max pooling) is the primitive's post-op where oneDNN has one, else an
+  // eltwise step on y; backward multiplies dy by its derivative (from y) first.
+  const ops::FusedActivation act = a.activation;
+  auto forward_pd = [&](ops::FusedActivation post_op) {
+    return dnnl::pooling_forward::primitive_desc(
+        {backward ? prop_kind::forward_training : prop_kind::forward_inference, alg, x_md,
+         prim_y_md, strides, kernel, pad_l, pad_r},
+        make_attr(post_op), cpu_engine());
+  };
+  dnnl::pooling_forward::primitive_desc pd;
+  bool separate_activation = false;
+  try {
+    pd = forward_pd(act);
+  } catch (const dnnl::error&) {
+    if (act == ops::FusedActivation::None) throw;
+    pd = forward_pd(ops::FusedActivation::None);
+    separate_activation = true;
+  }
+  fx_ = fwd_.external(x_md);
+  fy_ = fwd_.external(y_md);
+  const Slot ys = fwd_.staging(fy_, prim_y_md);
+  std::vector<std::pair<int, Slot>> args{{DNNL_ARG_SRC, fx_}, {DNNL_ARG_DST, ys}};
   const std::size_t ws_bytes = backward ? pd.workspace_desc().get_size() : 0;
   if (ws_bytes > 0) {
     saved_.push_back({Shape{std::int64_t(ws_bytes)}, DType::u8});
@@ -61,14 +84,21 @@ Pool2DKernel::Pool2DKernel(const KernelRequest& request) {
     args.push_back({DNNL_ARG_WORKSPACE, fws_});
   }
   fwd_.add(pd, args);
+  if (separate_activation)
+    fwd_.add(eltwise_forward_pd(act, prim_y_md), {{DNNL_ARG_SRC, ys}, {DNNL_ARG_DST, ys}});
+  fwd_.copy(ys, fy_);
   if (!backward) return;
 
   dnnl::pooling_backward::primitive_desc bpd(
-      {alg, plain_desc(src), plain_desc(dst), strides, kernel, pad_l, pad_r}, make_attr(),
-      cpu_engine(), pd);
-  bdy_ = bwd_.external(plain_desc(dst));
-  bdx_ = bwd_.external(plain_desc(src));
-  std::vector<std::pair<int, Slot>> bargs{{DNNL_ARG_DIFF_DST, bdy_}, {DNNL_ARG_DIFF_SRC, bdx_}};
+      {alg, x_md, prim_y_md, strides, kernel, pad_l, pad_r}, make_attr(), cpu_engine(), pd);
+  const OutputGradient out_grad = add_output_gradient(bwd_, act, y_md);
+  bdy_ = out_grad.dy;
+  by_ = out_grad.y;
+  const Slot grad = out_grad.grad;
+  bdx_ = bwd_.external(x_md);
+  const Slot dys = bwd_.staging(grad, prim_y_md);
+  bwd_.copy(grad, dys);
+  std::vector<std::pair<int, Slot>> bargs{{DNNL_ARG_DIFF_DST, dys}, {DNNL_ARG_DIFF_SRC, bdx_}};
   if (ws_bytes > 0) {
     bws_ = bwd_.external(bpd.workspace_desc());
     bargs.push_back({DNNL_ARG_WORKSPACE, bws_});
@@ -91,6 +121,7 @@ void Pool2DKernel::backward(const BackwardCall& call) {
   if (bwd_.empty() || call.grad_inputs.empty() || !call.grad_inputs[0].defined()) return;
   bwd_.bind(bdy_, call.grad_outputs[0]);
   bwd_.bind(bdx_, call.grad_inputs[0]);
+  if (by_ >= 0) bwd_.bind(by_, call.outputs[0]);
   if (bws_ >= 0) bwd_.bind(bws_, call.saved[0]);
   bwd_.run(call.scratch);
 }
@@ -106,6 +137,14 @@ std::unique_ptr<Kernel> make_pool2d_onednn_kernel(const KernelRequest& request) 
 std::unique_ptr<Kernel> make_pool2d_kernel(const KernelRequest& request) {
   if (auto kernel = make_pool2d_window_kernel(request)) return kernel;
   return make_pool2d_onednn_kernel(request);
+}
+
+LayoutOffer pool2d_layout_offer(const KernelRequest& request) {
+  if (request.inputs.size() != 1 || request.outputs.size() != 1) return {};
+  KernelRequest plain = request;
+  plain.inputs[0].layout = plain.outputs[0].layout = ops::Layout::Plain;
+  if (make_pool2d_window_kernel(plain)) return {};
+  return {{true}, {request.inputs[0].layout == ops::Layout::Blocked16}};
 }
 
 }  // namespace convkit::backend::cpu

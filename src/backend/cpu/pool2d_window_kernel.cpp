@@ -135,7 +135,8 @@ void Pool2DWindowKernel::backward(const BackwardCall& call) {
 std::unique_ptr<Kernel> make_pool2d_window_kernel(const KernelRequest& request) {
   const auto* op = dynamic_cast<const ops::Pool2D*>(&request.op);
   if (!op || op->kind() != ops::PoolKind::Avg || request.inputs.size() != 1 || request.inputs[0].dtype != DType::f32 ||
-      request.inputs[0].shape.rank() != 4 || request.outputs.size() != 1)
+      request.inputs[0].shape.rank() != 4 || request.outputs.size() != 1 ||
+      request.inputs[0].layout != ops::Layout::Plain || request.outputs[0].layout != ops::Layout::Plain)
     return nullptr;
   const auto& a = op->pool_attrs();
   const Shape& x = request.inputs[0].shape;

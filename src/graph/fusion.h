@@ -3,6 +3,7 @@
 // attribute, so the backend emits one primitive with a post-op (conv+bias+tanh, BN+ReLU).
 // An activation whose only reader is a MaxPool2D moves into the pooling instead (it commutes
 // with max and then runs on the smaller pooled tensor).
+// Flatten and Reshape become aliases: views of their input's buffer with their own shape.
 #pragma once
 
 #include "graph/graph.h"
@@ -13,7 +14,8 @@ namespace convkit::graph {
 
 struct FusedGraph {
   std::vector<Node> nodes;       // the graph's nodes with fused pairs merged
-  std::vector<ValueId> alias;    // alias[v]: the value that holds v's data (v itself if unfused)
+  std::vector<ValueId> alias;    // alias[v]: the value that holds v's data (v itself if unfused;
+                                 // the shape of v may differ: a view such as Flatten's output)
 };
 
 FusedGraph fuse_activations(const Graph& graph);

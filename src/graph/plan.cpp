@@ -84,6 +84,8 @@ void Plan::choose_layouts(const Graph& graph, std::vector<backend::KernelRequest
       const ValueId v = resolve(nodes[i].inputs[k]);
       read[v] = true;
       if (k >= offer.inputs.size() || !offer.inputs[k]) readers_accept[v] = false;
+      // Read through a view of another shape (a Reshape's output): only as row-major NCHW.
+      if (specs[nodes[i].inputs[k]].shape != specs[v].shape) readers_accept[v] = false;
     }
   }
   for (std::size_t i = 0; i < nodes.size(); ++i) {
@@ -123,7 +125,7 @@ void Plan::build(const Graph& graph, ParamStore& store) {
     double flops = 0;
     for (const Node& n : nodes) {
       std::vector<TensorSpec> in;
-      for (ValueId v : n.inputs) in.push_back(specs[resolve(v)]);
+      for (ValueId v : n.inputs) in.push_back(specs[v]);
       flops += n.op->flops(in);
     }
     if (flops < kSingleThreadFlops) threads_ = 1;
@@ -134,7 +136,7 @@ void Plan::build(const Graph& graph, ParamStore& store) {
     const Node& n = nodes[i];
     backend::KernelRequest request{.op = *n.op, .inputs = {}, .outputs = {}, .mode = options_.mode,
                                    .backward = false, .param_grads = false, .input_grads = {}};
-    for (ValueId v : n.inputs) request.inputs.push_back(specs[resolve(v)]);
+    for (ValueId v : n.inputs) request.inputs.push_back(specs[v]);
     for (ValueId v : n.outputs) request.outputs.push_back(specs[v]);
     bool any_param_grad = false;
     if (train && n.trainable)
@@ -259,10 +261,12 @@ void Plan::build(const Graph& graph, ParamStore& store) {
   arena_.reserve(scratch_offset + align_up(scratch));
   unplanned_bytes_ = mem.naive + align_up(scratch);
   auto view = [&](int b) { return arena_.view(mem.offsets[b], buffers[b].spec.shape, buffers[b].spec.dtype); };
+  // Buffer b seen as value v: an alias (a Flatten's output) has its own shape over the same bytes.
+  auto view_as = [&](int b, ValueId v) { return arena_.view(mem.offsets[b], specs[v].shape, specs[v].dtype); };
   std::span<std::byte> scratch_span(arena_.base() + scratch_offset, scratch);
 
   for (ValueId v : graph.inputs()) inputs_.push_back(view(value_buffer[v]));
-  for (ValueId v : graph.outputs()) outputs_.push_back(view(value_buffer[resolve(v)]));
+  for (ValueId v : graph.outputs()) outputs_.push_back(view_as(value_buffer[resolve(v)], v));
   if (train) {
     loss_grad_ = view(loss_grad_buffer);
     loss_grad_.fill(1.0f);
@@ -273,7 +277,7 @@ void Plan::build(const Graph& graph, ParamStore& store) {
     Step& st = *steps_[i];
     const Node& n = nodes[i];
     const auto needs = n.op->backward_needs();
-    for (ValueId v : n.inputs) st.inputs.push_back(view(value_buffer[resolve(v)]));
+    for (ValueId v : n.inputs) st.inputs.push_back(view_as(value_buffer[resolve(v)], v));
     for (ValueId v : n.outputs) st.outputs.push_back(view(value_buffer[resolve(v)]));
     for (ParamId p : n.params) st.params.push_back(store.value(p));
     for (int b : saved_buffers[i]) st.saved.push_back(view(b));
@@ -291,14 +295,14 @@ void Plan::build(const Graph& graph, ParamStore& store) {
       ValueId v = resolve(n.inputs[k]);
       for (const auto& c : contributions[v]) {
         if (c.step != i || c.input != int(k)) continue;
-        st.grad_inputs[k] = view(c.buffer);
+        st.grad_inputs[k] = view_as(c.buffer, n.inputs[k]);
         if (c.buffer != grad_buffer[v]) st.accumulate.emplace_back(view(grad_buffer[v]), view(c.buffer));
       }
     }
     const bool param_grads = n.trainable;
     for (ParamId p : n.params)
       st.grad_params.push_back(param_grads && graph.params()[p].spec.trainable ? store.grad(p) : Tensor());
-    for (ValueId v : n.inputs) st.input_specs.push_back(specs[resolve(v)]);
+    for (ValueId v : n.inputs) st.input_specs.push_back(specs[v]);
     st.bwd = {st.bwd_inputs, st.bwd_outputs, st.params, st.saved, st.grad_outputs, st.grad_inputs,
               st.grad_params, scratch_span, key, 0, st.input_specs, options_.mode};
   }

@@ -169,9 +169,9 @@ TEST(PlanTest, FusionMovesAnActivationReadOnlyByMaxPoolingIntoIt) {
     acts.push_back(std::string(n.op->type()) + ":" + n.op->attrs().get_string("activation", "none"));
   // The first ReLU has two readers (a pooling and a conv): folded into its conv. The second is
   // read only by the pooling: moved into it, so its conv keeps no activation.
+  // Flatten is a view of its input (an alias), so it runs no step.
   EXPECT_EQ(acts, (std::vector<std::string>{"Conv2D:relu", "MaxPool2D:none", "Conv2D:none",
-                                            "MaxPool2D:relu", "Add:none", "Flatten:none",
-                                            "Dense:none"}));
+                                            "MaxPool2D:relu", "Add:none", "Dense:none"}));
   model.initialize(2);
   auto [loss_fused, grads_fused] = train_step(model, {.batch = 3, .fuse = true}, 4);
   auto [loss_plain, grads_plain] = train_step(model, {.batch = 3, .fuse = false}, 4);
@@ -225,6 +225,28 @@ TEST(PlanTest, BlockedLayoutsBetweenConvolutionsAndPoolingChangeNoResult) {
   EXPECT_EQ(count(describe, " direct "), 1) << describe;
   EXPECT_EQ(count(describe, " nChw16c "), 1) << describe;
   for (std::size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], y_plain[i], 1e-6f) << i;
+}
+
+// Flatten and Reshape are views (no step, no copy): a plan with them fused away trains exactly
+// like the one that runs them. A conv reading a 16-channel value through a Reshape to another
+// shape must not get it blocked (the view is of the NCHW bytes).
+TEST(PlanTest, FlattenAndReshapeAreViewsOfTheirInput) {
+  Model model = sequential({3, 8, 8}, {Conv2D{.filters = 16, .kernel = 3, .padding = Padding::Same},
+                                       Reshape{.shape = {32, 4, 8}},
+                                       Conv2D{.filters = 16, .kernel = 3, .activation = Activation::ReLU},
+                                       Flatten{}, Dense{.units = 3}});
+  model.initialize(8);
+  const std::string steps = model.compile_training({.batch = 2}).describe();
+  EXPECT_EQ(count(steps, " Reshape "), 0) << steps;
+  EXPECT_EQ(count(steps, " Flatten "), 0) << steps;
+  EXPECT_EQ(count(steps, " nChw16c "), 0) << steps;
+  EXPECT_EQ(count(model.compile_training({.batch = 2, .fuse = false}).describe(), " Flatten "), 1);
+  auto [loss, grads] = train_step(model, {.batch = 2}, 3);
+  auto [loss_plain, grads_plain] = train_step(model, {.batch = 2, .fuse = false}, 3);
+  EXPECT_NEAR(loss, loss_plain, 1e-6);
+  for (std::size_t i = 0; i < grads.size(); ++i) EXPECT_NEAR(grads[i], grads_plain[i], 1e-6f) << i;
+  Plan infer = model.compile_inference({.batch = 2});
+  EXPECT_EQ(infer.output().shape(), (Shape{2, 3}));
 }
 
 TEST(PlanTest, FrozenLayerGetsNoGradientAndNoUpdate) {

@@ -44,8 +44,17 @@ TEST(DropoutKernel, DroppedNonFiniteAndNegativeValuesMatchTheReferenceBitForBit)
   ASSERT_NE(kernel, nullptr);
   const Tensor x = Tensor::wrap(xv.data(), {70}), yr = Tensor::wrap(ref.data(), {70}),
                yf = Tensor::wrap(fast.data(), {70});
+  // The training forward keeps its decisions (one bit per element) for backward.
+  ASSERT_EQ(kernel->saved().size(), 1u);
+  Tensor kept = Tensor::zeros(kernel->saved()[0].shape, kernel->saved()[0].dtype);
   op.forward({.inputs = {&x, 1}, .outputs = {&yr, 1}, .mode = Mode::Train, .rng_key = 5, .step = 2});
-  kernel->forward({.inputs = {&x, 1}, .outputs = {&yf, 1}, .mode = Mode::Train, .rng_key = 5, .step = 2});
+  kernel->forward({.inputs = {&x, 1}, .outputs = {&yf, 1}, .saved = {&kept, 1}, .mode = Mode::Train,
+                   .rng_key = 5, .step = 2});
+  EXPECT_EQ(std::memcmp(ref.data(), fast.data(), ref.size() * sizeof(float)), 0);
+  // Backward from the saved bits: the same bits as the reference regenerating the mask.
+  op.backward({.grad_outputs = {&x, 1}, .grad_inputs = {&yr, 1}, .rng_key = 5, .step = 2});
+  kernel->backward({.saved = {&kept, 1}, .grad_outputs = {&x, 1}, .grad_inputs = {&yf, 1},
+                    .rng_key = 5, .step = 2});
   EXPECT_EQ(std::memcmp(ref.data(), fast.data(), ref.size() * sizeof(float)), 0);
 }
 

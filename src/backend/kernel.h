@@ -45,6 +45,9 @@ struct KernelRequest {
 // tensor's layout in the KernelRequest's specs.
 struct LayoutOffer {
   std::vector<bool> inputs, outputs;
+  // The kernel writes its outputs in its inputs' layout (no conversion): the plan then stores an
+  // input blocked only where the outputs can be stored blocked too.
+  bool same_layout = false;
 };
 
 // The op's own reference kernel, wrapped as a Kernel: every op runs on every backend.

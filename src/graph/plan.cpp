@@ -69,8 +69,10 @@ struct Buffer {
 // A value is stored Blocked16 when it is a 4-D f32 activation with channels a multiple of 16,
 // neither a graph input nor output, its producer's kernel can write it blocked and every kernel
 // that reads it can read it blocked. Its gradient takes the same layout (the gradient buffers
-// are planned from `specs`). Offers for outputs may depend on the inputs' layouts (a pooling
-// writes blocked only what it reads blocked), so values are decided in step order.
+// are planned from `specs`). Readers are asked last to first, since a reader that keeps the
+// layout (LayoutOffer::same_layout: batch norm) accepts a blocked input only where its own
+// output can be blocked; producers first to last, since what they can write may depend on the
+// layouts of their inputs (a pooling writes blocked what it reads blocked).
 void Plan::choose_layouts(const Graph& graph, std::vector<backend::KernelRequest>& requests,
                           std::vector<TensorSpec>& specs) {
   const auto& nodes = fused_.nodes;
@@ -78,12 +80,20 @@ void Plan::choose_layouts(const Graph& graph, std::vector<backend::KernelRequest
   std::vector<bool> readers_accept(specs.size(), true), read(specs.size(), false);
   for (ValueId v : graph.inputs()) readers_accept[v] = false;
   for (ValueId v : graph.outputs()) readers_accept[resolve(v)] = false;
-  for (std::size_t i = 0; i < nodes.size(); ++i) {
+  auto can_block = [&](ValueId v) {
+    const Shape& shape = specs[v].shape;
+    return read[v] && readers_accept[v] && specs[v].dtype == DType::f32 && shape.rank() == 4 &&
+           shape[1] % 16 == 0;
+  };
+  for (std::size_t i = nodes.size(); i-- > 0;) {
     const backend::LayoutOffer offer = backend_->layout_offer(requests[i]);
+    bool outputs_can_block = true;
+    if (offer.same_layout)
+      for (ValueId o : nodes[i].outputs) outputs_can_block = outputs_can_block && can_block(o);
     for (std::size_t k = 0; k < nodes[i].inputs.size(); ++k) {
       const ValueId v = resolve(nodes[i].inputs[k]);
       read[v] = true;
-      if (k >= offer.inputs.size() || !offer.inputs[k]) readers_accept[v] = false;
+      if (k >= offer.inputs.size() || !offer.inputs[k] || !outputs_can_block) readers_accept[v] = false;
       // Read through a view of another shape (a Reshape's output): only as row-major NCHW.
       if (specs[nodes[i].inputs[k]].shape != specs[v].shape) readers_accept[v] = false;
     }
@@ -94,9 +104,7 @@ void Plan::choose_layouts(const Graph& graph, std::vector<backend::KernelRequest
     const backend::LayoutOffer offer = backend_->layout_offer(requests[i]);
     for (std::size_t k = 0; k < nodes[i].outputs.size(); ++k) {
       const ValueId v = nodes[i].outputs[k];
-      const Shape& shape = specs[v].shape;
-      if (k < offer.outputs.size() && offer.outputs[k] && read[v] && readers_accept[v] &&
-          specs[v].dtype == DType::f32 && shape.rank() == 4 && shape[1] % 16 == 0)
+      if (k < offer.outputs.size() && offer.outputs[k] && can_block(v))
         specs[v].layout = ops::Layout::Blocked16;
       requests[i].outputs[k].layout = specs[v].layout;
     }

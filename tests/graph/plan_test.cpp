@@ -227,6 +227,34 @@ TEST(PlanTest, BlockedLayoutsBetweenConvolutionsAndPoolingChangeNoResult) {
   for (std::size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], y_plain[i], 1e-6f) << i;
 }
 
+// Batch norm keeps its input's layout (oneDNN's kernel on nChw16c, the SIMD kernel on NCHW), so
+// its input is blocked only where its output can be: between convolutions and a pooling it is;
+// before a Flatten neither is. Results match the NCHW plan and the reference.
+TEST(PlanTest, BatchNormIsBlockedOnlyWhereItsOutputCanBe) {
+  Model model = sequential({3, 10, 10}, {Conv2D{.filters = 16, .kernel = 3, .padding = Padding::Same},
+                                         BatchNorm{}, ReLU{},
+                                         Conv2D{.filters = 16, .kernel = 3, .padding = Padding::Same},
+                                         BatchNorm{}, MaxPool2D{.pool = 2},
+                                         Conv2D{.filters = 32, .kernel = 3}, BatchNorm{}, Flatten{},
+                                         Dense{.units = 3}});
+  model.initialize(5);
+  const std::string steps = model.compile_training({.batch = 4}).describe();
+  // conv, bn (relu fused), conv, bn and the pooling write nChw16c; the last BN feeds Flatten, so
+  // it and the conv before it stay NCHW (the SIMD kernel).
+  EXPECT_EQ(count(steps, " nChw16c "), 5) << steps;
+  EXPECT_EQ(count(steps, "BatchNorm            onednn"), 2) << steps;
+  EXPECT_EQ(count(steps, "BatchNorm            simd"), 1) << steps;
+  auto [loss, grads] = train_step(model, {.batch = 4}, 2);
+  auto [loss_plain, grads_plain] = train_step(model, {.batch = 4, .blocked_layouts = false}, 2);
+  auto [loss_ref, grads_ref] = train_step(model, {.batch = 4, .backend = "reference"}, 2);
+  EXPECT_NEAR(loss, loss_plain, 1e-4);
+  EXPECT_NEAR(loss, loss_ref, 1e-4);
+  for (std::size_t i = 0; i < grads.size(); ++i) {
+    EXPECT_NEAR(grads[i], grads_plain[i], 1e-3f) << i;
+    EXPECT_NEAR(grads[i], grads_ref[i], 1e-3f) << i;
+  }
+}
+
 // Flatten and Reshape are views (no step, no copy): a plan with them fused away trains exactly
 // like the one that runs them. A conv reading a 16-channel value through a Reshape to another
 // shape must not get it blocked (the view is of the NCHW bytes).

@@ -1,5 +1,7 @@
-// oneDNN kernel for BatchNorm over plain x [N, C, H, W] or [N, C] (statistics per channel C over
-// M = N * H * W values), with the ReLU fused through fuse_norm_relu.
+// oneDNN kernel for BatchNorm over x [N, C, H, W] or [N, C] (statistics per channel C over
+// M = N * H * W values), with the ReLU fused through fuse_norm_relu. The CPU backend runs it on
+// Blocked16 tensors (x and y in one layout; its JIT kernel needs nChw16c), the SIMD kernel on
+// plain ones.
 //   Train: batch statistics (oneDNN outputs mean and biased variance), then the kernel updates
 //     running_mean / running_var exactly as the reference does (momentum, unbiased variance).
 //   Infer: use_global_stats with the running statistics.
@@ -57,7 +59,10 @@ BatchNormKernel::BatchNormKernel(const KernelRequest& request) {
   const bool relu = a.activation == ops::FusedActivation::ReLU;
   const bool need_dx = !request.input_grads.empty() && request.input_grads[0];
   const bool backward = request.backward && (need_dx || request.param_grads);
-  const memory::desc data_md = plain_desc(x), stat_md = plain_desc(memory::dims{channels_});
+  if (request.inputs[0].layout != request.outputs[0].layout)
+    fail("BatchNorm oneDNN kernel: x and y must share one layout");
+  const memory::desc data_md = activation_desc(request.inputs[0]);
+  const memory::desc stat_md = plain_desc(memory::dims{channels_});
   const float eps = float(a.epsilon);
 
   auto flags = normalization_flags::use_scale | normalization_flags::use_shift;
@@ -188,6 +193,19 @@ std::unique_ptr<Kernel> make_batch_norm_kernel(const KernelRequest& request) {
   if (request.backward && !request.op.backward_needs().inputs) return nullptr;  // reads x
   return build_or_null(
       [&]() -> std::unique_ptr<Kernel> { return std::make_unique<BatchNormKernel>(request); });
+}
+
+std::unique_ptr<Kernel> make_batch_norm_any_layout_kernel(const KernelRequest& request) {
+  if (!request.inputs.empty() && request.inputs[0].layout == ops::Layout::Blocked16)
+    return make_batch_norm_kernel(request);
+  return make_batch_norm_simd_kernel(request);
+}
+
+LayoutOffer batch_norm_layout_offer(const KernelRequest& request) {
+  if (request.inputs.size() != 1 || request.inputs[0].shape.rank() != 4) return {};
+  return {.inputs = {true},
+          .outputs = {request.inputs[0].layout == ops::Layout::Blocked16},
+          .same_layout = true};
 }
 
 }  // namespace convkit::backend::cpu

@@ -24,7 +24,7 @@ const KernelEntry kKernels[] = {
     {"Dense", make_dense_kernel},
     {"MaxPool2D", make_pool2d_kernel, pool2d_layout_offer},
     {"AvgPool2D", make_pool2d_kernel, pool2d_layout_offer},
-    {"BatchNorm", make_batch_norm_simd_kernel},  // make_batch_norm_kernel: oneDNN, for blocked layouts
+    {"BatchNorm", make_batch_norm_any_layout_kernel, batch_norm_layout_offer},
     {"ReLU", make_activation_kernel},
     {"LeakyReLU", make_activation_kernel},
     {"ELU", make_activation_kernel},

@@ -44,6 +44,9 @@ std::unique_ptr<Kernel> make_pool2d_kernel(const KernelRequest& request);
 LayoutOffer pool2d_layout_offer(const KernelRequest& request);
 std::unique_ptr<Kernel> make_pool2d_onednn_kernel(const KernelRequest& request);
 std::unique_ptr<Kernel> make_pool2d_window_kernel(const KernelRequest& request);  // plain layout
+// BatchNorm: oneDNN's JIT kernel on Blocked16 tensors, the SIMD kernel on plain ones.
+std::unique_ptr<Kernel> make_batch_norm_any_layout_kernel(const KernelRequest& request);
+LayoutOffer batch_norm_layout_offer(const KernelRequest& request);  // same layout in and out
 std::unique_ptr<Kernel> make_batch_norm_kernel(const KernelRequest& request);  // oneDNN
 std::unique_ptr<Kernel> make_batch_norm_simd_kernel(const KernelRequest& request);  // plain layout
 std::unique_ptr<Kernel> make_activation_kernel(const KernelRequest& request);  // every kind

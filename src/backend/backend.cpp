@@ -27,8 +27,9 @@ std::unique_ptr<Kernel> make_kernel_or_reference(Backend& backend, const KernelR
                        [](const TensorSpec& s) { return s.layout != ops::Layout::Plain; });
   };
   if (blocked(request.inputs) || blocked(request.outputs))
-    fail("backend '{}' offered a blocked layout for {} but built no kernel for it", backend.name(),
-         request.op.type());
+    fail("internal error: backend '{}' offered the blocked layout for {} on input {} but built no "
+         "kernel for it (compile with blocked_layouts = false to work around)",
+         backend.name(), request.op.type(), request.inputs.empty() ? std::string("-") : request.inputs[0].shape.str());
   return std::make_unique<ReferenceKernel>(request);
 }
 

@@ -123,7 +123,7 @@ void Plan::build(const Graph& graph, ParamStore& store) {
   auto resolve = [&](ValueId v) { return fused_.alias[v]; };
 
   if (train) {
-    if (graph.outputs().empty() || specs[resolve(graph.outputs()[0])].shape != Shape{1})
+    if (graph.outputs().empty() || specs[graph.outputs()[0]].shape != Shape{1})
       fail("a training plan needs the scalar loss [1] as graph output 0");
   }
 

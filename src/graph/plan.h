@@ -21,7 +21,8 @@ struct CompileOptions {
   std::int64_t batch = 1;
   ops::Mode mode = ops::Mode::Infer;
   std::string backend = "cpu";
-  bool fuse = true;         // fold activations into the op before them
+  bool fuse = true;  // fold activations into the op before them (or a max pooling after them);
+                     // Flatten/Reshape become views of their input (graph/fusion.h)
   // Store activations blocked (nChw16c) between kernels that can read and write it, instead of
   // reordering them to NCHW and back at every kernel boundary (see choose_layouts in plan.cpp).
   bool blocked_layouts = true;

@@ -255,6 +255,36 @@ TEST(PlanTest, BatchNormIsBlockedOnlyWhereItsOutputCanBe) {
   }
 }
 
+// A blocked value read by two convolutions: its gradient is the sum of both, added in nChw16c.
+// An inference plan whose output is a view (Flatten) returns it in its own shape.
+TEST(PlanTest, BlockedGradientsOfAValueWithTwoReadersAndAViewAsOutput) {
+  Value x = Input({3, 8, 8});
+  Value a = Conv2D{.filters = 16, .kernel = 3, .padding = Padding::Same, .activation = Activation::ReLU}(x);
+  Value b = Conv2D{.filters = 16, .kernel = 3, .padding = Padding::Same}(a);
+  Value c = Conv2D{.filters = 16, .kernel = 1}(a);
+  Model model(x, Dense{.units = 3}(Flatten{}(Add{}({b, c}))));
+  model.initialize(6);
+  const std::string steps = model.compile_training({.batch = 2}).describe();
+  EXPECT_EQ(count(steps, " nChw16c "), 1) << steps;  // a; b and c feed the (reference) Add
+  auto [loss, grads] = train_step(model, {.batch = 2}, 8);
+  auto [loss_plain, grads_plain] = train_step(model, {.batch = 2, .blocked_layouts = false}, 8);
+  EXPECT_NEAR(loss, loss_plain, 1e-6);
+  for (std::size_t i = 0; i < grads.size(); ++i) EXPECT_NEAR(grads[i], grads_plain[i], 1e-5f) << i;
+
+  Model features(x, Flatten{}(a));
+  features.initialize(6);
+  Plan plan = features.compile_inference({.batch = 2});
+  Plan unfused = features.compile_inference({.batch = 2, .fuse = false});
+  fill_normal(plan.input().data<float>(), plan.input().numel(), 3, 0.0f, 1.0f);
+  std::copy(plan.input().data<float>(), plan.input().data<float>() + plan.input().numel(),
+            unfused.input().data<float>());
+  plan.forward();
+  unfused.forward();
+  ASSERT_EQ(plan.output().shape(), (Shape{2, 16 * 8 * 8}));
+  for (std::int64_t i = 0; i < plan.output().numel(); ++i)
+    EXPECT_EQ(plan.output().data<float>()[i], unfused.output().data<float>()[i]) << i;
+}
+
 // Flatten and Reshape are views (no step, no copy): a plan with them fused away trains exactly
 // like the one that runs them. A conv reading a 16-channel value through a Reshape to another
 // shape must not get it blocked (the view is of the NCHW bytes).

@@ -51,7 +51,7 @@ struct TrainingOptions {
   double label_smoothing = 0.0;        // softmax cross-entropy loss options
   std::vector<double> class_weights;   // empty = unweighted
   std::string backend = "cpu";         // "cpu" (oneDNN) or "reference"
-  bool fuse = true;                    // fold activations into conv/dense/batch-norm
+  bool fuse = true;                    // fold activations into conv/dense/bn/max-pool; views
   bool blocked_layouts = true;         // nChw16c activations between kernels that take it (false: NCHW)
   bool soft_targets = false;           // labels() is f32 [N, K] class probabilities (mixup, cutmix)
 };

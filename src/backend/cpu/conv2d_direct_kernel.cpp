@@ -130,10 +130,6 @@ void Conv2DDirectKernel::forward(const ForwardCall& call) {
   }
 }
 
-}  // namespace
-
-namespace {
-
 // The call's geometry when the direct kernel takes it (see the top of this file), else nothing.
 std::optional<Geometry> direct_geometry(const KernelRequest& request) {
   const auto* op = dynamic_cast<const ops::Conv2D*>(&request.op);

@@ -221,7 +221,10 @@ LayoutOffer conv2d_layout_offer(const KernelRequest& request) {
   KernelRequest plain = request;
   for (auto& s : plain.inputs) s.layout = ops::Layout::Plain;
   for (auto& s : plain.outputs) s.layout = ops::Layout::Plain;
-  if (request.inputs.size() != 1 || conv2d_direct_applies(plain)) return {};
+  // Only where make_conv2d_kernel builds the oneDNN kernel (not the direct one).
+  if (request.inputs.size() != 1 || request.inputs[0].dtype != DType::f32 ||
+      !backward_has_what_it_reads(request) || conv2d_direct_applies(plain))
+    return {};
   return {{true}, {true}};
 }
 

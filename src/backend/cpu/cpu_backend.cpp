@@ -46,6 +46,8 @@ class CpuBackend final : public Backend {
     return nullptr;
   }
   LayoutOffer layout_offer(const KernelRequest& request) override {
+    static const bool blocked16_native = cpu_has_avx512_core();
+    if (!blocked16_native) return {};
     for (const auto& entry : kKernels)
       if (entry.offer && entry.op_type == request.op.type()) return entry.offer(request);
     return {};

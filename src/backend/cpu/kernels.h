@@ -1,5 +1,6 @@
 // Factories of the CPU backend's oneDNN kernels, one per op family (listed in cpu_backend.cpp's
-// table). Each returns nullptr for a request it does not support, so the reference kernel runs.
+// table). Each returns nullptr for a request it does not support, so the reference kernel runs
+// (plain-layout requests only: a layout offer below promises a kernel for every blocked one).
 // No oneDNN include here: tests and the backend table see only these declarations.
 #pragma once
 
@@ -27,6 +28,10 @@ struct ConvKernelOptions {
   // by rounding only.
   bool winograd = true;
 };
+
+// Whether oneDNN runs AVX-512 kernels here: only then are 16-channel blocks its native layout
+// (AVX2 kernels block by 8), so the backend offers Blocked16 only then.
+bool cpu_has_avx512_core();
 
 // Conv2D: the direct kernel for small inference calls on few channels, else oneDNN.
 std::unique_ptr<Kernel> make_conv2d_kernel(const KernelRequest& request);

@@ -29,6 +29,11 @@ memory::desc plain_desc(const memory::dims& dims) {
   return memory::desc(dims, memory::data_type::f32, strides);
 }
 
+bool cpu_has_avx512_core() {
+  const auto isa = unsigned(dnnl::get_effective_cpu_isa());  // ISA bit sets include their subsets
+  return (isa & unsigned(dnnl_cpu_isa_avx512_core)) == unsigned(dnnl_cpu_isa_avx512_core);
+}
+
 memory::desc activation_desc(const ops::TensorSpec& spec) {
   if (spec.layout == ops::Layout::Plain) return plain_desc(spec.shape);
   if (spec.shape.rank() != 4 || spec.shape[1] % 16 != 0 || spec.dtype != DType::f32)

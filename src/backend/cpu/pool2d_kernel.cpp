@@ -2,8 +2,10 @@
 // runs in x's layout (Plain or Blocked16; its JIT kernel is much faster on nChw16c) and y is
 // reordered when the plan wants it in the other one.
 // Max pooling in training keeps oneDNN's argmax workspace in saved() (a u8 tensor of its byte
-// size), so backward needs neither x nor y. Average pooling maps count_include_pad to
-// pooling_avg_include_padding / pooling_avg_exclude_padding; its backward needs only dy.
+// size), so backward needs neither x nor y, except y for a fused activation (moved into the
+// pooling by the fusion pass; a post-op forward, its derivative from y in backward). Average
+// pooling maps count_include_pad to pooling_avg_include_padding / pooling_avg_exclude_padding;
+// its backward needs only dy.
 #include "backend/cpu/kernels.h"
 #include "backend/cpu/onednn_common.h"
 #include "ops/pool2d.h"
@@ -140,7 +142,9 @@ std::unique_ptr<Kernel> make_pool2d_kernel(const KernelRequest& request) {
 }
 
 LayoutOffer pool2d_layout_offer(const KernelRequest& request) {
-  if (request.inputs.size() != 1 || request.outputs.size() != 1) return {};
+  if (request.inputs.size() != 1 || request.outputs.size() != 1 ||
+      request.inputs[0].dtype != DType::f32 || request.inputs[0].shape.rank() != 4)
+    return {};
   KernelRequest plain = request;
   plain.inputs[0].layout = plain.outputs[0].layout = ops::Layout::Plain;
   if (make_pool2d_window_kernel(plain)) return {};

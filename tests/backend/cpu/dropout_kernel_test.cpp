@@ -51,10 +51,11 @@ TEST(DropoutKernel, DroppedNonFiniteAndNegativeValuesMatchTheReferenceBitForBit)
   kernel->forward({.inputs = {&x, 1}, .outputs = {&yf, 1}, .saved = {&kept, 1}, .mode = Mode::Train,
                    .rng_key = 5, .step = 2});
   EXPECT_EQ(std::memcmp(ref.data(), fast.data(), ref.size() * sizeof(float)), 0);
-  // Backward from the saved bits: the same bits as the reference regenerating the mask.
+  // Backward from the saved bits: the same bits as the reference regenerating the mask (the
+  // kernel is given another step, so a kernel that regenerated instead would differ).
   op.backward({.grad_outputs = {&x, 1}, .grad_inputs = {&yr, 1}, .rng_key = 5, .step = 2});
   kernel->backward({.saved = {&kept, 1}, .grad_outputs = {&x, 1}, .grad_inputs = {&yf, 1},
-                    .rng_key = 5, .step = 2});
+                    .rng_key = 6, .step = 9});
   EXPECT_EQ(std::memcmp(ref.data(), fast.data(), ref.size() * sizeof(float)), 0);
 }
 
@@ -66,18 +67,30 @@ TEST(DropoutKernel, TheBackendPicksItExceptForSpatialDropout) {
   EXPECT_EQ(testing::make_cpu_kernel(testing::make_request(spatial, {{4, 8, 5, 5}}, {})), nullptr);
 }
 
-// mnist_cnn's first dropout ([128, 64, 12, 12], rate 0.25): best of 20 forward calls.
+// mnist_cnn's first dropout ([128, 64, 12, 12], rate 0.25): best of 20 forward and backward
+// calls (the reference regenerates the mask in backward, the kernel reads its saved bits).
 // Run with --gtest_also_run_disabled_tests --gtest_filter='*DropoutTiming*'.
 TEST(DropoutKernel, DISABLED_DropoutTiming) {
   Dropout op({.rate = 0.25});
   const Shape shape{128, 64, 12, 12};
   auto request = testing::make_request(op, {shape}, {});
-  Tensor x = testing::random_normal(shape, 1), y = Tensor::zeros(shape);
+  Tensor x = testing::random_normal(shape, 1), y = Tensor::zeros(shape), dx = Tensor::zeros(shape);
   auto simd = make_dropout_kernel(request);
-  const ops::ForwardCall call{.inputs = std::span(&x, 1), .outputs = std::span(&y, 1),
-                              .mode = Mode::Train, .rng_key = 7, .step = 3};
-  std::printf("reference %.3f ms, simd %.3f ms\n", testing::best_ms(20, [&] { op.forward(call); }),
-              testing::best_ms(20, [&] { simd->forward(call); }));
+  ASSERT_EQ(simd->saved().size(), 1u);
+  Tensor kept = Tensor::zeros(simd->saved()[0].shape, simd->saved()[0].dtype);
+  const ops::ForwardCall ref_call{.inputs = std::span(&x, 1), .outputs = std::span(&y, 1),
+                                  .mode = Mode::Train, .rng_key = 7, .step = 3};
+  ops::ForwardCall call = ref_call;
+  call.saved = std::span(&kept, 1);
+  const ops::BackwardCall ref_back{.grad_outputs = std::span(&y, 1), .grad_inputs = std::span(&dx, 1),
+                                   .rng_key = 7, .step = 3};
+  ops::BackwardCall back = ref_back;
+  back.saved = std::span(&kept, 1);
+  std::printf("forward: reference %.3f ms, simd %.3f ms; backward: reference %.3f ms, simd %.3f ms\n",
+              testing::best_ms(20, [&] { op.forward(ref_call); }),
+              testing::best_ms(20, [&] { simd->forward(call); }),
+              testing::best_ms(20, [&] { op.backward(ref_back); }),
+              testing::best_ms(20, [&] { simd->backward(back); }));
 }
 
 }  // namespace

@@ -17,13 +17,13 @@ FusedGraph unfused(const Graph& graph) {
 FusedGraph fuse_activations(const Graph& graph) {
   FusedGraph out = unfused(graph);
   std::vector<int> consumers(graph.values().size(), 0);
-  for (const Node& n : graph.nodes())
-    for (ValueId v : n.inputs) ++consumers[v];
-  for (ValueId v : graph.outputs()) ++consumers[v];
-
   std::vector<NodeId> consumer(graph.values().size(), -1);  // the last node reading a value
   for (std::size_t i = 0; i < graph.nodes().size(); ++i)
-    for (ValueId v : graph.nodes()[i].inputs) consumer[v] = NodeId(i);
+    for (ValueId v : graph.nodes()[i].inputs) {
+      ++consumers[v];
+      consumer[v] = NodeId(i);
+    }
+  for (ValueId v : graph.outputs()) ++consumers[v];
 
   std::vector<bool> removed(out.nodes.size(), false);
   for (std::size_t i = 0; i < out.nodes.size(); ++i) {

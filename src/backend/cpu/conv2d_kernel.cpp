@@ -218,12 +218,9 @@ std::unique_ptr<Kernel> make_conv2d_kernel(const KernelRequest& request) {
 }
 
 LayoutOffer conv2d_layout_offer(const KernelRequest& request) {
-  KernelRequest plain = request;
-  for (auto& s : plain.inputs) s.layout = ops::Layout::Plain;
-  for (auto& s : plain.outputs) s.layout = ops::Layout::Plain;
   // Only where make_conv2d_kernel builds the oneDNN kernel (not the direct one).
   if (request.inputs.size() != 1 || request.inputs[0].dtype != DType::f32 ||
-      !backward_has_what_it_reads(request) || conv2d_direct_applies(plain))
+      !backward_has_what_it_reads(request) || conv2d_direct_applies(request))
     return {};
   return {{true}, {true}};
 }

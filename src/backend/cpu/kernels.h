@@ -40,7 +40,7 @@ LayoutOffer conv2d_layout_offer(const KernelRequest& request);
 // oneDNN only, with these options.
 std::unique_ptr<Kernel> make_conv2d_kernel(const KernelRequest& request, ConvKernelOptions options);
 std::unique_ptr<Kernel> make_conv2d_direct_kernel(const KernelRequest& request);  // Infer, C <= 4, Plain
-bool conv2d_direct_applies(const KernelRequest& request);  // its shapes take the direct kernel
+bool conv2d_direct_applies(const KernelRequest& request);  // its shapes take it (layouts aside)
 std::unique_ptr<Kernel> make_dense_kernel(const KernelRequest& request);
 // Max/AvgPool2D: the window kernel where it applies (stride = kernel, no padding), else oneDNN.
 std::unique_ptr<Kernel> make_pool2d_kernel(const KernelRequest& request);
@@ -49,6 +49,7 @@ std::unique_ptr<Kernel> make_pool2d_kernel(const KernelRequest& request);
 LayoutOffer pool2d_layout_offer(const KernelRequest& request);
 std::unique_ptr<Kernel> make_pool2d_onednn_kernel(const KernelRequest& request);
 std::unique_ptr<Kernel> make_pool2d_window_kernel(const KernelRequest& request);  // plain layout
+bool pool2d_window_applies(const KernelRequest& request);  // its shapes take the window kernel
 // BatchNorm: oneDNN's JIT kernel on Blocked16 tensors, the SIMD kernel on plain ones.
 std::unique_ptr<Kernel> make_batch_norm_any_layout_kernel(const KernelRequest& request);
 LayoutOffer batch_norm_layout_offer(const KernelRequest& request);  // same layout in and out

@@ -57,24 +57,13 @@ Pool2DKernel::Pool2DKernel(const KernelRequest& request) {
                                                         : algorithm::pooling_avg_exclude_padding;
   const bool backward = request.backward && !request.input_grads.empty() && request.input_grads[0];
 
-  // A fused activation (max pooling) is the primitive's post-op where oneDNN has one, else an
-  // eltwise step on y; backward multiplies dy by its derivative (from y) first.
+  // A fused activation (max pooling) is the primitive's post-op; backward multiplies dy by its
+  // derivative (from y) first.
   const ops::FusedActivation act = a.activation;
-  auto forward_pd = [&](ops::FusedActivation post_op) {
-    return dnnl::pooling_forward::primitive_desc(
-        {backward ? prop_kind::forward_training : prop_kind::forward_inference, alg, x_md,
-         prim_y_md, strides, kernel, pad_l, pad_r},
-        make_attr(post_op), cpu_engine());
-  };
-  dnnl::pooling_forward::primitive_desc pd;
-  bool separate_activation = false;
-  try {
-    pd = forward_pd(act);
-  } catch (const dnnl::error&) {
-    if (act == ops::FusedActivation::None) throw;
-    pd = forward_pd(ops::FusedActivation::None);
-    separate_activation = true;
-  }
+  dnnl::pooling_forward::primitive_desc pd(
+      {backward ? prop_kind::forward_training : prop_kind::forward_inference, alg, x_md, prim_y_md,
+       strides, kernel, pad_l, pad_r},
+      make_attr(act), cpu_engine());
   fx_ = fwd_.external(x_md);
   fy_ = fwd_.external(y_md);
   const Slot ys = fwd_.staging(fy_, prim_y_md);
@@ -86,8 +75,6 @@ Pool2DKernel::Pool2DKernel(const KernelRequest& request) {
     args.push_back({DNNL_ARG_WORKSPACE, fws_});
   }
   fwd_.add(pd, args);
-  if (separate_activation)
-    fwd_.add(eltwise_forward_pd(act, prim_y_md), {{DNNL_ARG_SRC, ys}, {DNNL_ARG_DST, ys}});
   fwd_.copy(ys, fy_);
   if (!backward) return;
 
@@ -145,9 +132,7 @@ LayoutOffer pool2d_layout_offer(const KernelRequest& request) {
   if (request.inputs.size() != 1 || request.outputs.size() != 1 ||
       request.inputs[0].dtype != DType::f32 || request.inputs[0].shape.rank() != 4)
     return {};
-  KernelRequest plain = request;
-  plain.inputs[0].layout = plain.outputs[0].layout = ops::Layout::Plain;
-  if (make_pool2d_window_kernel(plain)) return {};
+  if (pool2d_window_applies(request)) return {};
   return {{true}, {request.inputs[0].layout == ops::Layout::Blocked16}};
 }
 

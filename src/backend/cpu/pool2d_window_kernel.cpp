@@ -13,6 +13,7 @@
 #include "ops/pool2d.h"
 
 #include <cstring>
+#include <optional>
 
 namespace convkit::backend::cpu {
 
@@ -130,23 +131,35 @@ void Pool2DWindowKernel::backward(const BackwardCall& call) {
   }
 }
 
-}  // namespace
-
-std::unique_ptr<Kernel> make_pool2d_window_kernel(const KernelRequest& request) {
+// The plane geometry when the window kernel takes the request's shapes (layouts aside).
+std::optional<Plane> window_plane(const KernelRequest& request) {
   const auto* op = dynamic_cast<const ops::Pool2D*>(&request.op);
   if (!op || op->kind() != ops::PoolKind::Avg || request.inputs.size() != 1 || request.inputs[0].dtype != DType::f32 ||
-      request.inputs[0].shape.rank() != 4 || request.outputs.size() != 1 ||
-      request.inputs[0].layout != ops::Layout::Plain || request.outputs[0].layout != ops::Layout::Plain)
-    return nullptr;
+      request.inputs[0].shape.rank() != 4 || request.outputs.size() != 1)
+    return std::nullopt;
   const auto& a = op->pool_attrs();
   const Shape& x = request.inputs[0].shape;
   const Shape& y = request.outputs[0].shape;
   const ops::Pads pads = op->resolved_pads(x[2], x[3]);
   if (a.stride[0] != a.kernel[0] || a.stride[1] != a.kernel[1] || pads != ops::Pads{0, 0, 0, 0})
-    return nullptr;
+    return std::nullopt;
   const Plane plane{x[2], x[3], y[2], y[3], a.kernel[0], a.kernel[1]};
-  if (plane.oh != x[2] / plane.kh || plane.ow != x[3] / plane.kw) return nullptr;  // not floor mode
-  return std::make_unique<Pool2DWindowKernel>(request, plane);
+  if (plane.oh != x[2] / plane.kh || plane.ow != x[3] / plane.kw) return std::nullopt;  // not floor mode
+  return plane;
+}
+
+}  // namespace
+
+bool pool2d_window_applies(const KernelRequest& request) {
+  return window_plane(request).has_value();
+}
+
+std::unique_ptr<Kernel> make_pool2d_window_kernel(const KernelRequest& request) {
+  const std::optional<Plane> plane = window_plane(request);
+  if (!plane || request.inputs[0].layout != ops::Layout::Plain ||
+      request.outputs[0].layout != ops::Layout::Plain)
+    return nullptr;
+  return std::make_unique<Pool2DWindowKernel>(request, *plane);
 }
 
 }  // namespace convkit::backend::cpu

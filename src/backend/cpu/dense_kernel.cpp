@@ -2,10 +2,9 @@
 // backward data and backward weights+bias, each built only when the request needs it.
 // Shapes: x [N, K] (an input of higher rank is read as [N, K] with K = the rest), weight
 // [U, K] (OI), bias [U], y [N, U]. Activations stay plain (nc). The forward of training and of
-// large-batch inference reorders the weights each call into the layout the primitive prefers
-// (format_tag::any); small-batch inference reads them in place (OI): it is a matrix-vector
-// product bound by reading the weights once, so a reorder would double it. Backward data and
-// weights read and write OI in place (see bwd_weights_md).
+// large-batch inference is a matmul reading the OI weights in place as w^T; small-batch
+// inference is an inner product on OI (a matrix-vector product bound by reading the weights
+// once). Backward data and weights read and write OI in place (see bwd_weights_md).
 #include "backend/cpu/kernels.h"
 #include "backend/cpu/onednn_common.h"
 #include "backend/cpu/weighted_kernel.h"
@@ -42,22 +41,35 @@ DenseKernel::DenseKernel(const KernelRequest& request) {
   const memory::desc bwd_weights_md = plain_desc(weights);
 
   const memory::desc bias_md = bias_ ? plain_desc(bias) : memory::desc();
+  // The inner product's forward descriptor: the forward of small-batch inference, and the hint
+  // backward's descriptors need.
   dnnl::inner_product_forward::primitive_desc pd(
       {training ? prop_kind::forward_training : prop_kind::forward_inference, plain_desc(src),
-       plain_weights ? plain_desc(weights) : any_desc(weights), bias_md, plain_desc(dst)},
+       plain_desc(weights), bias_md, plain_desc(dst)},
       make_attr(activation), cpu_engine());
   fx_ = fwd_.external(plain_desc(src));
-  fw_ = fwd_.external(plain_desc(weights));
   fy_ = fwd_.external(plain_desc(dst));
-  const Slot ws = fwd_.staging(fw_, pd.weights_desc());
-  fwd_.copy(fw_, ws);
-  std::vector<std::pair<int, Slot>> args{
-      {DNNL_ARG_SRC, fx_}, {DNNL_ARG_WEIGHTS, ws}, {DNNL_ARG_DST, fy_}};
-  if (bias_) {
-    fb_ = fwd_.external(bias_md);
-    args.push_back({DNNL_ARG_BIAS, fb_});
+  if (plain_weights) {
+    fw_ = fwd_.external(plain_desc(weights));
+    std::vector<std::pair<int, Slot>> args{
+        {DNNL_ARG_SRC, fx_}, {DNNL_ARG_WEIGHTS, fw_}, {DNNL_ARG_DST, fy_}};
+    if (bias_) args.push_back({DNNL_ARG_BIAS, fb_ = fwd_.external(bias_md)});
+    fwd_.add(pd, args);
+  } else {
+    // A matmul x [N, K] . w^T [K, U], w^T read in place from the OI weights (strides 1, K): its
+    // brgemm kernel copies panels of w^T as it goes, faster than reordering all the weights
+    // first for an inner product (mnist_cnn's 9216->128 at batch 128: 1.55 ms against
+    // 2.17 ms, of which 0.6 ms the reorder).
+    const memory::desc weights_t(memory::dims{k, u}, memory::data_type::f32, memory::dims{1, k});
+    const memory::desc bias_row = bias_ ? plain_desc(memory::dims{1, u}) : memory::desc();
+    dnnl::matmul::primitive_desc mpd({plain_desc(src), weights_t, bias_row, plain_desc(dst)},
+                                     make_attr(activation), cpu_engine());
+    fw_ = fwd_.external(weights_t);
+    std::vector<std::pair<int, Slot>> args{
+        {DNNL_ARG_SRC, fx_}, {DNNL_ARG_WEIGHTS, fw_}, {DNNL_ARG_DST, fy_}};
+    if (bias_) args.push_back({DNNL_ARG_BIAS, fb_ = fwd_.external(bias_row)});
+    fwd_.add(mpd, args);
   }
-  fwd_.add(pd, args);
   if (!training || (!need_dx && !request.param_grads)) return;
 
   // Prologue: dy, times the fused activation's derivative (from y).

@@ -40,6 +40,9 @@ const DenseCase kCases[] = {
     {"fused_sigmoid_no_bias", {.units = 9, .bias = false, .activation = FusedActivation::Sigmoid}, {4, 10}},
     {"classifier", {.units = 10}, {32, 128}},
     {"mnist_cnn_hidden_batch1", {.units = 128, .activation = FusedActivation::ReLU}, {1, 9216}},
+    // Above batch 16 the forward is a matmul over w^T; inference at 17 is its smallest case.
+    {"mnist_cnn_hidden", {.units = 128, .activation = FusedActivation::ReLU}, {64, 9216}},
+    {"batch17_no_bias_sigmoid", {.units = 5, .bias = false, .activation = FusedActivation::Sigmoid}, {17, 33}},
 };
 
 class DenseKernelTest : public ::testing::TestWithParam<DenseCase> {};

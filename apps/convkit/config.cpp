@@ -3,10 +3,12 @@
 
 #include "augment_config.h"
 #include "config_layers.h"
+#include "tta.h"
 #include "yaml_section.h"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <tuple>
@@ -128,6 +130,9 @@ RunConfig parse(YAML::Node doc, const std::string& source) {
     c.ema_decay = train.get<double>("ema_decay", 0.0);
     if (!(c.ema_decay >= 0 && c.ema_decay < 1))
       config_fail("'train.ema_decay' must be in [0, 1) (0 = off, typical 0.999), got {}", c.ema_decay);
+    c.test_tta = train.get<std::string>("test_tta", c.test_tta);
+    if (std::find(tta_modes().begin(), tta_modes().end(), c.test_tta) == tta_modes().end())
+      config_fail("'train.test_tta' must be none, shift, flip or shift+flip, got '{}'", c.test_tta);
     c.tensorboard = train.get<bool>("tensorboard", true);
 
     YAML::Node opt = train.raw("optimizer");

@@ -36,6 +36,7 @@ struct RunConfig {
   std::string backend = "cpu";
   double label_smoothing = 0;
   double ema_decay = 0;  // train.ema_decay: weight averaging, 0 = off
+  std::string test_tta = "none";  // train.test_tta: test-time augmentation of the final test evaluation
   bool tensorboard = true;  // write TensorBoard event files into the run directory
   std::string optimizer = "adam";
   optim::OptionList optimizer_options;

@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "datasets.h"
 #include "run_files.h"
+#include "tta.h"
 
 #include <convkit/io/checkpoint.h>
 #include <convkit/train/trainer.h>
@@ -13,7 +14,6 @@
 #include <fmt/ranges.h>
 
 #include <cmath>
-#include <functional>
 
 namespace convkit::app {
 
@@ -27,45 +27,6 @@ struct EvalArgs {
   std::int64_t batch = 1000;
   bool json = false;
 };
-
-using Variant = std::function<void(const Tensor&)>;
-
-// Shifts every image of a preprocessed batch [B, C, H, W] by (dx, dy) pixels, filling the
-// uncovered border with each channel's value of a black pixel.
-Variant shift(int dx, int dy, std::vector<float> fill) {
-  return [dx, dy, fill](const Tensor& batch) {
-    const std::int64_t b = batch.dim(0), c = batch.dim(1), h = batch.dim(2), w = batch.dim(3);
-    float* x = batch.data<float>();
-    std::vector<float> plane(std::size_t(h * w));
-    for (std::int64_t n = 0; n < b; ++n)
-      for (std::int64_t k = 0; k < c; ++k) {
-        float* p = x + (n * c + k) * h * w;
-        const float f = fill[std::size_t(k) % fill.size()];
-        for (std::int64_t y = 0; y < h; ++y)
-          for (std::int64_t xx = 0; xx < w; ++xx) {
-            const std::int64_t sy = y - dy, sx = xx - dx;
-            plane[std::size_t(y * w + xx)] = sy >= 0 && sy < h && sx >= 0 && sx < w ? p[sy * w + sx] : f;
-          }
-        std::copy(plane.begin(), plane.end(), p);
-      }
-  };
-}
-
-void flip_horizontal(const Tensor& batch) {
-  const std::int64_t rows = batch.dim(0) * batch.dim(1) * batch.dim(2), w = batch.dim(3);
-  float* x = batch.data<float>();
-  for (std::int64_t r = 0; r < rows; ++r) std::reverse(x + r * w, x + (r + 1) * w);
-}
-
-std::vector<Variant> tta_variants(const std::string& tta, const train::Preprocess& pre) {
-  std::vector<Variant> variants{Variant{}};  // the image itself
-  std::vector<float> black;
-  for (std::size_t k = 0; k < pre.mean.size(); ++k) black.push_back((0.0f - pre.mean[k]) / pre.std[k]);
-  if (tta == "shift" || tta == "shift+flip")
-    for (auto [dx, dy] : {std::pair{1, 0}, {-1, 0}, {0, 1}, {0, -1}}) variants.push_back(shift(dx, dy, black));
-  if (tta == "flip" || tta == "shift+flip") variants.push_back(flip_horizontal);
-  return variants;
-}
 
 int run_eval(const EvalArgs& args) {
   std::optional<RunInfo> info;
@@ -87,16 +48,14 @@ int run_eval(const EvalArgs& args) {
     auto optimizer = optim::make_optimizer("sgd", {});
     train::Trainer trainer(loaded.model, *optimizer,
                            {.eval_batch_size = args.batch, .preprocess = member.preprocess, .progress = false});
-    for (const auto& variant : tta_variants(args.tta, member.preprocess)) {
-      Tensor p = trainer.predict(dataset, variant);
-      if (!sum.defined()) sum = Tensor::zeros(p.shape());
-      if (p.shape() != sum.shape())
-        throw DataError(fmt::format("{}: the model outputs {} values per image, the ensemble {}", path, p.dim(1), sum.dim(1)));
-      float* s = sum.data<float>();
-      const float* q = p.data<float>();
-      for (std::int64_t i = 0; i < p.numel(); ++i) s[i] += q[i];
-      ++members;
-    }
+    Tensor p = predict_with_tta(trainer, dataset, args.tta, member.preprocess);
+    if (!sum.defined()) sum = Tensor::zeros(p.shape());
+    if (p.shape() != sum.shape())
+      throw DataError(fmt::format("{}: the model outputs {} values per image, the ensemble {}", path, p.dim(1), sum.dim(1)));
+    float* s = sum.data<float>();
+    const float* q = p.data<float>();
+    for (std::int64_t i = 0; i < p.numel(); ++i) s[i] += q[i];
+    ++members;
   }
   const data::Dataset& dataset = args.split == "train" ? data->train : data->test;
   float* s = sum.data<float>();
@@ -122,7 +81,7 @@ CommandRunner add_eval_command(CLI::App& app) {
   cmd->add_option("--data", args->data, "directory holding the dataset files");
   cmd->add_option("--split", args->split, "test or train")->check(CLI::IsMember({"test", "train"}));
   cmd->add_option("--tta", args->tta, "test-time augmentation: none, shift, flip, shift+flip")
-      ->check(CLI::IsMember({"none", "shift", "flip", "shift+flip"}));
+      ->check(CLI::IsMember(tta_modes()));
   cmd->add_option("--batch", args->batch, "evaluation batch size")->check(CLI::PositiveNumber);
   cmd->add_flag("--json", args->json, "print JSON instead of tables");
   return [args] { return run_eval(*args); };

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "datasets.h"
 #include "run_files.h"
+#include "tta.h"
 
 #include <convkit/data/registry.h>
 #include <convkit/data/resolve.h>
@@ -154,9 +155,14 @@ int run_train(const TrainArgs& args) {
   // Report the test metrics of best.ckpt (what `convkit eval` on it prints).
   auto best = io::load_checkpoint(dir / "checkpoints" / "best.ckpt");
   train::Trainer evaluator(best.model, *optimizer, fit);
-  // One prediction pass serves metrics.json and report.html.
-  const Tensor probabilities = evaluator.predict(test_set);
+  // One prediction pass serves metrics.json and report.html; with train.test_tta, the
+  // probabilities averaged over the variants (the plain pass is reported beside them).
+  const Tensor plain_probabilities = evaluator.predict(test_set);
+  const bool tta = cfg.test_tta != "none";
+  const Tensor probabilities = tta ? predict_with_tta(evaluator, test_set, cfg.test_tta, pre) : plain_probabilities;
   const auto report = train::report_from_probabilities(probabilities, test_set.labels);
+  const double plain_accuracy =
+      tta ? train::report_from_probabilities(plain_probabilities, test_set.labels).accuracy : report.accuracy;
   const auto& history = trainer.history();
   const double seconds = trainer.train_seconds();
   std::int64_t images = 0;
@@ -165,6 +171,8 @@ int run_train(const TrainArgs& args) {
       {"test_accuracy", report.accuracy},
       {"test_loss", report.loss},
       {"test_top5_accuracy", report.top_k_accuracy},
+      {"test_tta", cfg.test_tta},
+      {"test_accuracy_without_tta", plain_accuracy},
       {"epochs", history.epochs.size()},
       {"best_epoch", checkpoint.best_epoch()},
       {"stopped_early", early_stopping && early_stopping->stopped_epoch() > 0},
@@ -185,8 +193,10 @@ int run_train(const TrainArgs& args) {
   };
   write_text_atomic(dir / "metrics.json", metrics.dump(2) + "\n");
   write_report(dir, best.model, test_set, pre, data.class_names, {}, probabilities);  // report.html
-  fmt::print("test accuracy {:.2f}% (loss {:.4f}) with best.ckpt from epoch {}; trained {:.1f} s; run directory {}\n",
-             100 * report.accuracy, report.loss, checkpoint.best_epoch(), seconds, dir.string());
+  const std::string tta_note =
+      tta ? fmt::format(" with test-time augmentation {} ({:.2f}% without)", cfg.test_tta, 100 * plain_accuracy) : "";
+  fmt::print("test accuracy {:.2f}%{} (loss {:.4f}) with best.ckpt from epoch {}; trained {:.1f} s; run directory {}\n",
+             100 * report.accuracy, tta_note, report.loss, checkpoint.best_epoch(), seconds, dir.string());
   return 0;
 }
 

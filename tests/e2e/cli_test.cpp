@@ -190,6 +190,9 @@ TEST_F(CliTest, ConfigErrorsExitTwoAndNameTheKey) {
   r = run(train_args("bad") + " --set train.ema_decay=1");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("train.ema_decay"), std::string::npos) << r.output;
+  r = run(train_args("bad") + " --set train.test_tta=rotate");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("train.test_tta"), std::string::npos) << r.output;
   r = run(train_args("bad") + " --set model.layers.0.l2=-0.1");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("model.layers[0].l2"), std::string::npos) << r.output;
@@ -252,6 +255,24 @@ TEST_F(CliTest, SigintSavesAMidEpochCheckpointAndResumesExactly) {
   EXPECT_NE(r.output.find("batch 27"), std::string::npos) << r.output;  // step 77 = epoch 2, batch 27
   EXPECT_EQ(weights_of(root_ / "int/checkpoints/last.ckpt"), weights_of(root_ / "full2/checkpoints/last.ckpt"));
   EXPECT_EQ(read_file(root_ / "int/history.csv"), read_file(root_ / "full2/history.csv"));
+}
+
+// train.test_tta: the final test accuracy is eval --tta's on best.ckpt, the plain one is kept
+// beside it, and both are in metrics.json.
+TEST_F(CliTest, TrainReportsTestTimeAugmentationWhenConfigured) {
+  auto r = run(train_args("tta") + " --seed 4 --epochs 1 --set train.test_tta=flip");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("with test-time augmentation flip ("), std::string::npos) << r.output;
+  const auto metrics = nlohmann::json::parse(read_file(root_ / "tta/metrics.json"));
+  EXPECT_EQ(metrics["test_tta"], "flip");
+  const std::string best = (root_ / "tta/checkpoints/best.ckpt").string(), data = (root_ / "data").string();
+  r = run("eval " + best + " --tta flip --json --data " + data);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NEAR(nlohmann::json::parse(r.output)["accuracy"].get<double>(), metrics["test_accuracy"].get<double>(), 1e-12);
+  r = run("eval " + best + " --json --data " + data);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NEAR(nlohmann::json::parse(r.output)["accuracy"].get<double>(),
+              metrics["test_accuracy_without_tta"].get<double>(), 1e-12);
 }
 
 std::vector<float> values_of(const Tensor& t) { return std::vector<float>(t.data<float>(), t.data<float>() + t.numel()); }

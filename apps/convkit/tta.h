@@ -1,0 +1,24 @@
+// Test-time augmentation: a model's test probabilities averaged over variants of every image
+// (the image itself, one-pixel shifts, a horizontal flip), for `convkit eval --tta` and the
+// final test evaluation of `convkit train` (train.test_tta).
+#pragma once
+
+#include <convkit/data/dataset.h>
+#include <convkit/tensor/tensor.h>
+#include <convkit/train/trainer.h>
+
+#include <string>
+#include <vector>
+
+namespace convkit::app {
+
+// The modes both accept: none, shift (4 one-pixel shifts), flip (horizontal), shift+flip.
+const std::vector<std::string>& tta_modes();
+
+// Softmax probabilities [N, classes] of the trainer's model on `dataset`, averaged over the
+// variants of `mode` (applied to the preprocessed batch; shifts fill with black). "none" is
+// one plain pass.
+Tensor predict_with_tta(train::Trainer& trainer, const data::Dataset& dataset, const std::string& mode,
+                        const train::Preprocess& preprocess);
+
+}  // namespace convkit::app

@@ -124,10 +124,13 @@ def main() -> None:
     cases = [(c.split(":")[0], int(c.split(":")[1])) for c in args.cases]
 
     fma_peak = str(Path(args.convkit).parent / "fma_peak")
-    peak = cpu_peak.measured_peak(max(args.threads), fma_peak)
+    # One FMA-loop measurement per thread count, shared by the rows and the footnote (two
+    # measurements of the same count could disagree on a busy machine).
+    peaks = {t: cpu_peak.measured_peak(t, fma_peak) for t in sorted(set(args.threads))}
+    peak = peaks[max(args.threads)]
     rows, raw = [], []
     for threads in args.threads:
-        peak_t = cpu_peak.measured_peak(threads, fma_peak)
+        peak_t = peaks[threads]
         for model in args.models:
             for mode, batch in cases:
                 cmds = commands(args, model, mode, batch, threads)

@@ -159,7 +159,8 @@ int run_train(const TrainArgs& args) {
   // probabilities averaged over the variants (the plain pass is reported beside them).
   const Tensor plain_probabilities = evaluator.predict(test_set);
   const bool tta = cfg.test_tta != "none";
-  const Tensor probabilities = tta ? predict_with_tta(evaluator, test_set, cfg.test_tta, pre) : plain_probabilities;
+  const Tensor probabilities = tta ? predict_with_tta(evaluator, test_set, cfg.test_tta, pre, plain_probabilities)
+                                     : plain_probabilities;
   const auto report = train::report_from_probabilities(probabilities, test_set.labels);
   const double plain_accuracy =
       tta ? train::report_from_probabilities(plain_probabilities, test_set.labels).accuracy : report.accuracy;

@@ -60,11 +60,11 @@ const std::vector<std::string>& tta_modes() {
 }
 
 Tensor predict_with_tta(train::Trainer& trainer, const data::Dataset& dataset, const std::string& mode,
-                        const train::Preprocess& preprocess) {
+                        const train::Preprocess& preprocess, const Tensor& plain) {
   const auto list = variants(mode, preprocess);
   Tensor sum;
   for (const auto& variant : list) {
-    Tensor p = trainer.predict(dataset, variant);
+    Tensor p = !variant && plain.defined() ? plain.clone() : trainer.predict(dataset, variant);
     if (!sum.defined()) {
       sum = std::move(p);
       continue;

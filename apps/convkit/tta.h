@@ -17,8 +17,8 @@ const std::vector<std::string>& tta_modes();
 
 // Softmax probabilities [N, classes] of the trainer's model on `dataset`, averaged over the
 // variants of `mode` (applied to the preprocessed batch; shifts fill with black). "none" is
-// one plain pass.
+// one plain pass. `plain`, when defined, is that pass already made (it is not run again).
 Tensor predict_with_tta(train::Trainer& trainer, const data::Dataset& dataset, const std::string& mode,
-                        const train::Preprocess& preprocess);
+                        const train::Preprocess& preprocess, const Tensor& plain = {});
 
 }  // namespace convkit::app

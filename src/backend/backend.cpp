@@ -5,7 +5,6 @@
 
 #include <fmt/ranges.h>
 
-#include <algorithm>
 
 namespace convkit::backend {
 
@@ -22,11 +21,7 @@ class ReferenceBackend final : public Backend {
 
 std::unique_ptr<Kernel> make_kernel_or_reference(Backend& backend, const KernelRequest& request) {
   if (auto kernel = backend.make_kernel(request)) return kernel;
-  auto blocked = [](const std::vector<TensorSpec>& specs) {
-    return std::any_of(specs.begin(), specs.end(),
-                       [](const TensorSpec& s) { return s.layout != ops::Layout::Plain; });
-  };
-  if (blocked(request.inputs) || blocked(request.outputs))
+  if (!request.all_plain())
     fail("internal error: backend '{}' offered the blocked layout for {} on input {} but built no "
          "kernel for it (compile with blocked_layouts = false to work around)",
          backend.name(), request.op.type(), request.inputs.empty() ? std::string("-") : request.inputs[0].shape.str());

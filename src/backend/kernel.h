@@ -38,6 +38,14 @@ struct KernelRequest {
   bool backward = false;           // backward() will be called (Train mode, some grad needed)
   bool param_grads = false;        // weight gradients are needed (the layer is not frozen)
   std::vector<bool> input_grads;   // per input: its gradient is needed
+
+  // Every input and output is Layout::Plain (what kernels without a layout offer require).
+  bool all_plain() const {
+    for (const auto* specs : {&inputs, &outputs})
+      for (const TensorSpec& s : *specs)
+        if (s.layout != ops::Layout::Plain) return false;
+    return true;
+  }
 };
 
 // Which of a kernel's tensors it can take in Layout::Blocked16 (by input and output index; a

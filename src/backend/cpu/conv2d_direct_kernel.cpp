@@ -159,9 +159,7 @@ bool conv2d_direct_applies(const KernelRequest& request) {
 
 std::unique_ptr<Kernel> make_conv2d_direct_kernel(const KernelRequest& request) {
   const std::optional<Geometry> g = direct_geometry(request);
-  if (!g || request.inputs[0].layout != ops::Layout::Plain ||
-      request.outputs[0].layout != ops::Layout::Plain)
-    return nullptr;
+  if (!g || !request.all_plain()) return nullptr;
   const auto& a = static_cast<const ops::Conv2D&>(request.op).conv_attrs();
   return build_or_null([&]() -> std::unique_ptr<Kernel> {
     return std::make_unique<Conv2DDirectKernel>(a, *g, request.outputs[0].shape);

@@ -156,9 +156,7 @@ bool pool2d_window_applies(const KernelRequest& request) {
 
 std::unique_ptr<Kernel> make_pool2d_window_kernel(const KernelRequest& request) {
   const std::optional<Plane> plane = window_plane(request);
-  if (!plane || request.inputs[0].layout != ops::Layout::Plain ||
-      request.outputs[0].layout != ops::Layout::Plain)
-    return nullptr;
+  if (!plane || !request.all_plain()) return nullptr;
   return std::make_unique<Pool2DWindowKernel>(request, *plane);
 }
 

@@ -5,7 +5,6 @@
 
 #include <fmt/ranges.h>
 
-
 namespace convkit::backend {
 
 ReferenceKernel::ReferenceKernel(const KernelRequest& request)

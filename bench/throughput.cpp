@@ -12,8 +12,8 @@
 // Every step is timed on its own: images/s = B * steps / total time, and B / median step time
 // (robust to a busy machine's stalls); median and p90 step ms.
 // GFLOP/s counts a training step as 3x the forward FLOPs (Model::flops_per_sample).
-#include "config.h"
-#include "yaml_section.h"  // ConfigError
+#include <convkit/run/config.h>
+#include <convkit/run/errors.h>
 
 #include <convkit/convkit.h>
 
@@ -126,8 +126,8 @@ void print_profile(const Args& a, nn::Plan& plan, Step&& step) {
 int run(const Args& a) {
   if (a.threads > 0)
     omp_set_num_threads(a.threads);  // before compiling: oneDNN picks blockings per thread count
-  ck::app::RunConfig cfg =
-      ck::app::load_run_config(a.config.empty() ? std::nullopt : std::optional(a.config), a.sets);
+  ck::run::RunConfig cfg =
+      ck::run::load_run_config(a.config.empty() ? std::nullopt : std::optional(a.config), a.sets);
   nn::Model model = cfg.build_model();
   model.initialize(cfg.seed);
   const std::int64_t classes = model.output_shape()[0];
@@ -208,7 +208,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     return run(a);
-  } catch (const ck::app::ConfigError& e) {
+  } catch (const ck::run::ConfigError& e) {
     fmt::print(stderr, "error: {}\n", e.what());
     return 2;
   } catch (const std::exception& e) {

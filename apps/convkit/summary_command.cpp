@@ -1,11 +1,12 @@
-// `convkit summary CONFIG|CHECKPOINT`: the model's layer table (output shapes, parameters, FLOPs).
+// `convkit summary CONFIG|CHECKPOINT|RUN_DIR`: the model's layer table (output shapes, parameters, FLOPs).
 #include "commands.h"
-#include "config.h"
 
-#include <convkit/io/checkpoint.h>
+#include <convkit/run/config.h>
+#include <convkit/run/run_dir.h>
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <fstream>
 
 namespace convkit::app {
@@ -21,13 +22,10 @@ bool looks_like_checkpoint(const std::string& path) {
 }
 
 int run_summary(const std::string& path, const std::vector<std::string>& sets) {
-  if (looks_like_checkpoint(path)) {
-    auto loaded = as_data_error([&] { return io::load_checkpoint(path); });
-    fmt::print("{}", loaded.model.summary());
-  } else {
-    RunConfig cfg = load_run_config(path, sets);
-    fmt::print("{}", cfg.build_model().summary());
-  }
+  if (std::filesystem::is_directory(path) || looks_like_checkpoint(path))
+    fmt::print("{}", run::open_checkpoint(path).checkpoint.model.summary());
+  else
+    fmt::print("{}", run::load_run_config(path, sets).build_model().summary());
   return 0;
 }
 
@@ -36,8 +34,8 @@ int run_summary(const std::string& path, const std::vector<std::string>& sets) {
 CommandRunner add_summary_command(CLI::App& app) {
   auto path = std::make_shared<std::string>();
   auto sets = std::make_shared<std::vector<std::string>>();
-  auto* cmd = app.add_subcommand("summary", "Print the layer table of a config or checkpoint");
-  cmd->add_option("file", *path, "YAML config or checkpoint")->required()->check(CLI::ExistingFile);
+  auto* cmd = app.add_subcommand("summary", "Print the layer table of a config, checkpoint or run directory");
+  cmd->add_option("file", *path, "YAML config, checkpoint or run directory")->required()->check(CLI::ExistingPath);
   cmd->add_option("--set", *sets, "override a config key (repeatable)");
   return [path, sets] { return run_summary(*path, *sets); };
 }

@@ -9,30 +9,33 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <sstream>
+#include <string>
 #include <vector>
 
 namespace convkit::data {
 
 namespace {
 
-Tensor read_png(const std::filesystem::path& path) {
-  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!file) fail("{}: cannot open image", path.string());
+Tensor decode_png(std::span<const std::byte> bytes, const std::string& source) {
   png_image image;
   std::memset(&image, 0, sizeof image);
   image.version = PNG_IMAGE_VERSION;
-  if (!png_image_begin_read_from_stdio(&image, file.get()))
-    fail("{}: not a valid PNG ({})", path.string(), image.message);
+  if (!png_image_begin_read_from_memory(&image, bytes.data(), bytes.size()))
+    fail("{}: not a valid PNG ({})", source, image.message);
   const bool color = (image.format & PNG_FORMAT_FLAG_COLOR) != 0;
   image.format = color ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;  // alpha composited onto black
   const std::int64_t c = color ? 3 : 1, h = image.height, w = image.width;
-  if (h <= 0 || w <= 0 || h * w > (1 << 28)) fail("{}: unsupported PNG size {}x{}", path.string(), w, h);
+  if (h <= 0 || w <= 0 || h * w > (1 << 28)) {
+    png_image_free(&image);
+    fail("{}: unsupported PNG size {}x{}", source, w, h);
+  }
   std::vector<std::uint8_t> hwc(std::size_t(c * h * w));
   png_color black{0, 0, 0};
   if (!png_image_finish_read(&image, &black, hwc.data(), 0, nullptr)) {
     std::string message = image.message;
     png_image_free(&image);
-    fail("{}: cannot decode PNG ({})", path.string(), message);
+    fail("{}: cannot decode PNG ({})", source, message);
   }
   Tensor out = Tensor::empty({c, h, w}, DType::u8);
   auto* o = out.data<std::uint8_t>();
@@ -43,9 +46,8 @@ Tensor read_png(const std::filesystem::path& path) {
 }
 
 // Netpbm: P2/P3 (ASCII) and P5/P6 (binary), maxval up to 65535 (scaled to 0..255).
-Tensor read_netpbm(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open image", path.string());
+Tensor decode_netpbm(std::span<const std::byte> bytes, const std::string& source) {
+  std::istringstream in(std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()), std::ios::binary);
   std::string magic;
   in >> magic;
   const bool ascii = magic == "P2" || magic == "P3", color = magic == "P3" || magic == "P6";
@@ -57,11 +59,11 @@ Tensor read_netpbm(const std::filesystem::path& path) {
       in >> std::ws;
     }
     long v = -1;
-    if (!(in >> v) || v <= 0) fail("{}: bad Netpbm header: expected the {}", path.string(), what);
+    if (!(in >> v) || v <= 0) fail("{}: bad Netpbm header: expected the {}", source, what);
     return v;
   };
   const long w = read_number("width"), h = read_number("height"), maxval = read_number("maximum value");
-  if (maxval > 65535 || w * h > (1L << 28)) fail("{}: unsupported Netpbm image ({}x{}, max {})", path.string(), w, h, maxval);
+  if (maxval > 65535 || w * h > (1L << 28)) fail("{}: unsupported Netpbm image ({}x{}, max {})", source, w, h, maxval);
   const std::int64_t c = color ? 3 : 1;
   Tensor out = Tensor::empty({c, h, w}, DType::u8);
   auto* o = out.data<std::uint8_t>();
@@ -72,10 +74,10 @@ Tensor read_netpbm(const std::filesystem::path& path) {
       for (std::int64_t k = 0; k < c; ++k) {
         long v = 0;
         if (ascii) {
-          if (!(in >> v)) fail("{}: truncated pixel data at pixel {}", path.string(), y * w + x);
+          if (!(in >> v)) fail("{}: truncated pixel data at pixel {}", source, y * w + x);
         } else {
           int hi = in.get(), lo = maxval > 255 ? in.get() : 0;
-          if (!in) fail("{}: truncated pixel data at pixel {} of {}", path.string(), y * w + x, w * h);
+          if (!in) fail("{}: truncated pixel data at pixel {} of {}", source, y * w + x, w * h);
           v = maxval > 255 ? (hi << 8 | lo) : hi;
         }
         o[(k * h + y) * w + x] = scale(v);
@@ -85,15 +87,21 @@ Tensor read_netpbm(const std::filesystem::path& path) {
 
 }  // namespace
 
+Tensor decode_image(std::span<const std::byte> bytes, const std::string& source) {
+  const auto* head = reinterpret_cast<const unsigned char*>(bytes.data());
+  if (bytes.size() >= 8 && !std::memcmp(head, "\x89PNG\r\n\x1a\n", 8)) return decode_png(bytes, source);
+  if (bytes.size() >= 2 && head[0] == 'P' && (head[1] == '2' || head[1] == '3' || head[1] == '5' || head[1] == '6'))
+    return decode_netpbm(bytes, source);
+  fail("{}: unsupported image format (expected PNG or PGM/PPM)", source);
+}
+
 Tensor read_image(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("{}: cannot open image (no such file or no permission)", path.string());
-  unsigned char head[8] = {};
-  in.read(reinterpret_cast<char*>(head), 8);
-  if (in.gcount() >= 8 && !std::memcmp(head, "\x89PNG\r\n\x1a\n", 8)) return read_png(path);
-  if (in.gcount() >= 2 && head[0] == 'P' && (head[1] == '2' || head[1] == '3' || head[1] == '5' || head[1] == '6'))
-    return read_netpbm(path);
-  fail("{}: unsupported image format (expected PNG or PGM/PPM)", path.string());
+  std::ostringstream content;
+  content << in.rdbuf();
+  const std::string bytes = std::move(content).str();
+  return decode_image(std::as_bytes(std::span(bytes.data(), bytes.size())), path.string());
 }
 
 Tensor fit_image(const Tensor& image, std::int64_t channels, std::int64_t height, std::int64_t width) {

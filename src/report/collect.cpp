@@ -170,14 +170,9 @@ ReportData collect_report_data(const fs::path& run_dir, nn::Model& model, const 
     }
     Tensor probabilities = options.probabilities;
     if (!probabilities.defined()) {
-      auto optimizer = optim::make_optimizer("sgd", {});
-      train::FitOptions fit;
-      fit.eval_batch_size = options.batch_size;
-      fit.backend = options.backend;
-      fit.preprocess = preprocess;
-      fit.progress = false;
-      train::Trainer trainer(model, *optimizer, fit);
-      probabilities = trainer.predict(test);
+      probabilities = train::Predictor::borrowing(model, preprocess, class_names,
+                                                  {.batch_size = options.batch_size, .backend = options.backend})
+                          .predict(test);
     } else if (probabilities.shape() != Shape{n, k} || probabilities.dtype() != DType::f32) {
       fail("report: the given probabilities are {} {}, expected f32 [{}, {}]", name_of(probabilities.dtype()),
            probabilities.shape().str(), n, k);

@@ -44,25 +44,7 @@ std::int64_t correct_predictions(const Tensor& logits, const Tensor& labels, std
   return correct;
 }
 
-// Copies `rows` samples into a plan buffer of the full batch size, zeroing the rest.
-void copy_rows(const Tensor& dst, const Tensor& src, std::int64_t rows) {
-  const std::size_t row_bytes = dst.nbytes() / std::size_t(dst.dim(0));
-  std::memcpy(dst.raw(), src.raw(), row_bytes * std::size_t(rows));
-  std::memset(static_cast<std::byte*>(dst.raw()) + row_bytes * rows, 0, row_bytes * std::size_t(dst.dim(0) - rows));
-}
-
 }  // namespace
-
-void softmax_rows(const float* logits, float* probabilities, std::int64_t rows, std::int64_t k) {
-  for (std::int64_t i = 0; i < rows; ++i) {
-    const float* z = logits + i * k;
-    float* p = probabilities + i * k;
-    const float m = *std::max_element(z, z + k);
-    double sum = 0;
-    for (std::int64_t c = 0; c < k; ++c) sum += std::exp(double(z[c] - m));
-    for (std::int64_t c = 0; c < k; ++c) p[c] = float(std::exp(double(z[c] - m)) / sum);
-  }
-}
 
 std::string History::to_csv() const {
   // NOTE: no timings here, so the same seed on the same machine gives an identical file.
@@ -296,6 +278,7 @@ const History& Trainer::fit(const data::Dataset& train, const data::Dataset* val
     state_.history.epochs.push_back(log);
     for (auto* c : callbacks) c->on_epoch_end(*this, log);
   }
+  predictor_.reset();  // the validation plans are not needed after training (their memory is freed)
   if (average_.enabled()) {  // leave the averaged weights in the model (restored when fit() continues)
     average_.swap(weights.params, weights.numel);
     average_in_model_ = true;
@@ -304,69 +287,19 @@ const History& Trainer::fit(const data::Dataset& train, const data::Dataset* val
   return state_.history;
 }
 
-ClassificationReport Trainer::evaluate(const data::Dataset& dataset) {
-  MetricAccumulator metrics(dataset.num_classes, 5);
-  const std::int64_t batch = std::min(options_.eval_batch_size, std::max<std::int64_t>(dataset.size(), 1));
-  nn::Plan plan = model_.compile_inference({.batch = batch, .backend = options_.backend});
-  data::Loader loader(dataset, loader_options(options_, batch, false, false));
-  loader.start_epoch(0);
-  const std::int64_t k = dataset.num_classes;
-  while (auto b = loader.next()) {
-    const std::int64_t rows = b->labels.numel();
-    copy_rows(plan.input(), b->images, rows);
-    plan.forward();
-    const Tensor logits = plan.output();
-    if (logits.rank() != 2 || logits.dim(1) != k)
-      fail("the model outputs {} but the dataset has {} classes", logits.shape().str(), k);
-    // Mean cross-entropy from the logits, in double.
-    double loss = 0;
-    const float* z = logits.data<float>();
-    const std::int32_t* y = b->labels.data<std::int32_t>();
-    for (std::int64_t i = 0; i < rows; ++i) {
-      const float* row = z + i * k;
-      const float m = *std::max_element(row, row + k);
-      double sum = 0;
-      for (std::int64_t c = 0; c < k; ++c) sum += std::exp(double(row[c] - m));
-      loss += std::log(sum) + m - row[y[i]];
-    }
-    metrics.add(logits, b->labels, rows, loss);
-  }
-  return metrics.report();
+Predictor& Trainer::predictor() {
+  if (!predictor_)
+    predictor_.emplace(Predictor::borrowing(model_, options_.preprocess, {},
+                                            {.batch_size = options_.eval_batch_size, .backend = options_.backend}));
+  return *predictor_;
 }
+
+ClassificationReport Trainer::evaluate(const data::Dataset& dataset) { return predictor().evaluate(dataset); }
 
 Tensor Trainer::predict(const data::Dataset& dataset, const std::function<void(const Tensor&)>& transform) {
-  const std::int64_t batch = std::min(options_.eval_batch_size, std::max<std::int64_t>(dataset.size(), 1));
-  nn::Plan plan = model_.compile_inference({.batch = batch, .backend = options_.backend});
-  data::Loader loader(dataset, loader_options(options_, batch, false, false));
-  loader.start_epoch(0);
-  Tensor probabilities = Tensor::empty({dataset.size(), dataset.num_classes});
-  std::int64_t done = 0;
-  while (auto b = loader.next()) {
-    const std::int64_t rows = b->labels.numel();
-    copy_rows(plan.input(), b->images, rows);
-    if (transform) transform(plan.input());
-    plan.forward();
-    softmax_rows(plan.output().data<float>(), probabilities.data<float>() + done * dataset.num_classes, rows,
-                 dataset.num_classes);
-    done += rows;
-  }
-  return probabilities;
+  return predictor().predict(dataset, transform);
 }
 
-Tensor Trainer::predict_images(const Tensor& images) {
-  const std::int64_t n = images.dim(0);
-  const std::int64_t batch = std::min<std::int64_t>(n, options_.eval_batch_size);
-  nn::Plan plan = model_.compile_inference({.batch = batch, .backend = options_.backend});
-  Tensor probabilities;
-  for (std::int64_t start = 0; start < n; start += batch) {
-    const std::int64_t rows = std::min(batch, n - start);
-    copy_rows(plan.input(), images.slice(start, start + rows), rows);
-    plan.forward();
-    const Tensor logits = plan.output();
-    if (!probabilities.defined()) probabilities = Tensor::empty({n, logits.dim(1)});
-    softmax_rows(logits.data<float>(), probabilities.data<float>() + start * logits.dim(1), rows, logits.dim(1));
-  }
-  return probabilities;
-}
+Tensor Trainer::predict_images(const Tensor& images) { return predictor().predict(images); }
 
 }  // namespace convkit::train

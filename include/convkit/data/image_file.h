@@ -4,11 +4,16 @@
 
 #include <convkit/tensor/tensor.h>
 
+#include <cstddef>
 #include <filesystem>
+#include <span>
+#include <string>
 
 namespace convkit::data {
 
 Tensor read_image(const std::filesystem::path& path);
+// The same from the file's bytes in memory; `source` names the image in errors.
+Tensor decode_image(std::span<const std::byte> bytes, const std::string& source = "image");
 
 // Converts channels (RGB -> gray with ITU-R BT.601 luma weights, gray -> RGB by replication)
 // and resizes with bilinear interpolation (half-pixel centers, as OpenCV's INTER_LINEAR) to

@@ -11,7 +11,8 @@
 #include <convkit/data/dataset.h>
 #include <convkit/nn/model.h>
 #include <convkit/train/metrics.h>
-#include <convkit/train/trainer.h>
+#include <convkit/train/predictor.h>
+#include <convkit/train/trainer.h>  // History
 
 #include <cstdint>
 #include <filesystem>
@@ -51,7 +52,7 @@ struct CollectOptions {
 };
 
 // Reads RUN_DIR/history.csv, metrics.json and config.yaml (each optional), runs the model over
-// `test` (train::Trainer::predict with `preprocess`) for the confusion matrix, per-class scores
+// `test` (train::Predictor with `preprocess`) for the confusion matrix, per-class scores
 // and the most confidently wrong images. Malformed files are Errors naming the file.
 ReportData collect_report_data(const std::filesystem::path& run_dir, nn::Model& model,
                                const data::Dataset& test, const train::Preprocess& preprocess,

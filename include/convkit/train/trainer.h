@@ -10,11 +10,14 @@
 #include <convkit/optim/optimizer.h>
 #include <convkit/optim/schedule.h>
 #include <convkit/train/metrics.h>
+#include <convkit/train/predictor.h>
+#include <convkit/train/preprocess.h>
 #include <convkit/train/weight_average.h>
 
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,12 +36,6 @@ struct EpochLog {
 struct History {
   std::vector<EpochLog> epochs;
   std::string to_csv() const;  // epoch,loss,accuracy,val_loss,val_accuracy,val_top5,val_macro_f1,lr
-};
-
-// How images are turned into model inputs: x = (pixel/255 - mean[c]) / std[c].
-struct Preprocess {
-  std::vector<float> mean{0.0f};
-  std::vector<float> std{1.0f};
 };
 
 struct FitOptions {
@@ -105,13 +102,16 @@ class Trainer {
   // Trains for options.epochs (from the current epoch on: a resumed trainer continues).
   const History& fit(const data::Dataset& train, const data::Dataset* validation,
                      const std::vector<Callback*>& callbacks = {});
-  // Loss, accuracy, per-class scores and the confusion matrix.
+  // Loss, accuracy, per-class scores and the confusion matrix (through predictor()).
   ClassificationReport evaluate(const data::Dataset& dataset);
   // Class probabilities [N, K] for every sample; `transform` (optional) edits each preprocessed
   // f32 batch [B, C, H, W] first (test-time augmentation).
   Tensor predict(const data::Dataset& dataset, const std::function<void(const Tensor&)>& transform = {});
   // Class probabilities for already-preprocessed f32 images [N, C, H, W].
   Tensor predict_images(const Tensor& images);
+  // Inference on the trained model in place (eval batch size, the fit options' preprocessing);
+  // its plans are compiled once and reused by every validation pass.
+  Predictor& predictor();
 
   void request_stop() { stop_ = true; }
   bool interrupted() const { return interrupted_; }  // fit() returned because of a signal
@@ -147,9 +147,7 @@ class Trainer {
   double base_lr_;
   WeightAverage average_;
   bool average_in_model_ = false;  // after fit(): the model holds the average, average_ the weights
+  std::optional<Predictor> predictor_;
 };
-
-// Mean softmax cross-entropy and probabilities of logit rows (used by evaluate and predict).
-void softmax_rows(const float* logits, float* probabilities, std::int64_t rows, std::int64_t classes);
 
 }  // namespace convkit::train

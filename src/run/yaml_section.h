@@ -1,9 +1,9 @@
-// YamlSection: strict, typed reading of one YAML mapping. Every key read is recorded; finish()
+// YamlSection (internal to run/): strict, typed reading of one YAML mapping. Every key read is recorded; finish()
 // rejects any other key, so a typo in a config ("epochz") is an error naming the full key path
 // and the keys that are allowed, never a silently ignored setting.
 #pragma once
 
-#include <convkit/util/error.h>
+#include <convkit/run/errors.h>
 
 #include <yaml-cpp/yaml.h>
 
@@ -11,18 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace convkit::app {
-
-// A mistake in a config file or a --set override (exit code 2).
-class ConfigError : public Error {
- public:
-  using Error::Error;
-};
-
-template <typename... Args>
-[[noreturn]] void config_fail(fmt::format_string<Args...> format, Args&&... args) {
-  throw ConfigError(fmt::format(format, std::forward<Args>(args)...));
-}
+namespace convkit::run {
 
 class YamlSection {
  public:
@@ -57,4 +46,4 @@ class YamlSection {
   std::set<std::string> known_;
 };
 
-}  // namespace convkit::app
+}  // namespace convkit::run

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-namespace convkit::app {
+namespace convkit::run {
 
 std::vector<nn::Layer> parse_layers(const YAML::Node& layers, const std::string& path);
 std::vector<std::string> layer_type_names();
 
-}  // namespace convkit::app
+}  // namespace convkit::run

@@ -1,14 +1,14 @@
 // The YAML layer table: type name -> parser building the nn layer struct.
-#include "config_layers.h"
+#include "run/config_layers.h"
 
-#include "yaml_section.h"
+#include "run/yaml_section.h"
 
 #include <fmt/ranges.h>
 
 #include <cmath>
 #include <utility>
 
-namespace convkit::app {
+namespace convkit::run {
 
 namespace {
 
@@ -221,4 +221,4 @@ std::vector<nn::Layer> parse_layers(const YAML::Node& layers, const std::string&
   return out;
 }
 
-}  // namespace convkit::app
+}  // namespace convkit::run

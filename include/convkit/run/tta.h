@@ -5,20 +5,20 @@
 
 #include <convkit/data/dataset.h>
 #include <convkit/tensor/tensor.h>
-#include <convkit/train/trainer.h>
+#include <convkit/train/predictor.h>
 
 #include <string>
 #include <vector>
 
-namespace convkit::app {
+namespace convkit::run {
 
 // The modes both accept: none, shift (4 one-pixel shifts), flip (horizontal), shift+flip.
 const std::vector<std::string>& tta_modes();
 
-// Softmax probabilities [N, classes] of the trainer's model on `dataset`, averaged over the
+// Softmax probabilities [N, classes] of the predictor's model on `dataset`, averaged over the
 // variants of `mode` (applied to the preprocessed batch; shifts fill with black). "none" is
 // one plain pass. `plain`, when defined, is that pass already made (it is not run again).
-Tensor predict_with_tta(train::Trainer& trainer, const data::Dataset& dataset, const std::string& mode,
-                        const train::Preprocess& preprocess, const Tensor& plain = {});
+Tensor predict_with_tta(train::Predictor& predictor, const data::Dataset& dataset, const std::string& mode,
+                        const Tensor& plain = {});
 
-}  // namespace convkit::app
+}  // namespace convkit::run

@@ -19,15 +19,15 @@
 //       cutmix: 1.0
 #pragma once
 
-#include "yaml_section.h"
+#include "run/yaml_section.h"
 
 #include <convkit/data/augment.h>
 
-namespace convkit::app {
+namespace convkit::run {
 
 // Reads every key of `section` (the dataset.augment mapping; an empty section gives the
 // defaults, everything off), rejects unknown keys and out-of-range values with a ConfigError
 // naming the key, and returns the validated options.
 data::AugmentOptions parse_augment(YamlSection& section);
 
-}  // namespace convkit::app
+}  // namespace convkit::run

@@ -1,7 +1,7 @@
-// Run-directory file helpers (see run_files.h).
-#include "run_files.h"
+// Run-directory files, the RunInfo record and opening checkpoints (see run_dir.h).
+#include <convkit/run/run_dir.h>
 
-#include <convkit/util/error.h>
+#include <convkit/run/errors.h>
 
 #include <nlohmann/json.hpp>
 
@@ -10,8 +10,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
-namespace convkit::app {
+namespace convkit::run {
 
 void write_text_atomic(const std::filesystem::path& path, const std::string& text) {
   const auto tmp = path.string() + ".tmp." + std::to_string(getpid());
@@ -43,6 +45,7 @@ void write_text_atomic(const std::filesystem::path& path, const std::string& tex
 std::string run_info_to_json(const RunInfo& info) {
   nlohmann::json j;
   j["dataset"] = info.dataset;
+  if (!info.data_dir.empty()) j["data_dir"] = info.data_dir;
   j["preprocess"] = {{"mean", info.preprocess.mean}, {"std", info.preprocess.std}};
   j["class_names"] = info.class_names;
   j["config"] = info.config_yaml;
@@ -54,6 +57,7 @@ RunInfo run_info_from_json(const std::string& text, const std::string& source) {
   try {
     auto j = nlohmann::json::parse(text);
     info.dataset = j.at("dataset").get<std::string>();
+    info.data_dir = j.value("data_dir", "");
     info.preprocess.mean = j.at("preprocess").at("mean").get<std::vector<float>>();
     info.preprocess.std = j.at("preprocess").at("std").get<std::vector<float>>();
     info.class_names = j.at("class_names").get<std::vector<std::string>>();
@@ -69,4 +73,39 @@ RunInfo run_info_from_json(const std::string& text, const std::string& source) {
   return info;
 }
 
-}  // namespace convkit::app
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw DataError(fmt::format("{}: cannot read", path.string()));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::filesystem::path resolve_checkpoint(const std::filesystem::path& path) {
+  namespace fs = std::filesystem;
+  if (fs::is_directory(path)) {
+    const fs::path best = RunDirectory{path}.best_checkpoint();
+    if (!fs::is_regular_file(best))
+      throw DataError(fmt::format("{}: no checkpoint; is {} a run directory of `convkit train`?", best.string(),
+                                  path.string()));
+    return best;
+  }
+  if (!fs::exists(path)) throw DataError(fmt::format("{}: no such checkpoint file or run directory", path.string()));
+  return path;
+}
+
+OpenedCheckpoint open_checkpoint(const std::filesystem::path& checkpoint_or_run_dir) {
+  const auto path = resolve_checkpoint(checkpoint_or_run_dir);
+  auto loaded = as_data_error([&] { return io::load_checkpoint(path); });
+  RunInfo info = as_data_error([&] { return run_info_from_json(loaded.contents.extra_json, path.string()); });
+  return {path, std::move(loaded), std::move(info)};
+}
+
+train::Predictor open_predictor(const std::filesystem::path& checkpoint_or_run_dir,
+                                const train::PredictorOptions& options) {
+  OpenedCheckpoint opened = open_checkpoint(checkpoint_or_run_dir);
+  return train::Predictor(std::move(opened.checkpoint.model), opened.info.preprocess, opened.info.class_names,
+                          options);
+}
+
+}  // namespace convkit::run

@@ -1,11 +1,11 @@
 // YamlSection (see yaml_section.h).
-#include "yaml_section.h"
+#include "run/yaml_section.h"
 
 #include <fmt/ranges.h>
 
 #include <cstdint>
 
-namespace convkit::app {
+namespace convkit::run {
 
 YamlSection::YamlSection(YAML::Node node, std::string path) : node_(std::move(node)), path_(std::move(path)) {
   if (node_ && !node_.IsNull() && !node_.IsMap())
@@ -81,4 +81,4 @@ template <> std::vector<double> YamlSection::as<std::vector<double>>(const YAML:
   return out;
 }
 
-}  // namespace convkit::app
+}  // namespace convkit::run

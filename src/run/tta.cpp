@@ -1,12 +1,12 @@
 // Test-time augmentation variants and their averaged prediction (see tta.h).
-#include "tta.h"
+#include <convkit/run/tta.h>
 
 #include <convkit/util/error.h>
 
 #include <algorithm>
 #include <functional>
 
-namespace convkit::app {
+namespace convkit::run {
 
 namespace {
 
@@ -45,7 +45,7 @@ std::vector<Variant> variants(const std::string& mode, const train::Preprocess& 
     fail("test-time augmentation must be none, shift, flip or shift+flip, got '{}'", mode);
   std::vector<Variant> out{Variant{}};  // the image itself
   std::vector<float> black;
-  for (std::size_t k = 0; k < pre.mean.size(); ++k) black.push_back((0.0f - pre.mean[k]) / pre.std[k]);
+  for (std::size_t k = 0; k < pre.mean.size(); ++k) black.push_back(pre.black(std::int64_t(k)));
   if (mode == "shift" || mode == "shift+flip")
     for (auto [dx, dy] : {std::pair{1, 0}, {-1, 0}, {0, 1}, {0, -1}}) out.push_back(shift(dx, dy, black));
   if (mode == "flip" || mode == "shift+flip") out.push_back(flip_horizontal);
@@ -59,12 +59,12 @@ const std::vector<std::string>& tta_modes() {
   return modes;
 }
 
-Tensor predict_with_tta(train::Trainer& trainer, const data::Dataset& dataset, const std::string& mode,
-                        const train::Preprocess& preprocess, const Tensor& plain) {
-  const auto list = variants(mode, preprocess);
+Tensor predict_with_tta(train::Predictor& predictor, const data::Dataset& dataset, const std::string& mode,
+                        const Tensor& plain) {
+  const auto list = variants(mode, predictor.preprocess());
   Tensor sum;
   for (const auto& variant : list) {
-    Tensor p = !variant && plain.defined() ? plain.clone() : trainer.predict(dataset, variant);
+    Tensor p = !variant && plain.defined() ? plain.clone() : predictor.predict(dataset, variant);
     if (!sum.defined()) {
       sum = std::move(p);
       continue;
@@ -80,4 +80,4 @@ Tensor predict_with_tta(train::Trainer& trainer, const data::Dataset& dataset, c
   return sum;
 }
 
-}  // namespace convkit::app
+}  // namespace convkit::run

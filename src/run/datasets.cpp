@@ -1,14 +1,14 @@
 // Dataset loading for the CLI (see datasets.h).
-#include "datasets.h"
+#include <convkit/run/datasets.h>
 
-#include "commands.h"
+#include <convkit/run/errors.h>
 
 #include <convkit/data/registry.h>
 #include <convkit/data/resolve.h>
 
 #include <filesystem>
 
-namespace convkit::app {
+namespace convkit::run {
 
 namespace fs = std::filesystem;
 
@@ -69,4 +69,4 @@ LoadedData load_data(const std::string& name, const std::string& data_dir, std::
   });
 }
 
-}  // namespace convkit::app
+}  // namespace convkit::run

@@ -1,10 +1,10 @@
 // Parsing of dataset.augment (see augment_config.h). Shapes of values (number or [lo, hi],
 // bool or probability) are resolved here; ranges are checked by data::validate.
-#include "augment_config.h"
+#include "run/augment_config.h"
 
 #include <algorithm>
 
-namespace convkit::app {
+namespace convkit::run {
 
 namespace {
 
@@ -96,4 +96,4 @@ data::AugmentOptions parse_augment(YamlSection& s) {
   return o;
 }
 
-}  // namespace convkit::app
+}  // namespace convkit::run

@@ -1,10 +1,10 @@
 // RunConfig loading, overrides and validation (see config.h).
-#include "config.h"
+#include <convkit/run/config.h>
 
-#include "augment_config.h"
-#include "config_layers.h"
-#include "tta.h"
-#include "yaml_section.h"
+#include "run/augment_config.h"
+#include "run/config_layers.h"
+#include <convkit/run/tta.h>
+#include "run/yaml_section.h"
 
 #include <fmt/format.h>
 
@@ -13,7 +13,7 @@
 #include <sstream>
 #include <tuple>
 
-namespace convkit::app {
+namespace convkit::run {
 
 namespace {
 
@@ -237,7 +237,9 @@ RunConfig parse(YAML::Node doc, const std::string& source) {
   } catch (const ConfigError& e) {
     throw ConfigError(fmt::format("{}: {}", source, e.what()));
   }
-  c.resolved = doc;
+  YAML::Emitter emitter;
+  emitter << doc;
+  c.resolved_yaml = std::string(emitter.c_str()) + "\n";
   return c;
 }
 
@@ -275,4 +277,4 @@ RunConfig load_run_config(const std::optional<std::string>& file, const std::vec
   return parse(doc, *file);
 }
 
-}  // namespace convkit::app
+}  // namespace convkit::run

@@ -9,13 +9,11 @@
 #include <convkit/optim/schedule.h>
 #include <convkit/train/callbacks.h>
 
-#include <yaml-cpp/yaml.h>
-
 #include <optional>
 #include <string>
 #include <vector>
 
-namespace convkit::app {
+namespace convkit::run {
 
 struct RunConfig {
   // dataset
@@ -50,7 +48,7 @@ struct RunConfig {
   train::Monitor checkpoint_monitor;  // what best.ckpt means (default: val_accuracy or loss)
   int checkpoint_every_n_epochs = 0;
 
-  YAML::Node resolved;  // the merged document, written to the run directory as config.yaml
+  std::string resolved_yaml;  // the merged document, written to the run directory as config.yaml
   nn::Model build_model() const;
 };
 
@@ -61,7 +59,8 @@ const char* default_config_text();
 // "model.layers.0.filters=64"), and validates. Throws ConfigError (exit code 2).
 RunConfig load_run_config(const std::optional<std::string>& file, const std::vector<std::string>& sets);
 // The same from YAML text (config.yaml of a run directory, or a checkpoint's stored config).
+// Errors name `source`.
 RunConfig parse_run_config(const std::string& yaml_text, const std::string& source,
                            const std::vector<std::string>& sets = {});
 
-}  // namespace convkit::app
+}  // namespace convkit::run

@@ -1,0 +1,56 @@
+// run::train: a whole training run as one library call — what `convkit train` does, for any
+// program (the tuner, tests, users' code). It loads the dataset named by the config (or takes
+// the data it is given), builds and initializes the model, trains with the config's optimizer,
+// schedule, callbacks and augmentation, and writes the run directory (run_dir.h): config.yaml,
+// history.csv, checkpoints, TensorBoard events, metrics.json and report.html. A run stopped by
+// SIGINT/SIGTERM saves last.ckpt; TrainOptions::resume continues it exactly.
+//
+//   run::RunConfig config = run::load_run_config("examples/mnist_cnn.yaml", {"train.epochs=3"});
+//   run::RunResult result = run::train(config, {.out = "runs/cnn"});
+//   fmt::print("{:.2f}%\n", 100 * result.test.accuracy);
+#pragma once
+
+#include <convkit/run/config.h>
+#include <convkit/run/datasets.h>
+#include <convkit/train/metrics.h>
+#include <convkit/train/trainer.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace convkit::run {
+
+struct TrainOptions {
+  std::filesystem::path out;  // the run directory (default runs/<dataset>-<date>-<time>)
+  // Continue the run in `out` from its last.ckpt (the config must be that run's: see
+  // load_run_directory_config). Data come from `data_dir`, else the folder the run recorded.
+  bool resume = false;
+  std::string data_dir;             // the dataset's files (--data); empty: the default lookup
+  std::optional<LoadedData> data;   // given data: used instead of loading config.dataset
+  bool show_summary = true;         // print the model's layer table first
+  bool progress = true;             // progress bar / per-epoch lines
+  bool verbose = true;              // status lines (what is trained, resuming, the result)
+  bool write_report = true;         // report.html at the end
+};
+
+struct RunResult {
+  std::filesystem::path dir;  // the run directory
+  bool interrupted = false;   // stopped by a signal: last.ckpt saved, resume to continue
+  int signal = 0;
+  int epoch = 0;               // completed epochs
+  std::int64_t step = 0;       // completed optimizer steps
+  train::History history;
+  int best_epoch = 0;                   // the epoch best.ckpt holds
+  train::ClassificationReport test;     // best.ckpt on the test set (with test_tta when set)
+  double test_accuracy_without_tta = 0;
+  double train_seconds = 0;
+};
+
+RunResult train(const RunConfig& config, const TrainOptions& options = {});
+
+// The config of an existing run directory (RUN_DIR/config.yaml) with `sets` applied; for resume.
+RunConfig load_run_directory_config(const std::filesystem::path& run_dir, const std::vector<std::string>& sets = {});
+
+}  // namespace convkit::run

@@ -1,0 +1,192 @@
+// run::train: a training run from a RunConfig to a finished run directory (see train.h).
+#include <convkit/run/train.h>
+
+#include <convkit/io/checkpoint.h>
+#include <convkit/run/errors.h>
+#include <convkit/run/report.h>
+#include <convkit/run/run_dir.h>
+#include <convkit/run/tta.h>
+#include <convkit/train/callbacks.h>
+#include <convkit/train/predictor.h>
+#include <convkit/train/tensorboard_callback.h>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <omp.h>
+
+#include <ctime>
+
+namespace convkit::run {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Keeps history.csv current after every epoch (the CSV logger).
+class HistoryWriter final : public train::Callback {
+ public:
+  explicit HistoryWriter(fs::path path) : path_(std::move(path)) {}
+  std::string name() const override { return "csv_logger"; }
+  void on_epoch_end(train::Trainer& trainer, const train::EpochLog&) override {
+    write_text_atomic(path_, trainer.history().to_csv());
+  }
+
+ private:
+  fs::path path_;
+};
+
+fs::path default_run_dir(const std::string& dataset) {
+  const std::time_t now = std::time(nullptr);
+  return fs::path("runs") / fmt::format("{}-{:%Y%m%d-%H%M%S}", dataset, fmt::localtime(now));
+}
+
+std::string absolute_or_empty(const std::string& dir) {
+  return dir.empty() ? dir : fs::absolute(dir).lexically_normal().string();
+}
+
+nlohmann::json metrics_json(const RunConfig& cfg, const RunResult& r, const nn::Model& model, bool stopped_early,
+                            const std::vector<std::string>& class_names) {
+  std::int64_t images = 0;
+  std::vector<double> epoch_seconds;
+  for (const auto& e : r.history.epochs) {
+    images += std::int64_t(e.images_per_second * e.seconds + 0.5);
+    epoch_seconds.push_back(e.seconds);
+  }
+  return {
+      {"test_accuracy", r.test.accuracy},
+      {"test_loss", r.test.loss},
+      {"test_top5_accuracy", r.test.top_k_accuracy},
+      {"test_tta", cfg.test_tta},
+      {"test_accuracy_without_tta", r.test_accuracy_without_tta},
+      {"epochs", r.history.epochs.size()},
+      {"best_epoch", r.best_epoch},
+      {"stopped_early", stopped_early},
+      {"train_seconds", r.train_seconds},
+      {"images_per_second", r.train_seconds > 0 ? double(images) / r.train_seconds : 0.0},
+      {"epoch_seconds", epoch_seconds},
+      {"parameters", model.parameter_count()},
+      {"seed", cfg.seed},
+      {"dataset", cfg.dataset},
+      {"threads", omp_get_max_threads()},
+      {"convkit_version", CONVKIT_VERSION},
+      {"final_train_loss", r.history.epochs.empty() ? 0.0 : r.history.epochs.back().loss},
+      {"test", nlohmann::json::parse(train::report_to_json(r.test, class_names))},
+  };
+}
+
+}  // namespace
+
+RunConfig load_run_directory_config(const fs::path& run_dir, const std::vector<std::string>& sets) {
+  const fs::path file = RunDirectory{run_dir}.config();
+  return parse_run_config(read_text(file), file.string(), sets);
+}
+
+RunResult train(const RunConfig& cfg, const TrainOptions& options) {
+  const bool resume = options.resume;
+  if (resume && options.out.empty()) config_fail("resume: name the run directory to continue");
+  const RunDirectory dir{options.out.empty() ? default_run_dir(cfg.dataset) : options.out};
+  if (cfg.threads > 0) omp_set_num_threads(cfg.threads);
+
+  std::optional<io::LoadedCheckpoint> last;
+  RunInfo recorded;
+  if (resume) {
+    last = as_data_error([&] { return io::load_checkpoint(dir.last_checkpoint()); });
+    recorded = as_data_error([&] { return run_info_from_json(last->contents.extra_json, dir.last_checkpoint().string()); });
+  }
+  const std::string data_dir = absolute_or_empty(options.data_dir.empty() ? recorded.data_dir : options.data_dir);
+  LoadedData data = options.data ? *options.data
+                                 : load_data(cfg.dataset, data_dir, cfg.train_samples, cfg.test_samples, cfg.seed);
+  data::Dataset train_set = data.train, validation;
+  if (cfg.validation_split > 0) std::tie(train_set, validation) = train_set.split(cfg.validation_split, cfg.seed);
+  const train::Preprocess pre = data.preprocess;
+  const data::Dataset& test_set = data.test;
+
+  auto optimizer = optim::make_optimizer(cfg.optimizer, cfg.optimizer_options);
+  nn::Model model = resume ? last->model : cfg.build_model();
+  if (!resume) model.initialize(cfg.seed);
+  if (options.show_summary && !resume) fmt::print("{}\n", model.summary());
+
+  fs::create_directories(dir.checkpoints());
+  write_text_atomic(dir.config(), cfg.resolved_yaml);
+
+  train::FitOptions fit{.epochs = cfg.epochs, .batch_size = cfg.batch_size, .eval_batch_size = cfg.eval_batch_size,
+                        .seed = cfg.seed, .schedule = cfg.schedule, .label_smoothing = cfg.label_smoothing,
+                        .backend = cfg.backend, .preprocess = pre, .augment = cfg.augment, .ema_decay = cfg.ema_decay,
+                        .progress = options.progress};
+  train::Trainer trainer(model, *optimizer, fit);  // takes the config's learning rate as the base
+  if (resume) {
+    io::restore_optimizer(last->contents, *optimizer);
+    if (last->contents.training_weights.defined()) trainer.resume_averaging(last->contents.training_weights);
+  }
+
+  // Callbacks: the stateful ones are saved in every checkpoint so a resumed run continues them.
+  std::optional<train::EarlyStopping> early_stopping;
+  std::optional<train::ReduceLROnPlateau> reduce_lr;
+  std::vector<train::Callback*> stateful;
+  if (cfg.early_stopping) stateful.push_back(&early_stopping.emplace(cfg.early_stopping_options));
+  if (cfg.reduce_lr_on_plateau) stateful.push_back(&reduce_lr.emplace(cfg.reduce_lr_options));
+  const RunInfo info{cfg.dataset, data_dir, pre, data.class_names, cfg.resolved_yaml};
+  train::ModelCheckpoint checkpoint({.directory = dir.checkpoints(), .monitor = cfg.checkpoint_monitor,
+                                     .every_n_epochs = cfg.checkpoint_every_n_epochs,
+                                     .extra_json = run_info_to_json(info)},
+                                    stateful);
+  HistoryWriter history_writer(dir.history());
+  train::TensorBoardCallback tensorboard(dir.root, validation.size() > 0 ? &validation : nullptr,
+                                         {.enabled = cfg.tensorboard});
+  std::vector<train::Callback*> callbacks = stateful;
+  callbacks.push_back(&checkpoint);
+  callbacks.push_back(&history_writer);
+  callbacks.push_back(&tensorboard);
+  if (resume) {
+    std::vector<train::Callback*> restored = stateful;
+    restored.push_back(&checkpoint);
+    train::ModelCheckpoint::restore(last->contents.rng_json, trainer, restored, dir.last_checkpoint().string());
+    if (options.verbose)
+      fmt::print("resuming {} at epoch {} (step {}, batch {} of the epoch)\n", dir.root.string(), trainer.epoch() + 1,
+                 trainer.step(), trainer.state().batch);
+  }
+  if (options.verbose)
+    fmt::print("training {} on {} ({} train, {} validation, {} test images), {} epochs, batch {}, {} threads\n",
+               cfg.optimizer, cfg.dataset, train_set.size(), validation.size(), test_set.size(), cfg.epochs,
+               cfg.batch_size, omp_get_max_threads());
+  std::fflush(stdout);
+  train::install_interrupt_handlers();
+  trainer.fit(train_set, validation.size() > 0 ? &validation : nullptr, callbacks);
+
+  RunResult result{.dir = dir.root, .epoch = trainer.epoch(), .step = trainer.step(), .history = trainer.history(),
+                   .best_epoch = checkpoint.best_epoch(), .train_seconds = trainer.train_seconds()};
+  if (trainer.interrupted()) {
+    result.interrupted = true;
+    result.signal = train::interrupted_by();
+    return result;
+  }
+
+  // The test metrics of best.ckpt (what `convkit eval` on it prints). One prediction pass serves
+  // metrics.json and report.html; with train.test_tta, the probabilities averaged over the
+  // variants (the plain pass is reported beside them).
+  train::Predictor best(io::load_checkpoint(dir.best_checkpoint()).model, pre, data.class_names,
+                        {.batch_size = cfg.eval_batch_size, .backend = cfg.backend});
+  const Tensor plain_probabilities = best.predict(test_set);
+  const bool tta = cfg.test_tta != "none";
+  const Tensor probabilities = tta ? predict_with_tta(best, test_set, cfg.test_tta, plain_probabilities)
+                                   : plain_probabilities;
+  result.test = train::report_from_probabilities(probabilities, test_set.labels);
+  result.test_accuracy_without_tta =
+      tta ? train::report_from_probabilities(plain_probabilities, test_set.labels).accuracy : result.test.accuracy;
+  const bool stopped_early = early_stopping && early_stopping->stopped_epoch() > 0;
+  write_text_atomic(dir.metrics(), metrics_json(cfg, result, model, stopped_early, data.class_names).dump(2) + "\n");
+  if (options.write_report) write_report(dir.root, best.model(), test_set, pre, data.class_names, {}, probabilities);
+  if (options.verbose) {
+    const std::string tta_note =
+        tta ? fmt::format(" with test-time augmentation {} ({:.2f}% without)", cfg.test_tta,
+                          100 * result.test_accuracy_without_tta)
+            : "";
+    fmt::print("test accuracy {:.2f}%{} (loss {:.4f}) with best.ckpt from epoch {}; trained {:.1f} s; run directory {}\n",
+               100 * result.test.accuracy, tta_note, result.test.loss, result.best_epoch, result.train_seconds,
+               dir.root.string());
+  }
+  return result;
+}
+
+}  // namespace convkit::run

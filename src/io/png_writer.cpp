@@ -1,5 +1,5 @@
 // PNG encoder and image grid (see png_writer.h).
-#include "io/png_writer.h"
+#include <convkit/io/png_writer.h>
 
 #include <png.h>
 

@@ -2,7 +2,7 @@
 // messages we write, TensorFlow-style histograms (see tensorboard.h).
 #include <convkit/io/tensorboard.h>
 
-#include "io/png_writer.h"
+#include <convkit/io/png_writer.h>
 
 #include <unistd.h>
 

@@ -2,7 +2,7 @@
 // and a prediction pass over the test set (see report.h).
 #include <convkit/report/report.h>
 
-#include "io/png_writer.h"
+#include <convkit/io/png_writer.h>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

@@ -1,7 +1,7 @@
 // Augmentation preview grids (see augment_preview.h).
 #include <convkit/run/augment_preview.h>
 
-#include "io/png_writer.h"
+#include <convkit/io/png_writer.h>
 
 #include <convkit/data/augment.h>
 #include <convkit/run/datasets.h>

@@ -3,7 +3,7 @@
 
 #include <convkit/io/tensorboard.h>
 
-#include "io/png_writer.h"
+#include <convkit/io/png_writer.h>
 #include "nn/model_state.h"
 
 #include <algorithm>

@@ -7,7 +7,7 @@
 #include <convkit/io/tensorboard.h>
 #include <convkit/train/tensorboard_callback.h>
 
-#include "io/png_writer.h"
+#include <convkit/io/png_writer.h>
 #include "io_test_util.h"
 
 #include <gtest/gtest.h>

@@ -6,7 +6,7 @@
 
 #include <convkit/data/image_file.h>
 
-#include "io/png_writer.h"
+#include <convkit/io/png_writer.h>
 #include "report/html.h"
 #include "report/svg_chart.h"
 

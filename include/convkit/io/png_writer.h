@@ -1,6 +1,6 @@
 // PNG encoding (libpng's simplified write API) and image grids, for TensorBoard image summaries,
 // the HTML report's inline images and preview files. Images are u8 [C, H, W] (C = channels:
-// 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA; H = height, W = width). Internal header.
+// 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA; H = height, W = width).
 #pragma once
 
 #include <convkit/tensor/tensor.h>

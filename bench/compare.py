@@ -9,6 +9,11 @@ summary to bench/results/compare-<date>.json and prints a markdown table.
 
     python bench/compare.py --convkit build/release/bench/convkit_throughput [--reps 3]
 
+--baseline BINARY adds a third contestant, convkit_throughput built from another commit (e.g.
+before a refactor), interleaved with the other two in the same repetitions: each row then also
+gives the baseline's ratio to PyTorch and after/before per repetition, so a change in speed can be
+told from the run-to-run spread.
+
 images/s is batch / median step time of a run (robust to stalls on a shared machine); the mean
 rate (batch * steps / time) is kept in the JSON as images_per_second.
 """
@@ -47,6 +52,7 @@ def commands(args, model: str, mode: str, batch: int, threads: int) -> dict:
     return {
         "convkit": [args.convkit, "--config", f"examples/{model}.yaml"] + common,
         "pytorch": [sys.executable, str(BENCH / "torch_throughput.py"), "--model", model] + common,
+        "baseline": [args.baseline, "--config", f"examples/{model}.yaml"] + common if args.baseline else None,
     }
 
 
@@ -74,6 +80,16 @@ def summarize(model, mode, batch, threads, runs: dict, peak: dict) -> dict:
         "convkit_peak_rss_mb": med("convkit", "peak_rss_mb"),
         "pytorch_peak_rss_mb": med("pytorch", "peak_rss_mb"),
     }
+    if runs.get("baseline"):
+        base = med("baseline", "images_per_second_at_median")
+        row.update({
+            "baseline_images_per_second": base, "baseline_ratio": base / pt_ips,
+            "baseline_ratio_per_rep": [b["images_per_second_at_median"] / p["images_per_second_at_median"]
+                                       for b, p in zip(runs["baseline"], runs["pytorch"])],
+            "after_over_before": ck_ips / base,
+            "after_over_before_per_rep": [c["images_per_second_at_median"] / b["images_per_second_at_median"]
+                                          for c, b in zip(runs["convkit"], runs["baseline"])],
+        })
     for fw in ("convkit", "pytorch"):
         if "breakdown" in runs[fw][0]:
             row[f"{fw}_breakdown_ms"] = {k: statistics.median(r["breakdown"][k] for r in runs[fw])
@@ -98,6 +114,16 @@ def markdown(rows: list, peak: dict) -> str:
                "activations, pooling, also where fused away) as direct convolution: where convkit runs a 3x3 "
                "convolution as Winograd (about 2.25x fewer multiplications) this is an effective rate, and can "
                "exceed what the FMA units do. Batch-1 step ms is the inference latency.")
+    based = [r for r in rows if "baseline_images_per_second" in r]
+    if based:
+        spread = lambda xs: f"{min(xs):.2f}-{max(xs):.2f}"
+        out += ["\n| model | mode | batch | thr | baseline/PyTorch (per rep) | convkit/PyTorch (per rep) "
+                "| after/before (per rep) |", "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+        for r in based:
+            out.append(f"| {r['model']} | {r['mode']} | {r['batch']} | {r['threads']} "
+                       f"| {r['baseline_ratio']:.2f}x ({spread(r['baseline_ratio_per_rep'])}) "
+                       f"| {r['ratio']:.2f}x ({spread(r['ratio_per_rep'])}) "
+                       f"| {r['after_over_before']:.3f} ({spread(r['after_over_before_per_rep'])}) |")
     breakdowns = [r for r in rows if "convkit_breakdown_ms" in r]
     if breakdowns:
         out += ["\n| model | forward ms convkit / PyTorch | backward ms | update ms |", "| --- | ---: | ---: | ---: |"]
@@ -111,6 +137,7 @@ def markdown(rows: list, peak: dict) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--convkit", default=str(ROOT / "build/release/bench/convkit_throughput"))
+    p.add_argument("--baseline", help="a second convkit_throughput (another commit), interleaved with the others")
     p.add_argument("--models", nargs="+", default=MODELS, choices=MODELS)
     p.add_argument("--cases", nargs="+", default=[f"{m}:{b}" for m, b in CASES],
                    help="mode:batch, e.g. train:128 infer:1 infer:256")
@@ -134,19 +161,24 @@ def main() -> None:
         for model in args.models:
             for mode, batch in cases:
                 cmds = commands(args, model, mode, batch, threads)
-                runs = {"convkit": [], "pytorch": []}
+                contestants = ["convkit", "pytorch"] + (["baseline"] if args.baseline else [])
+                runs = {fw: [] for fw in contestants}
                 for rep in range(args.reps):
-                    for fw in (["convkit", "pytorch"] if rep % 2 == 0 else ["pytorch", "convkit"]):
+                    # Each repetition starts with another contestant, so drift hits all alike.
+                    k = rep % len(contestants)
+                    for fw in contestants[k:] + contestants[:k]:
                         r = run_json(cmds[fw], threads)
                         runs[fw].append(r)
-                        raw.append(dict(r, rep=rep))
+                        raw.append(dict(r, rep=rep, contestant=fw))
                     if runs["convkit"][-1]["parameters"] != runs["pytorch"][-1]["parameters"]:
                         sys.exit(f"{model}: parameter counts differ: {runs['convkit'][-1]['parameters']} vs "
                                  f"{runs['pytorch'][-1]['parameters']}")
                 row = summarize(model, mode, batch, threads, runs, peak_t)
                 rows.append(row)
                 print(f"{model} {mode} b{batch} t{threads}: convkit {row['convkit_images_per_second']:,.0f} img/s, "
-                      f"PyTorch {row['pytorch_images_per_second']:,.0f} img/s, ratio {row['ratio']:.2f}", flush=True)
+                      f"PyTorch {row['pytorch_images_per_second']:,.0f} img/s, ratio {row['ratio']:.2f}"
+                      + (f", baseline ratio {row['baseline_ratio']:.2f}, after/before {row['after_over_before']:.3f}"
+                         if args.baseline else ""), flush=True)
 
     table = markdown(rows, peak)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")

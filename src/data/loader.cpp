@@ -4,6 +4,7 @@
 // set_position cancels the running job (a generation counter), waits until the worker no longer
 // touches the slots, and starts a new one.
 #include <convkit/data/loader.h>
+#include <convkit/data/augment.h>
 #include <convkit/util/rng.h>
 
 #include <algorithm>
@@ -39,12 +40,7 @@ Loader::Loader(Dataset dataset, LoaderOptions options)
       fail("Loader over {}: std {} must be finite and nonzero", name, s);
 
   batches_ = options_.drop_last ? n / bs : (n + bs - 1) / bs;
-  lut_.resize(std::size_t(c) * 256);
-  for (std::int64_t ch = 0; ch < c; ++ch) {
-    float mean = options_.mean[options_.mean.size() == 1 ? 0 : ch];
-    float std = options_.std[options_.std.size() == 1 ? 0 : ch];
-    for (int v = 0; v < 256; ++v) lut_[ch * 256 + v] = (float(v) / 255.0f - mean) / std;
-  }
+  lut_ = normalization_table(c, options_.mean, options_.std);
   const std::int64_t rows = std::min(bs, n), tail = n % bs;
   slots_.resize(std::size_t(options_.prefetch) + 1);
   for (Slot& s : slots_) {

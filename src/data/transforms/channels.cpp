@@ -23,6 +23,20 @@ void replicate_channels(const Tensor& src, const Tensor& dst) {
     for (int k = 0; k < 3; ++k) std::memcpy(out + (n * 3 + k) * plane, in + n * plane, plane);
 }
 
+std::vector<float> normalization_table(std::int64_t c, std::span<const float> mean, std::span<const float> std) {
+  for (const auto* v : {&mean, &std})
+    if (v->size() != 1 && std::int64_t(v->size()) != c)
+      fail("normalize: mean and std need 1 or {} values (one per channel), got {}", c, v->size());
+  std::vector<float> lut(std::size_t(c) * 256);
+  for (std::int64_t k = 0; k < c; ++k) {
+    const float m = mean[mean.size() == 1 ? 0 : std::size_t(k)],
+                s = std[std.size() == 1 ? 0 : std::size_t(k)];
+    if (!(std::isfinite(s) && s != 0.0f)) fail("normalize: std {} must be finite and nonzero", s);
+    for (int v = 0; v < 256; ++v) lut[std::size_t(k * 256 + v)] = (float(v) / 255.0f - m) / s;
+  }
+  return lut;
+}
+
 void normalize(const Tensor& src_u8, const Tensor& dst_f32, std::span<const float> mean,
                std::span<const float> std) {
   if (!src_u8.defined() || src_u8.dtype() != DType::u8 || src_u8.rank() != 4 ||
@@ -32,16 +46,7 @@ void normalize(const Tensor& src_u8, const Tensor& dst_f32, std::span<const floa
       !dst_f32.is_contiguous())
     fail("normalize: dst must be contiguous f32 {}", src_u8.shape().str());
   const std::int64_t c = src_u8.dim(1), hw = src_u8.dim(2) * src_u8.dim(3);
-  for (const auto* v : {&mean, &std})
-    if (v->size() != 1 && std::int64_t(v->size()) != c)
-      fail("normalize: mean and std need 1 or {} values (one per channel), got {}", c, v->size());
-  std::vector<float> lut(std::size_t(c) * 256);  // the Loader's table: value of each pixel
-  for (std::int64_t k = 0; k < c; ++k) {
-    const float m = mean[mean.size() == 1 ? 0 : std::size_t(k)],
-                s = std[std.size() == 1 ? 0 : std::size_t(k)];
-    if (!(std::isfinite(s) && s != 0.0f)) fail("normalize: std {} must be finite and nonzero", s);
-    for (int v = 0; v < 256; ++v) lut[std::size_t(k * 256 + v)] = (float(v) / 255.0f - m) / s;
-  }
+  const std::vector<float> lut = normalization_table(c, mean, std);
   const auto* in = static_cast<const std::uint8_t*>(src_u8.raw());
   float* out = dst_f32.data<float>();
   for (std::int64_t p = 0; p < src_u8.dim(0) * c; ++p) {

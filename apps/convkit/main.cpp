@@ -2,6 +2,7 @@
 // errors to exit codes (0 ok, 1 other error, 2 usage/config error, 3 data error).
 #include "commands.h"
 
+#include <convkit/version.h>
 #include <fmt/format.h>
 
 #include <cstdio>

@@ -1,5 +1,6 @@
 // Checkpoint save/load: a model, its optimizer state and the trainer's resume data in one
 // safetensors file (layout in include/convkit/io/checkpoint.h, container in io/safetensors.h).
+#include <convkit/version.h>
 #include <convkit/io/checkpoint.h>
 
 #include "io/model_spec.h"

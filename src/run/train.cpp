@@ -1,4 +1,5 @@
 // run::train: a training run from a RunConfig to a finished run directory (see train.h).
+#include <convkit/version.h>
 #include <convkit/run/train.h>
 
 #include <convkit/io/checkpoint.h>

@@ -2,6 +2,7 @@
 // training step), the optimizer state, epoch, rng and extra; the file is plain safetensors
 // (checked here with an independent parser); writes are atomic (a failed save leaves the
 // previous checkpoint and no temp file).
+#include <convkit/version.h>
 #include <convkit/io/checkpoint.h>
 
 #include "io/safetensors.h"

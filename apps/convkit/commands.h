@@ -14,6 +14,13 @@ namespace convkit::app {
 using run::ConfigError;
 using run::DataError;
 
+// A count given on the command line: a whole number >= 1 ("--epochs: must be a whole number >= 1,
+// got 0" rather than CLI11's range with a 310-digit maximum).
+const CLI::Validator& at_least_one();
+
+// The closest of `names` to a mistyped `word` (edit distance <= 2), or "" when none is close.
+std::string closest_name(const std::string& word, const std::vector<std::string>& names);
+
 // Each command adds its subcommand and options to the app; the returned function runs it.
 using CommandRunner = std::function<int()>;
 CommandRunner add_train_command(CLI::App& app);

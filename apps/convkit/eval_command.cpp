@@ -45,7 +45,7 @@ CommandRunner add_eval_command(CLI::App& app) {
   cmd->add_option("--split", args->options.split, "test or train")->check(CLI::IsMember({"test", "train"}));
   cmd->add_option("--tta", args->options.tta, "test-time augmentation: none, shift, flip, shift+flip")
       ->check(CLI::IsMember(run::tta_modes()));
-  cmd->add_option("--batch", args->options.batch_size, "evaluation batch size")->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", args->options.batch_size, "evaluation batch size")->check(at_least_one());
   cmd->add_flag("--json", args->json, "print JSON instead of tables");
   return [args] { return run_eval(*args); };
 }

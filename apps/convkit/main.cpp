@@ -4,8 +4,54 @@
 
 #include <convkit/version.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
 
 #include <cstdio>
+
+namespace convkit::app {
+
+const CLI::Validator& at_least_one() {
+  static const CLI::Validator v(
+      [](std::string& text) -> std::string {
+        std::size_t used = 0;
+        long long value = 0;
+        try {
+          value = std::stoll(text, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used != text.size() || used == 0 || value < 1) return "must be a whole number >= 1, got " + text;
+        return {};
+      },
+      "INT>=1");
+  return v;
+}
+
+std::string closest_name(const std::string& word, const std::vector<std::string>& names) {
+  std::string best;
+  std::size_t best_distance = 3;
+  for (const auto& name : names) {
+    // Levenshtein distance with a transposition counted as one edit ("trian" -> "train").
+    const std::size_t n = word.size(), m = name.size();
+    std::vector<std::vector<std::size_t>> d(n + 1, std::vector<std::size_t>(m + 1));
+    for (std::size_t i = 0; i <= n; ++i) d[i][0] = i;
+    for (std::size_t j = 0; j <= m; ++j) d[0][j] = j;
+    for (std::size_t i = 1; i <= n; ++i)
+      for (std::size_t j = 1; j <= m; ++j) {
+        d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (word[i - 1] != name[j - 1])});
+        if (i > 1 && j > 1 && word[i - 1] == name[j - 2] && word[i - 2] == name[j - 1])
+          d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    if (d[n][m] < best_distance) best_distance = d[n][m], best = name;
+  }
+  return best;
+}
+
+}  // namespace convkit::app
 
 int main(int argc, char** argv) {
   using namespace convkit::app;
@@ -24,6 +70,17 @@ int main(int argc, char** argv) {
   add(add_summary_command);
   add(add_augment_preview_command);
   add(add_report_command);
+  // A first word that is not an option and not a command: name it, and suggest the nearest.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::vector<std::string> names;
+    for (const auto* sub : app.get_subcommands({})) names.push_back(sub->get_name());
+    if (std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+      const std::string near = closest_name(argv[1], names);
+      fmt::print(stderr, "convkit: unknown command '{}'.{} Commands: {} (convkit --help)\n", argv[1],
+                 near.empty() ? "" : fmt::format(" Did you mean '{}'?", near), fmt::join(names, ", "));
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -55,7 +55,7 @@ CommandRunner add_predict_command(CLI::App& app) {
       ->required()
       ->check(CLI::ExistingPath);
   cmd->add_option("images", args->images, "image files")->required();
-  cmd->add_option("-k,--top-k", args->top_k, "how many classes to show")->check(CLI::PositiveNumber);
+  cmd->add_option("-k,--top-k", args->top_k, "how many classes to show")->check(at_least_one());
   cmd->add_flag("--invert", args->invert, "invert intensities (dark digits on a light background)");
   cmd->add_flag("--json", args->json, "print JSON");
   return [args] { return run_predict(*args); };

@@ -53,7 +53,7 @@ CommandRunner add_train_command(CLI::App& app) {
   cmd->add_option("--data", args->data, "directory holding the dataset files");
   cmd->add_option("-o,--out", args->out, "run directory (default runs/<dataset>-<time>)");
   cmd->add_option("--seed", args->seed, "random seed (train.seed)");
-  cmd->add_option("--epochs", args->epochs, "number of epochs (train.epochs)")->check(CLI::PositiveNumber);
+  cmd->add_option("--epochs", args->epochs, "number of epochs (train.epochs)")->check(at_least_one());
   cmd->add_option("--set", args->sets, "override a config key, e.g. --set train.optimizer.lr=0.01 (repeatable)");
   cmd->add_flag("-q,--quiet", args->quiet, "no model summary or progress bar");
   return [args] { return run_train(*args); };

@@ -12,9 +12,11 @@ namespace convkit::train {
 ProgressBar::ProgressBar(std::string label, std::int64_t total, std::FILE* out)
     : ProgressBar(std::move(label), total, out, isatty(fileno(out)) != 0) {}
 
-ProgressBar::ProgressBar(std::string label, std::int64_t total, std::FILE* out, bool interactive)
+ProgressBar::ProgressBar(std::string label, std::int64_t total, std::FILE* out, bool interactive,
+                         std::chrono::milliseconds plain_interval)
     : label_(std::move(label)), total_(std::max<std::int64_t>(total, 1)), out_(out), interactive_(interactive),
-      start_(std::chrono::steady_clock::now()), last_draw_(start_ - std::chrono::seconds(1)) {}
+      plain_interval_(plain_interval), start_(std::chrono::steady_clock::now()),
+      last_draw_(interactive ? start_ - std::chrono::seconds(1) : start_) {}
 
 double ProgressBar::elapsed() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
@@ -31,7 +33,11 @@ std::string ProgressBar::line(std::int64_t done, std::int64_t items, const Metri
   const double t = elapsed();
   const double rate = t > 0 ? double(items) / t : 0;
   std::string out = label_;
-  if (interactive_ && !final) {
+  if (!interactive_ && !final) {  // a plain progress line
+    const double eta = done > 0 ? t * double(total_ - done) / double(done) : NAN;
+    out += fmt::format("  {}/{} ({:.0f}%)  {} elapsed  ETA {}  {:.0f} img/s", done, total_,
+                       100.0 * double(done) / double(total_), format_duration(t), format_duration(eta), rate);
+  } else if (interactive_ && !final) {
     constexpr int kWidth = 24;
     const int filled = int(kWidth * double(done) / double(total_));
     out += fmt::format(" [{}{}] {}/{}", std::string(filled, '='), std::string(kWidth - filled, ' '), done, total_);
@@ -45,8 +51,14 @@ std::string ProgressBar::line(std::int64_t done, std::int64_t items, const Metri
 }
 
 void ProgressBar::update(std::int64_t done, std::int64_t items_done, const MetricList& metrics) {
-  if (!interactive_) return;
   auto now = std::chrono::steady_clock::now();
+  if (!interactive_) {
+    if (done >= total_ || now - last_draw_ < plain_interval_) return;  // finish() prints the last line
+    last_draw_ = now;
+    fmt::print(out_, "{}\n", line(done, items_done, metrics, false));
+    std::fflush(out_);
+    return;
+  }
   if (done < total_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
   last_draw_ = now;
   fmt::print(out_, "\r{}\033[K", line(done, items_done, metrics, false));

@@ -1,6 +1,7 @@
 // Progress display for long loops: on a terminal, a bar redrawn in place (at most ~10 times a
-// second) with rate, ETA and running metrics; otherwise silent until finish(), which prints one
-// plain summary line (so logs and CI output stay readable).
+// second) with rate, ETA and running metrics; otherwise (a pipe, a log file, CI) a plain line
+// every few seconds (done/total, percent, elapsed, ETA, rate, metrics), so a long epoch shows
+// it is alive without flooding the log, and one summary line at finish().
 #pragma once
 
 #include <chrono>
@@ -18,7 +19,11 @@ class ProgressBar {
  public:
   // `total` steps of `items_per_step` items each (images per batch) for the rate.
   ProgressBar(std::string label, std::int64_t total, std::FILE* out = stdout);
-  ProgressBar(std::string label, std::int64_t total, std::FILE* out, bool interactive);
+  ProgressBar(std::string label, std::int64_t total, std::FILE* out, bool interactive,
+              std::chrono::milliseconds plain_interval = kPlainInterval);
+
+  // How often a non-terminal output gets a line.
+  static constexpr std::chrono::milliseconds kPlainInterval{5000};
 
   void update(std::int64_t done, std::int64_t items_done, const MetricList& metrics);
   // Prints the final line (always) and returns the elapsed seconds.
@@ -37,6 +42,7 @@ class ProgressBar {
   std::int64_t total_;
   std::FILE* out_;
   bool interactive_;
+  std::chrono::milliseconds plain_interval_;
   std::chrono::steady_clock::time_point start_, last_draw_;
 };
 

@@ -17,6 +17,7 @@ struct TrainArgs {
   std::optional<int> epochs;
   std::vector<std::string> sets;
   bool quiet = false;
+  bool overwrite = false;
 };
 
 int run_train(const TrainArgs& args) {
@@ -31,7 +32,7 @@ int run_train(const TrainArgs& args) {
                                                                                   : std::optional(args.config),
                                                               sets);
   const run::RunResult result = run::train(config, {.out = resume ? args.resume : args.out, .resume = resume,
-                                                    .data_dir = args.data, .show_summary = !args.quiet,
+                                                    .data_dir = args.data, .overwrite = args.overwrite, .show_summary = !args.quiet,
                                                     .progress = !args.quiet});
   if (result.interrupted) {
     fmt::print(stderr, "convkit: interrupted by signal {} at epoch {}, step {}: saved {}; continue with: convkit "
@@ -56,6 +57,7 @@ CommandRunner add_train_command(CLI::App& app) {
   cmd->add_option("--epochs", args->epochs, "number of epochs (train.epochs)")->check(at_least_one());
   cmd->add_option("--set", args->sets, "override a config key, e.g. --set train.optimizer.lr=0.01 (repeatable)");
   cmd->add_flag("-q,--quiet", args->quiet, "no model summary or progress bar");
+  cmd->add_flag("--overwrite", args->overwrite, "replace the run directory --out names when it is not empty");
   return [args] { return run_train(*args); };
 }
 

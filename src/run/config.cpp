@@ -87,7 +87,23 @@ YAML::Node load_yaml(const std::string& text, const std::string& source) {
   }
 }
 
-RunConfig parse(YAML::Node doc, const std::string& source) {
+// Whom to blame for a ConfigError: the --set override whose key the message names, else the file.
+std::string blame(std::string message, const std::string& source, const std::vector<std::string>& sets) {
+  for (std::size_t open; (open = message.find('[')) != std::string::npos;) {  // layers[3] -> layers.3
+    const std::size_t close = message.find(']', open);
+    if (close == std::string::npos) break;
+    message = message.substr(0, open) + "." + message.substr(open + 1, close - open - 1) + message.substr(close + 1);
+  }
+  for (auto it = sets.rbegin(); it != sets.rend(); ++it) {
+    const std::string key = it->substr(0, it->find('='));
+    if (!key.empty() && (message.find("'" + key + "'") != std::string::npos ||
+                         message.find("'" + key + ".") != std::string::npos || message.find(key + ":") == 0))
+      return "--set " + *it;
+  }
+  return source;
+}
+
+RunConfig parse(YAML::Node doc, const std::string& source, const std::vector<std::string>& sets = {}) {
   RunConfig c;
   try {
     YamlSection root(doc, "");
@@ -234,8 +250,15 @@ RunConfig parse(YAML::Node doc, const std::string& source) {
     callbacks.finish();
     train.finish();
     root.finish();
+    try {
+      c.build_model();  // layer options the YAML reader passed but the layers reject (shapes, ranges)
+    } catch (const ConfigError&) {
+      throw;
+    } catch (const Error& e) {
+      config_fail("'model': {}", e.what());
+    }
   } catch (const ConfigError& e) {
-    throw ConfigError(fmt::format("{}: {}", source, e.what()));
+    throw ConfigError(fmt::format("{}: {}", blame(e.what(), source, sets), e.what()));
   }
   YAML::Emitter emitter;
   emitter << doc;
@@ -259,14 +282,14 @@ RunConfig parse_run_config(const std::string& text, const std::string& source, c
   YAML::Node doc = load_yaml(text, source);
   if (!doc || doc.IsNull()) doc = YAML::Node(YAML::NodeType::Map);
   for (const auto& s : sets) apply_set(doc, s);
-  return parse(doc, source);
+  return parse(doc, source, sets);
 }
 
 RunConfig load_run_config(const std::optional<std::string>& file, const std::vector<std::string>& sets) {
   YAML::Node defaults = load_yaml(default_config_text(), "built-in default config");
   if (!file) {
     for (const auto& s : sets) apply_set(defaults, s);
-    return parse(defaults, "built-in default config");
+    return parse(defaults, "built-in default config", sets);
   }
   YAML::Node user = load_yaml(read_text(*file), *file);
   // A user config inherits train/dataset defaults but always defines its own model.
@@ -274,7 +297,7 @@ RunConfig load_run_config(const std::optional<std::string>& file, const std::vec
   base.remove("model");
   YAML::Node doc = merge(base, user);
   for (const auto& s : sets) apply_set(doc, s);
-  return parse(doc, *file);
+  return parse(doc, *file, sets);
 }
 
 }  // namespace convkit::run

@@ -13,6 +13,7 @@
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 #include <omp.h>
 
@@ -76,6 +77,48 @@ nlohmann::json metrics_json(const RunConfig& cfg, const RunResult& r, const nn::
   };
 }
 
+// Mistakes a config can only show against its data, found before anything is trained.
+void check_against_data(const RunConfig& cfg, const nn::Model& model, const data::Dataset& train_set,
+                        const data::Dataset& test_set) {
+  const Shape images{train_set.channels(), train_set.height(), train_set.width()};
+  if (cfg.input != images)
+    config_fail("'model.input' is {} but the {} images are {} (channels, height, width)", cfg.input.str(),
+                cfg.dataset, images.str());
+  const Shape out = model.output_shape(0);
+  if (out.rank() != 1 || out[0] != train_set.num_classes)
+    config_fail("the model outputs {} values per image but {} has {} classes: give the last layer 'units: {}' "
+                "(model.layers)", out.str(), cfg.dataset, train_set.num_classes, train_set.num_classes);
+  if (test_set.size() > 0 && test_set.num_classes != train_set.num_classes)
+    throw DataError(fmt::format("{}: the test split has {} classes, the training split {}", cfg.dataset,
+                                test_set.num_classes, train_set.num_classes));
+  if (cfg.batch_size > train_set.size())
+    config_fail("'train.batch_size' is {} but the training set has only {} samples{}", cfg.batch_size, train_set.size(),
+                cfg.validation_split > 0 ? " after the validation split" : "");
+}
+
+// The same layers and parameter shapes (what a checkpoint must hold to continue a run).
+std::string model_mismatch(const nn::Model& expected, const nn::Model& found) {
+  const auto a = expected.parameter_names(), b = found.parameter_names();
+  if (a != b) return fmt::format("parameters {} against {}", fmt::join(b, ", "), fmt::join(a, ", "));
+  for (const auto& name : a)
+    if (expected.parameter(name).shape() != found.parameter(name).shape())
+      return fmt::format("{} is {} against {}", name, found.parameter(name).shape().str(),
+                         expected.parameter(name).shape().str());
+  return {};
+}
+
+void write_status(const RunDirectory& dir, const std::string& status, const std::string& error = {}) {
+  nlohmann::json j{{"status", status}};
+  if (!error.empty()) j["error"] = error;
+  try {
+    write_text_atomic(dir.status(), j.dump(2) + "\n");
+  } catch (const Error&) {
+    // The status is a courtesy: a full disk must not hide the error that is being reported.
+  }
+}
+
+RunResult train_in(const RunConfig& cfg, const TrainOptions& options, const RunDirectory& dir);
+
 }  // namespace
 
 RunConfig load_run_directory_config(const fs::path& run_dir, const std::vector<std::string>& sets) {
@@ -84,9 +127,32 @@ RunConfig load_run_directory_config(const fs::path& run_dir, const std::vector<s
 }
 
 RunResult train(const RunConfig& cfg, const TrainOptions& options) {
-  const bool resume = options.resume;
-  if (resume && options.out.empty()) config_fail("resume: name the run directory to continue");
+  if (options.resume && options.out.empty()) config_fail("resume: name the run directory to continue");
   const RunDirectory dir{options.out.empty() ? default_run_dir(cfg.dataset) : options.out};
+  if (!options.resume && fs::exists(dir.root)) {
+    if (!fs::is_directory(dir.root)) config_fail("--out {}: exists and is not a directory", dir.root.string());
+    if (!fs::is_empty(dir.root)) {
+      if (!options.overwrite)
+        config_fail("--out {}: the directory is not empty (another run's files would mix with this one's); choose "
+                    "another directory, continue it with --resume, or replace it with --overwrite",
+                    dir.root.string());
+      fs::remove_all(dir.root);
+    }
+  }
+  try {
+    RunResult result = train_in(cfg, options, dir);
+    write_status(dir, result.interrupted ? "interrupted" : "finished");
+    return result;
+  } catch (const std::exception& e) {
+    if (fs::is_directory(dir.root)) write_status(dir, "failed", e.what());
+    throw;
+  }
+}
+
+namespace {
+
+RunResult train_in(const RunConfig& cfg, const TrainOptions& options, const RunDirectory& dir) {
+  const bool resume = options.resume;
   if (cfg.threads > 0) omp_set_num_threads(cfg.threads);
 
   std::optional<io::LoadedCheckpoint> last;
@@ -104,11 +170,21 @@ RunResult train(const RunConfig& cfg, const TrainOptions& options) {
   const data::Dataset& test_set = data.test;
 
   auto optimizer = optim::make_optimizer(cfg.optimizer, cfg.optimizer_options);
-  nn::Model model = resume ? last->model : cfg.build_model();
-  if (!resume) model.initialize(cfg.seed);
+  nn::Model model = cfg.build_model();
+  check_against_data(cfg, model, train_set, test_set);
+  if (resume) {
+    const std::string mismatch = model_mismatch(model, last->model);
+    if (!mismatch.empty())
+      throw DataError(fmt::format("{}: holds another model than {} describes ({}); it cannot continue this run",
+                                  dir.last_checkpoint().string(), dir.config().string(), mismatch));
+    model = last->model;
+  } else {
+    model.initialize(cfg.seed);
+  }
   if (options.show_summary && !resume) fmt::print("{}\n", model.summary());
 
   fs::create_directories(dir.checkpoints());
+  write_status(dir, "running");
   write_text_atomic(dir.config(), cfg.resolved_yaml);
 
   train::FitOptions fit{.epochs = cfg.epochs, .batch_size = cfg.batch_size, .eval_batch_size = cfg.eval_batch_size,
@@ -189,5 +265,7 @@ RunResult train(const RunConfig& cfg, const TrainOptions& options) {
   }
   return result;
 }
+
+}  // namespace
 
 }  // namespace convkit::run

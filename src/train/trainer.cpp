@@ -124,6 +124,24 @@ std::pair<std::int64_t, int> fault_injection() {
 
 }  // namespace
 
+bool DivergenceCheck::diverged(double loss) {
+  if (!std::isfinite(loss)) return true;
+  if (!started_) {
+    started_ = true;
+    reference_ = loss;
+    return false;
+  }
+  return loss > threshold();
+}
+
+double DivergenceCheck::threshold() const { return kFactor * std::max(reference_, 1.0); }
+
+std::string DivergenceCheck::rule() const {
+  if (!started_) return "not finite";
+  return fmt::format("above {:g} = {:g} x max(1, {:.4g}, the loss of the first step)", threshold(), kFactor,
+                     reference_);
+}
+
 void install_interrupt_handlers() {
   g_interrupt_signal.store(0);
   std::signal(SIGINT, on_interrupt_signal);
@@ -209,6 +227,7 @@ const History& Trainer::fit(const data::Dataset& train, const data::Dataset* val
   if (average_.enabled() && !average_.average().defined()) average_.reset(weights.params, weights.numel);
   stop_ = false;
   interrupted_ = false;
+  DivergenceCheck divergence;
   for (auto* c : callbacks) c->on_train_begin(*this);
   while (state_.epoch < options_.epochs && !stop_) {
     loader.set_position(state_.epoch, state_.batch);
@@ -232,10 +251,10 @@ const History& Trainer::fit(const data::Dataset& train, const data::Dataset* val
         plan.labels().copy_from(batch->labels);
       }
       const float loss = plan.train_step(optimizer_);
-      if (!std::isfinite(loss))
-        fail("training diverged: the loss became {} at epoch {}, step {} (learning rate {:g}); the last "
+      if (divergence.diverged(loss))
+        fail("training diverged: the loss became {} at epoch {}, step {} ({}; learning rate {:g}); the last "
              "checkpoint is from before; try a lower learning rate or gradient clipping",
-             loss, state_.epoch + 1, state_.step + 1, lr);
+             loss, state_.epoch + 1, state_.step + 1, divergence.rule(), lr);
       ++state_.step;
       ++state_.batch;
       average_.update(weights.params, weights.numel, state_.step);

@@ -6,6 +6,7 @@
 //   RUN_DIR/checkpoints/last.ckpt  the latest state (resume)
 //   RUN_DIR/checkpoints/best.ckpt  the best epoch by the checkpoint monitor (eval, predict)
 //   RUN_DIR/report.html            the HTML report
+//   RUN_DIR/status.json            {"status": running | finished | interrupted | failed, "error"}
 //   RUN_DIR/events.out.tfevents.*  TensorBoard
 //
 // Every checkpoint carries a RunInfo record (its "extra" JSON) so that a checkpoint alone is
@@ -34,6 +35,7 @@ struct RunDirectory {
   std::filesystem::path best_checkpoint() const { return checkpoints() / "best.ckpt"; }
   std::filesystem::path last_checkpoint() const { return checkpoints() / "last.ckpt"; }
   std::filesystem::path report() const { return root / "report.html"; }
+  std::filesystem::path status() const { return root / "status.json"; }  // running/finished/interrupted/failed
 };
 
 // Writes `text` to `path` atomically (temp file in the same directory, fsync, rename).

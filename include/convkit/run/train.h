@@ -28,6 +28,9 @@ struct TrainOptions {
   // load_run_directory_config). Data come from `data_dir`, else the folder the run recorded.
   bool resume = false;
   std::string data_dir;             // the dataset's files (--data); empty: the default lookup
+  // A new run refuses an `out` that exists and is not empty (two runs' files would mix) unless
+  // overwrite is set: then the old run's files are removed first.
+  bool overwrite = false;
   std::optional<LoadedData> data;   // given data: used instead of loading config.dataset
   bool show_summary = true;         // print the model's layer table first
   bool progress = true;             // progress bar / per-epoch lines
@@ -48,6 +51,10 @@ struct RunResult {
   double train_seconds = 0;
 };
 
+// Before training, mistakes a config can only show against its data are ConfigErrors naming the
+// key: model.input against the images, the model's outputs against the classes, train.batch_size
+// against the training set. While training, RUN_DIR/status.json says "running"; then "finished",
+// "interrupted" or "failed" (with the error), so a directory tells what became of its run.
 RunResult train(const RunConfig& config, const TrainOptions& options = {});
 
 // The config of an existing run directory (RUN_DIR/config.yaml) with `sets` applied; for resume.

@@ -57,6 +57,21 @@ struct FitOptions {
 
 class Trainer;
 
+// When fit() calls a run diverged: a loss that is not finite, or one above kFactor x max(1, the
+// loss of the fit's first step), which is measured before that fit has updated anything.
+// Cross-entropy starts near ln(classes) (2.3 for 10), so the bound is 230 there: an explosion,
+// not noise (lr = 1e6 reached 1.8e19; healthy runs stay below a few units).
+class DivergenceCheck {
+ public:
+  static constexpr double kFactor = 100;
+  bool diverged(double loss);  // feeds one step's loss
+  std::string rule() const;    // the rule that applies now, for the message
+ private:
+  double threshold() const;
+  double reference_ = 0;
+  bool started_ = false;
+};
+
 // Hooks into fit(). Implementations may call trainer.request_stop() or set_lr_scale(). A
 // callback with state (counters, best values) saves it in state_json() so a resumed run
 // continues exactly.

@@ -1,7 +1,7 @@
 // CPU backend: dispatches each op type to its kernel factory (one table line per op).
 #include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/host_backend.h"
 #include "backend/cpu/kernels.h"
-
 
 #include <string_view>
 
@@ -37,7 +37,7 @@ const KernelEntry kKernels[] = {
     {"", nullptr},  // sentinel
 };
 
-class CpuBackend final : public Backend {
+class CpuBackend final : public HostBackend {
  public:
   std::string_view name() const override { return "cpu"; }
   std::unique_ptr<Kernel> make_kernel(const KernelRequest& request) override {

@@ -43,7 +43,7 @@ namespace {
 std::size_t bytes_of(const TensorSpec& s) { return std::size_t(s.shape.numel()) * size_of(s.dtype); }
 
 // Buffer kinds planned into the arena.
-struct PlannedBuffer {
+struct Buffer {
   TensorSpec spec;
   int first = 0, last = 0;
 };
@@ -158,7 +158,7 @@ void Plan::build(const Graph& graph, ParamStore& store) {
   }
 
   // 2. Lifetimes of values, gradients, saved tensors.
-  std::vector<PlannedBuffer> buffers;
+  std::vector<Buffer> buffers;
   std::vector<int> value_buffer(specs.size(), -1), grad_buffer(specs.size(), -1);
   auto is_pinned = [&](ValueId v) {
     for (ValueId x : graph.inputs()) if (x == v) return true;

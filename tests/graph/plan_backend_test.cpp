@@ -21,12 +21,17 @@ using nn::Model;
 using nn::Padding;
 
 // The cpu backend's kernels and host memory, counting the memory operations; `device` tags its
-// buffers (a pretend device: the memory stays host memory).
+// buffers (a pretend device: the memory stays host memory, and the cpu kernels are asked for
+// host ones; ops without one fall back to the reference kernel, which refuses the device).
 class CountingBackend final : public backend::cpu::HostBackend {
  public:
   explicit CountingBackend(Device device = Device::host()) : device_(device) {}
   std::string_view name() const override { return "counting"; }
-  std::unique_ptr<backend::Kernel> make_kernel(const backend::KernelRequest& r) override { return cpu_->make_kernel(r); }
+  std::unique_ptr<backend::Kernel> make_kernel(const backend::KernelRequest& r) override {
+    backend::KernelRequest host = r;
+    host.device = Device::host();
+    return cpu_->make_kernel(host);
+  }
   backend::LayoutOffer layout_offer(const backend::KernelRequest& r) override { return cpu_->layout_offer(r); }
   Device device() const override { return device_; }
   Buffer allocate(std::size_t bytes) override {

@@ -18,6 +18,11 @@ class Arena {
   explicit Arena(std::size_t bytes) { reserve(bytes); }
   // Over memory a backend allocated (Backend::allocate); views are on its device.
   explicit Arena(Buffer buffer) : buffer_(std::move(buffer)) {}
+  // Move-only: a copy would alias the block (copy the Buffer to share it on purpose).
+  Arena(Arena&&) noexcept = default;
+  Arena& operator=(Arena&&) noexcept = default;
+  Arena(const Arena&) = delete;
+  Arena& operator=(const Arena&) = delete;
 
   // (Re)allocates the block in host memory, zeroed. Views made before are invalidated.
   void reserve(std::size_t bytes);

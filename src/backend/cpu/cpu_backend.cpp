@@ -41,6 +41,9 @@ class CpuBackend final : public HostBackend {
  public:
   std::string_view name() const override { return "cpu"; }
   std::unique_ptr<Kernel> make_kernel(const KernelRequest& request) override {
+    if (!request.device.is_host())
+      fail("the cpu backend's kernels run on host memory, not on {} ({} requested)", request.device.str(),
+           request.op.type());
     for (const auto& entry : kKernels)
       if (entry.make && entry.op_type == request.op.type()) return entry.make(request);
     return nullptr;

@@ -119,6 +119,12 @@ TEST(ReferenceKernelTest, RefusesTensorsOffTheHost) {
   EXPECT_TRUE(contains(built, "reference kernel of Add")) << built;
   EXPECT_TRUE(contains(built, "cuda:0")) << built;
 
+  const std::string cpu = error_of([&] {
+    make_kernel_or_reference(*make_backend("cpu"),
+                             {.op = add, .inputs = specs, .outputs = {specs[0]}, .device = Device::cuda(0)});
+  });
+  EXPECT_TRUE(contains(cpu, "cpu backend's kernels run on host memory, not on cuda:0")) << cpu;
+
   ReferenceKernel kernel({.op = add, .inputs = specs, .outputs = {specs[0]}});
   Tensor a = Tensor::full({2, 3}, 1), b = Tensor::full({2, 3}, 2), y = Tensor::zeros({2, 3});
   const Tensor gpu_b = Tensor::wrap(b.raw(), {2, 3}, DType::f32, Device::cuda(0));

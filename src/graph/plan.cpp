@@ -5,8 +5,6 @@
 
 #include <convkit/util/rng.h>
 
-#include <omp.h>
-
 #include <algorithm>
 #include <chrono>
 
@@ -25,37 +23,22 @@ struct Plan::Step {
   std::vector<Tensor> inputs, outputs, params, saved;
   std::vector<Tensor> bwd_inputs, bwd_outputs, grad_outputs, grad_inputs, grad_params;
   std::vector<std::pair<Tensor, Tensor>> accumulate;  // after backward: first += second
-  std::vector<ops::Layout> output_layouts;
+  std::vector<backend::Layout> output_layouts;
   std::vector<TensorSpec> input_specs;
   ops::ForwardCall fwd;
   ops::BackwardCall bwd;
 };
 
 Plan::Plan(const Graph& graph, ParamStore& params, const CompileOptions& options)
-    : options_(options), backend_(backend::make_backend(options.backend)) {
+    : options_(options),
+      backend_(options.context ? options.context : backend::shared_backend(options.backend)) {
+  options_.backend = std::string(backend_->name());
   build(graph, params);
 }
 
 Plan::~Plan() = default;
 
 namespace {
-
-// Sets the calling thread's OpenMP team size for a scope (oneDNN sizes its kernels' work split
-// from it when a primitive is created, and forks that many threads when it runs).
-class ThreadScope {
- public:
-  explicit ThreadScope(int threads) : saved_(threads > 0 ? omp_get_max_threads() : 0) {
-    if (threads > 0 && threads != saved_) omp_set_num_threads(threads);
-  }
-  ~ThreadScope() {
-    if (saved_ > 0 && saved_ != omp_get_max_threads()) omp_set_num_threads(saved_);
-  }
-  ThreadScope(const ThreadScope&) = delete;
-  ThreadScope& operator=(const ThreadScope&) = delete;
-
- private:
-  int saved_;
-};
 
 std::size_t bytes_of(const TensorSpec& s) { return std::size_t(s.shape.numel()) * size_of(s.dtype); }
 
@@ -74,7 +57,7 @@ struct Buffer {
 // output can be blocked; producers first to last, since what they can write may depend on the
 // layouts of their inputs (a pooling writes blocked what it reads blocked).
 void Plan::choose_layouts(const Graph& graph, std::vector<backend::KernelRequest>& requests,
-                          std::vector<TensorSpec>& specs) {
+                          const std::vector<TensorSpec>& specs, std::vector<backend::Layout>& layouts) {
   const auto& nodes = fused_.nodes;
   auto resolve = [&](ValueId v) { return fused_.alias[v]; };
   std::vector<bool> readers_accept(specs.size(), true), read(specs.size(), false);
@@ -99,14 +82,16 @@ void Plan::choose_layouts(const Graph& graph, std::vector<backend::KernelRequest
     }
   }
   for (std::size_t i = 0; i < nodes.size(); ++i) {
+    requests[i].input_layouts.clear();
     for (std::size_t k = 0; k < nodes[i].inputs.size(); ++k)
-      requests[i].inputs[k].layout = specs[resolve(nodes[i].inputs[k])].layout;
+      requests[i].input_layouts.push_back(layouts[resolve(nodes[i].inputs[k])]);
     const backend::LayoutOffer offer = backend_->layout_offer(requests[i]);
+    requests[i].output_layouts.clear();
     for (std::size_t k = 0; k < nodes[i].outputs.size(); ++k) {
       const ValueId v = nodes[i].outputs[k];
       if (k < offer.outputs.size() && offer.outputs[k] && can_block(v))
-        specs[v].layout = ops::Layout::Blocked16;
-      requests[i].outputs[k].layout = specs[v].layout;
+        layouts[v] = backend::Layout::Blocked16;
+      requests[i].output_layouts.push_back(layouts[v]);
     }
   }
 }
@@ -138,12 +123,13 @@ void Plan::build(const Graph& graph, ParamStore& store) {
     }
     if (flops < kSingleThreadFlops) threads_ = 1;
   }
-  const ThreadScope thread_scope(threads_);
+  const backend::ExecutionScope scope(*backend_, threads_);
   std::vector<backend::KernelRequest> kernel_requests;
   for (int i = 0; i < S; ++i) {
     const Node& n = nodes[i];
     backend::KernelRequest request{.op = *n.op, .inputs = {}, .outputs = {}, .mode = options_.mode,
-                                   .backward = false, .param_grads = false, .input_grads = {}};
+                                   .backward = false, .param_grads = false, .input_grads = {},
+                                   .input_layouts = {}, .output_layouts = {}, .device = backend_->device()};
     for (ValueId v : n.inputs) request.inputs.push_back(specs[v]);
     for (ValueId v : n.outputs) request.outputs.push_back(specs[v]);
     bool any_param_grad = false;
@@ -156,7 +142,8 @@ void Plan::build(const Graph& graph, ParamStore& store) {
     request.backward = train && (any_param_grad || any_input_grad);
     kernel_requests.push_back(std::move(request));
   }
-  if (options_.blocked_layouts) choose_layouts(graph, kernel_requests, specs);
+  std::vector<backend::Layout> layouts(specs.size(), backend::Layout::Plain);
+  if (options_.blocked_layouts) choose_layouts(graph, kernel_requests, specs, layouts);
 
   std::vector<int> producer_step(specs.size(), -1);
   for (int i = 0; i < S; ++i) {
@@ -164,7 +151,8 @@ void Plan::build(const Graph& graph, ParamStore& store) {
     step->node = &nodes[i];
     step->has_backward = kernel_requests[i].backward;
     step->kernel = backend::make_kernel_or_reference(*backend_, kernel_requests[i]);
-    for (const TensorSpec& out : kernel_requests[i].outputs) step->output_layouts.push_back(out.layout);
+    for (std::size_t k = 0; k < kernel_requests[i].outputs.size(); ++k)
+      step->output_layouts.push_back(kernel_requests[i].output_layout(k));
     for (ValueId v : nodes[i].outputs) producer_step[v] = i;
     steps_.push_back(std::move(step));
   }
@@ -259,14 +247,17 @@ void Plan::build(const Graph& graph, ParamStore& store) {
     }
   }
 
-  // 3. Offsets, then one arena for everything plus a shared scratch region.
+  // 3. Offsets, then one arena for everything plus a shared scratch region, from the backend.
   std::vector<BufferRequest> requests;
   for (const auto& b : buffers) requests.push_back({bytes_of(b.spec), b.first, b.last});
   const MemoryPlan mem = plan_memory(requests);
   std::size_t scratch = 0;
   for (const auto& s : steps_) scratch = std::max(scratch, s->kernel->scratch_bytes());
   const std::size_t scratch_offset = align_up(mem.total);
-  arena_.reserve(scratch_offset + align_up(scratch));
+  arena_ = Arena(backend_->allocate(scratch_offset + align_up(scratch)));
+  if (arena_.device() != backend_->device())
+    fail("backend '{}' allocated the plan's arena on {}, not on its device {}", backend_->name(),
+         arena_.device().str(), backend_->device().str());
   unplanned_bytes_ = mem.naive + align_up(scratch);
   auto view = [&](int b) { return arena_.view(mem.offsets[b], buffers[b].spec.shape, buffers[b].spec.dtype); };
   // Buffer b seen as value v: an alias (a Flatten's output) has its own shape over the same bytes.
@@ -277,7 +268,7 @@ void Plan::build(const Graph& graph, ParamStore& store) {
   for (ValueId v : graph.outputs()) outputs_.push_back(view_as(value_buffer[resolve(v)], v));
   if (train) {
     loss_grad_ = view(loss_grad_buffer);
-    loss_grad_.fill(1.0f);
+    backend_->fill(loss_grad_, 1.0f);
   }
 
   // 4. Bind every call.
@@ -287,7 +278,13 @@ void Plan::build(const Graph& graph, ParamStore& store) {
     const auto needs = n.op->backward_needs();
     for (ValueId v : n.inputs) st.inputs.push_back(view_as(value_buffer[resolve(v)], v));
     for (ValueId v : n.outputs) st.outputs.push_back(view(value_buffer[resolve(v)]));
-    for (ParamId p : n.params) st.params.push_back(store.value(p));
+    for (ParamId p : n.params) {
+      st.params.push_back(store.value(p));
+      if (st.params.back().device() != backend_->device())
+        fail("parameter '{}' of {} lives on {}, but backend '{}' computes on {}",
+             graph.params()[p].spec.name, n.name, st.params.back().device().str(), backend_->name(),
+             backend_->device().str());
+    }
     for (int b : saved_buffers[i]) st.saved.push_back(view(b));
     const std::uint64_t key = derive_key(options_.seed, n.name);
     st.fwd = {st.inputs, st.outputs, st.params, st.saved, scratch_span, options_.mode, key, 0};
@@ -323,7 +320,7 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 }  // namespace
 
 void Plan::forward() {
-  const ThreadScope thread_scope(threads_);
+  const backend::ExecutionScope scope(*backend_, threads_);
   if (profiling_) ++profiled_forwards_;
   for (std::size_t i = 0; i < steps_.size(); ++i) {
     Step& s = *steps_[i];
@@ -341,7 +338,7 @@ void Plan::forward() {
 
 void Plan::backward() {
   if (options_.mode != Mode::Train) fail("backward() on a plan compiled for inference");
-  const ThreadScope thread_scope(threads_);
+  const backend::ExecutionScope scope(*backend_, threads_);
   const std::uint64_t step = step_ - 1;  // the forward this backward belongs to
   if (profiling_) ++profiled_backwards_;
   for (std::size_t i = steps_.size(); i-- > 0;) {
@@ -351,13 +348,7 @@ void Plan::backward() {
     const auto t = std::chrono::steady_clock::now();
     s.kernel->backward(s.bwd);
     if (profiling_) backward_seconds_[i] += seconds_since(t);
-    for (auto& [dst, src] : s.accumulate) {
-      float* d = dst.data<float>();
-      const float* x = src.data<float>();
-      const std::int64_t n = dst.numel();
-#pragma omp parallel for simd schedule(static) if (n > 32768)
-      for (std::int64_t j = 0; j < n; ++j) d[j] += x[j];
-    }
+    for (auto& [dst, src] : s.accumulate) backend_->accumulate(dst, src);
   }
 }
 

@@ -1,7 +1,8 @@
 // Plan: a graph compiled for one batch size, mode and backend. Compilation infers shapes, fuses
 // activations, builds every kernel (and so every oneDNN primitive) once, and plans all
-// activation, gradient and saved memory by liveness into one arena. forward()/backward() then
-// only run kernels: a training step allocates nothing.
+// activation, gradient and saved memory by liveness into one arena, which it asks its backend
+// for (so the arena lives on the backend's device). forward()/backward() then only run kernels,
+// inside the backend's execution context: a training step allocates nothing.
 //
 // Timeline used for liveness: forward step i runs at time i; the backward of step i at time
 // 2S-1-i (S = number of steps). Graph inputs and outputs are pinned for the whole plan.
@@ -21,6 +22,10 @@ struct CompileOptions {
   std::int64_t batch = 1;
   ops::Mode mode = ops::Mode::Infer;
   std::string backend = "cpu";
+  // The backend instance to compile for (one context shared by the plans of a run); null: the
+  // process's shared instance of `backend` (backend::shared_backend). Plan::options().backend
+  // names the backend used either way.
+  std::shared_ptr<backend::Backend> context;
   bool fuse = true;  // fold activations into the op before them (or a max pooling after them);
                      // Flatten/Reshape become views of their input (graph/fusion.h)
   // Store activations blocked (nChw16c) between kernels that can read and write it, instead of
@@ -42,7 +47,7 @@ struct StepInfo {
   std::string op;      // op type after fusion ("Conv2D")
   std::string kernel;  // "onednn", "ref"
   bool backward = false;
-  std::vector<ops::Layout> output_layouts;  // how the node's outputs are stored
+  std::vector<backend::Layout> output_layouts;  // how the node's outputs are stored
 };
 
 class Plan {
@@ -66,6 +71,7 @@ class Plan {
   std::uint64_t step() const { return step_; }
   void set_step(std::uint64_t step) { step_ = step; }  // resume: the RNG counter of dropout
   int threads() const { return threads_; }  // resolved CompileOptions::threads (0: caller's)
+  backend::Backend& backend() const { return *backend_; }  // shared with the run's other plans
 
   std::size_t arena_bytes() const { return arena_.size(); }      // activations, grads, saved, scratch
   std::size_t unplanned_bytes() const { return unplanned_bytes_; }  // the same without reuse
@@ -79,13 +85,13 @@ class Plan {
   struct Step;
   void build(const Graph& graph, ParamStore& params);
   void choose_layouts(const Graph& graph, std::vector<backend::KernelRequest>& requests,
-                      std::vector<ops::TensorSpec>& specs);
+                      const std::vector<ops::TensorSpec>& specs, std::vector<backend::Layout>& layouts);
 
   CompileOptions options_;
-  std::unique_ptr<backend::Backend> backend_;
+  std::shared_ptr<backend::Backend> backend_;
   FusedGraph fused_;
   std::vector<std::unique_ptr<Step>> steps_;
-  Arena arena_;
+  Arena arena_;  // from backend_->allocate: on the backend's device
   std::vector<Tensor> inputs_, outputs_;
   Tensor loss_grad_;
   std::size_t unplanned_bytes_ = 0;

@@ -229,7 +229,7 @@ std::string Plan::describe() const {
   std::string out;
   for (const auto& s : impl_->plan->steps()) {
     const bool blocked = std::any_of(s.output_layouts.begin(), s.output_layouts.end(),
-                                     [](ops::Layout l) { return l == ops::Layout::Blocked16; });
+                                     [](backend::Layout l) { return l == backend::Layout::Blocked16; });
     out += fmt::format("{:<24} {:<20} {:<8} {:<8}{}\n", s.node, s.op, s.kernel,
                        blocked ? "nChw16c" : "nchw", s.backward ? " +backward" : "");
   }

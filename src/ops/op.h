@@ -60,16 +60,11 @@ inline float fused_grad(FusedActivation a, float y, float dy) {
   }
 }
 
-// How a 4-D activation [N, C, H, W] is stored. Plain: row-major NCHW. Blocked16: the channels in
-// blocks of 16, innermost: [N, C/16, H, W, 16] (oneDNN's nChw16c), only where C % 16 == 0, so it
-// takes the same bytes as Plain. The plan chooses Blocked16 for a value only between kernels that
-// read and write it (graph/plan.cpp); reference kernels, graph inputs and outputs see Plain.
-enum class Layout : std::uint8_t { Plain, Blocked16 };
-
+// A value's shape and element type. How a backend stores it in memory (backend::Layout) is the
+// plan's and the backend's business: the reference kernels here always see row-major tensors.
 struct TensorSpec {
   Shape shape;
   DType dtype = DType::f32;
-  Layout layout = Layout::Plain;
   friend bool operator==(const TensorSpec&, const TensorSpec&) = default;
 };
 

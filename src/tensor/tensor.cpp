@@ -1,21 +1,12 @@
 // Tensor storage, views and elementwise helpers.
-#include <convkit/tensor/arena.h>
+#include <convkit/tensor/buffer.h>
 #include <convkit/tensor/tensor.h>
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 
 namespace convkit {
-
-namespace {
-std::shared_ptr<void> allocate(std::size_t bytes) {
-  void* p = std::aligned_alloc(kAlignment, align_up(std::max<std::size_t>(bytes, 1)));
-  if (!p) fail("out of memory allocating {} bytes", bytes);
-  return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
-}
-}  // namespace
 
 Tensor Tensor::empty(const Shape& shape, DType dtype) {
   for (auto d : shape.dims())
@@ -24,7 +15,7 @@ Tensor Tensor::empty(const Shape& shape, DType dtype) {
   t.shape_ = shape;
   t.strides_ = contiguous_strides(shape);
   t.dtype_ = dtype;
-  t.owner_ = allocate(t.nbytes());
+  t.owner_ = Buffer::host(t.nbytes(), /*zeroed=*/false).memory();
   t.data_ = t.owner_.get();
   return t;
 }
@@ -41,12 +32,13 @@ Tensor Tensor::full(const Shape& shape, float value) {
   return t;
 }
 
-Tensor Tensor::wrap(void* data, const Shape& shape, DType dtype) {
+Tensor Tensor::wrap(void* data, const Shape& shape, DType dtype, Device device) {
   Tensor t;
   t.data_ = data;
   t.shape_ = shape;
   t.strides_ = contiguous_strides(shape);
   t.dtype_ = dtype;
+  t.device_ = device;
   return t;
 }
 
@@ -62,6 +54,13 @@ bool Tensor::is_contiguous() const {
 
 void Tensor::check_dtype(DType want) const {
   if (want != dtype_) fail("tensor holds {} elements, accessed as {}", name_of(dtype_), name_of(want));
+}
+
+void Tensor::check_host(const char* what) const {
+  if (!device_.is_host())
+    fail("Tensor::{} reads host memory, but this {} tensor lives on {} (use its backend's memory "
+         "operations)",
+         what, shape_.str(), device_.str());
 }
 
 Tensor Tensor::reshape(const Shape& shape) const {
@@ -85,28 +84,37 @@ Tensor Tensor::slice(std::int64_t begin, std::int64_t end) const {
 }
 
 Tensor Tensor::clone() const {
+  check_host("clone");
   Tensor t = empty(shape_, dtype_);
   t.copy_from(*this);
   return t;
 }
 
 void Tensor::fill(float value) const {
+  check_host("fill");
   float* p = data<float>();
   std::fill(p, p + numel(), value);
 }
 
-void Tensor::zero() const { std::memset(data_, 0, nbytes()); }
+void Tensor::zero() const {
+  check_host("zero");
+  std::memset(data_, 0, nbytes());
+}
 
 void Tensor::copy_from(const Tensor& src) const {
   if (src.shape_ != shape_ || src.dtype_ != dtype_)
     fail("copy from {} {} into {} {}", name_of(src.dtype_), src.shape_.str(), name_of(dtype_),
          shape_.str());
   if (!is_contiguous() || !src.is_contiguous()) fail("copy between non-contiguous tensors");
+  check_host("copy_from");
+  src.check_host("copy_from");
   std::memcpy(data_, src.data_, nbytes());
 }
 
 float max_abs_diff(const Tensor& a, const Tensor& b) {
   if (a.shape() != b.shape()) fail("max_abs_diff: shapes {} and {} differ", a.shape().str(), b.shape().str());
+  if (!a.device().is_host() || !b.device().is_host())
+    fail("max_abs_diff reads host memory, got tensors on {} and {}", a.device().str(), b.device().str());
   const float* x = a.data<float>();
   const float* y = b.data<float>();
   float m = 0;
@@ -116,24 +124,6 @@ float max_abs_diff(const Tensor& a, const Tensor& b) {
     m = std::max(m, d);
   }
   return m;
-}
-
-void Arena::Free::operator()(std::byte* p) const { std::free(p); }
-
-void Arena::reserve(std::size_t bytes) {
-  bytes = align_up(std::max<std::size_t>(bytes, 1));
-  auto* p = static_cast<std::byte*>(std::aligned_alloc(kAlignment, bytes));
-  if (!p) fail("out of memory reserving an arena of {} bytes", bytes);
-  std::memset(p, 0, bytes);
-  base_.reset(p);
-  size_ = bytes;
-}
-
-Tensor Arena::view(std::size_t offset, const Shape& shape, DType dtype) const {
-  std::size_t bytes = static_cast<std::size_t>(shape.numel()) * size_of(dtype);
-  if (offset % kAlignment != 0 || offset + bytes > size_)
-    fail("arena view at offset {} of {} bytes exceeds the arena ({} bytes)", offset, bytes, size_);
-  return Tensor::wrap(base_.get() + offset, shape, dtype);
 }
 
 }  // namespace convkit

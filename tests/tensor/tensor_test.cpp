@@ -1,5 +1,6 @@
 // Tensor views, arenas and dtypes: shapes, strides, alignment and the errors for misuse.
 #include <convkit/tensor/arena.h>
+#include <convkit/tensor/buffer.h>
 #include <convkit/tensor/init.h>
 #include <convkit/tensor/tensor.h>
 
@@ -7,6 +8,8 @@
 
 #include <cmath>
 #include <cstdint>
+#include <memory>
+#include <string>
 
 namespace convkit {
 namespace {
@@ -67,6 +70,70 @@ TEST(ArenaTest, ViewsAreAlignedAndBoundsChecked) {
   EXPECT_EQ(ta.data<float>()[9], 0.0f);  // zeroed
   EXPECT_THROW(arena.view(64, {100}), Error);
   EXPECT_THROW(arena.view(4, {1}), Error);
+}
+
+TEST(DeviceTest, TensorsLiveOnTheHostByDefault) {
+  EXPECT_EQ(Tensor().device(), Device::host());
+  EXPECT_EQ(Tensor::empty({2, 3}).device(), Device::host());
+  EXPECT_EQ(Tensor::zeros({2}, DType::i32).device(), Device::host());
+  EXPECT_EQ(Tensor::full({4}, 1).clone().device(), Device::host());
+  EXPECT_TRUE(Tensor::empty({1}).device().is_host());
+  Arena arena(256);
+  EXPECT_EQ(arena.device(), Device::host());
+  EXPECT_EQ(arena.view(64, {4}).device(), Device::host());
+  EXPECT_EQ(Device::host().str(), "host");
+  EXPECT_EQ(Device::cuda(1).str(), "cuda:1");
+  EXPECT_NE(Device::cuda(0), Device::cuda(1));
+}
+
+// A tensor over another device's memory keeps its device through views, and the host-only
+// helpers refuse it, naming the device.
+TEST(DeviceTest, DeviceTensorsRefuseHostHelpers) {
+  Tensor host = Tensor::zeros({4, 6});
+  const Tensor gpu = Tensor::wrap(host.raw(), {4, 6}, DType::f32, Device::cuda(0));
+  EXPECT_EQ(gpu.device(), Device::cuda(0));
+  EXPECT_EQ(gpu.reshape({24}).device(), Device::cuda(0));
+  EXPECT_EQ(gpu.slice(1, 2).device(), Device::cuda(0));
+  EXPECT_EQ(gpu.raw(), host.raw());  // raw pointers stay available (for the device's kernels)
+  for (auto f : {+[](const Tensor& t) { t.fill(1); }, +[](const Tensor& t) { t.zero(); },
+                 +[](const Tensor& t) { (void)t.clone(); },
+                 +[](const Tensor& t) { Tensor::zeros({4, 6}).copy_from(t); },
+                 +[](const Tensor& t) { t.copy_from(Tensor::zeros({4, 6})); },
+                 +[](const Tensor& t) { (void)max_abs_diff(t, Tensor::zeros({4, 6})); }}) {
+    try {
+      f(gpu);
+      ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("cuda:0"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(BufferTest, HostBuffersAreAlignedZeroedAndSized) {
+  const Buffer b = Buffer::host(100);
+  EXPECT_EQ(b.device(), Device::host());
+  EXPECT_EQ(b.size(), 128u);  // rounded up to the alignment
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(b.data()) % kAlignment, 0u);
+  for (std::size_t i = 0; i < b.size(); ++i) ASSERT_EQ(b.data()[i], std::byte{0});
+  const Buffer copy = b;  // shares the block
+  EXPECT_EQ(copy.data(), b.data());
+  EXPECT_THROW(b.view(64, {32}), Error);  // 128 bytes past offset 64
+  EXPECT_THROW(b.view(8, {1}), Error);    // unaligned
+
+  // A buffer adopted from another allocator: its views carry its device, its deleter frees it.
+  bool freed = false;
+  {
+    auto* memory = new std::byte[256];
+    Buffer device(std::shared_ptr<std::byte>(memory, [&](std::byte* p) { freed = true; delete[] p; }), 256,
+                  Device::cuda(0));
+    Arena arena(device);
+    EXPECT_EQ(arena.device(), Device::cuda(0));
+    EXPECT_EQ(arena.size(), 256u);
+    const Tensor view = arena.view(64, {8});
+    EXPECT_EQ(view.device(), Device::cuda(0));
+    EXPECT_EQ(view.raw(), memory + 64);
+  }
+  EXPECT_TRUE(freed);
 }
 
 TEST(DTypeTest, Bf16RoundsToNearestEven) {

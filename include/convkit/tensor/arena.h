@@ -1,40 +1,43 @@
 // Arena: one 64-byte-aligned block carved into tensors at planned offsets. Parameters,
 // gradients, optimizer state and activations each live in one arena, so a training step
-// allocates nothing and optimizers/all-reduce can sweep one flat buffer.
+// allocates nothing and optimizers/all-reduce can sweep one flat buffer. reserve() takes host
+// memory; an arena over a backend's Buffer (a plan's activations) lives on that backend's device.
 #pragma once
 
+#include <convkit/tensor/buffer.h>
 #include <convkit/tensor/tensor.h>
 
 #include <cstddef>
-#include <memory>
+#include <utility>
 
 namespace convkit {
-
-constexpr std::size_t kAlignment = 64;
-
-constexpr std::size_t align_up(std::size_t bytes, std::size_t alignment = kAlignment) {
-  return (bytes + alignment - 1) / alignment * alignment;
-}
 
 class Arena {
  public:
   Arena() = default;
   explicit Arena(std::size_t bytes) { reserve(bytes); }
+  // Over memory a backend allocated (Backend::allocate); views are on its device.
+  explicit Arena(Buffer buffer) : buffer_(std::move(buffer)) {}
+  // Move-only: a copy would alias the block (copy the Buffer to share it on purpose).
+  Arena(Arena&&) noexcept = default;
+  Arena& operator=(Arena&&) noexcept = default;
+  Arena(const Arena&) = delete;
+  Arena& operator=(const Arena&) = delete;
 
-  // (Re)allocates the block, zeroed. Views made before are invalidated.
+  // (Re)allocates the block in host memory, zeroed. Views made before are invalidated.
   void reserve(std::size_t bytes);
-  std::size_t size() const { return size_; }
-  std::byte* base() const { return base_.get(); }
+  std::size_t size() const { return buffer_.size(); }
+  std::byte* base() const { return buffer_.data(); }
+  Device device() const { return buffer_.device(); }
+  const Buffer& buffer() const { return buffer_; }
 
   // A view at `offset` bytes (must be aligned and in range).
-  Tensor view(std::size_t offset, const Shape& shape, DType dtype = DType::f32) const;
+  Tensor view(std::size_t offset, const Shape& shape, DType dtype = DType::f32) const {
+    return buffer_.view(offset, shape, dtype);
+  }
 
  private:
-  struct Free {
-    void operator()(std::byte* p) const;
-  };
-  std::unique_ptr<std::byte, Free> base_;
-  std::size_t size_ = 0;
+  Buffer buffer_;
 };
 
 // Hands out consecutive aligned offsets; used to lay out an arena before reserving it.

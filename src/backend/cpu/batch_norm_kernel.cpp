@@ -59,9 +59,9 @@ BatchNormKernel::BatchNormKernel(const KernelRequest& request) {
   const bool relu = a.activation == ops::FusedActivation::ReLU;
   const bool need_dx = !request.input_grads.empty() && request.input_grads[0];
   const bool backward = request.backward && (need_dx || request.param_grads);
-  if (request.inputs[0].layout != request.outputs[0].layout)
+  if (request.input_layout(0) != request.output_layout(0))
     fail("BatchNorm oneDNN kernel: x and y must share one layout");
-  const memory::desc data_md = activation_desc(request.inputs[0]);
+  const memory::desc data_md = activation_desc(request.inputs[0], request.input_layout(0));
   const memory::desc stat_md = plain_desc(memory::dims{channels_});
   const float eps = float(a.epsilon);
 
@@ -196,7 +196,7 @@ std::unique_ptr<Kernel> make_batch_norm_kernel(const KernelRequest& request) {
 }
 
 std::unique_ptr<Kernel> make_batch_norm_any_layout_kernel(const KernelRequest& request) {
-  if (!request.inputs.empty() && request.inputs[0].layout == ops::Layout::Blocked16)
+  if (!request.inputs.empty() && request.input_layout(0) == Layout::Blocked16)
     return make_batch_norm_kernel(request);
   return make_batch_norm_simd_kernel(request);
 }
@@ -209,7 +209,7 @@ LayoutOffer batch_norm_layout_offer(const KernelRequest& request) {
       (request.backward && !request.op.backward_needs().inputs))
     return {};
   return {.inputs = {true},
-          .outputs = {request.inputs[0].layout == ops::Layout::Blocked16},
+          .outputs = {request.input_layout(0) == Layout::Blocked16},
           .same_layout = true};
 }
 

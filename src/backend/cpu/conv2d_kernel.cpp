@@ -102,9 +102,9 @@ Conv2DKernel::Conv2DKernel(const KernelRequest& request, ConvKernelOptions optio
        g.pad_r},
       make_attr(activation_), cpu_engine());
 
-  fx_ = fwd_.external(activation_desc(request.inputs[0]));
+  fx_ = fwd_.external(activation_desc(request.inputs[0], request.input_layout(0)));
   fw_ = fwd_.external(plain_desc(g.weights));
-  fy_ = fwd_.external(activation_desc(request.outputs[0]));
+  fy_ = fwd_.external(activation_desc(request.outputs[0], request.output_layout(0)));
   const Slot xs = fwd_.staging(fx_, pd.src_desc()), ws = fwd_.staging(fw_, pd.weights_desc());
   const Slot ys = fwd_.staging(fy_, pd.dst_desc());
   fwd_.copy(fx_, xs);
@@ -146,7 +146,7 @@ void Conv2DKernel::build_backward(const KernelRequest& request, const ConvGeomet
   // Prologue: dy (times the fused activation's derivative, from y), the gradient both passes consume,
   // reordered once here when both want it in the same layout.
   bwd_.set_group(0);
-  const memory::desc y_md = activation_desc(request.outputs[0]);
+  const memory::desc y_md = activation_desc(request.outputs[0], request.output_layout(0));
   const OutputGradient out_grad = add_output_gradient(bwd_, activation_, y_md);
   bdy_ = out_grad.dy;
   by_ = out_grad.y;
@@ -166,7 +166,7 @@ void Conv2DKernel::build_backward(const KernelRequest& request, const ConvGeomet
   if (need_dx) {
     bwd_.set_group(1);
     bw_ = bwd_.external(plain_desc(g.weights));
-    bdx_ = bwd_.external(activation_desc(request.inputs[0]));
+    bdx_ = bwd_.external(activation_desc(request.inputs[0], request.input_layout(0)));
     const Slot dys = staged_grad(data_pd.diff_dst_desc());
     const Slot ws = bwd_.staging(bw_, data_pd.weights_desc());
     const Slot dxs = bwd_.staging(bdx_, data_pd.diff_src_desc());
@@ -176,7 +176,7 @@ void Conv2DKernel::build_backward(const KernelRequest& request, const ConvGeomet
   }
   if (request.param_grads) {
     bwd_.set_group(2);
-    bx_ = bwd_.external(activation_desc(request.inputs[0]));
+    bx_ = bwd_.external(activation_desc(request.inputs[0], request.input_layout(0)));
     bdw_ = bwd_.external(plain_desc(g.weights));
     const Slot dys = staged_grad(weights_pd.diff_dst_desc());
     const Slot xs = bwd_.staging(bx_, weights_pd.src_desc());

@@ -1,7 +1,7 @@
 // CPU backend: dispatches each op type to its kernel factory (one table line per op).
 #include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/host_backend.h"
 #include "backend/cpu/kernels.h"
-
 
 #include <string_view>
 
@@ -37,10 +37,13 @@ const KernelEntry kKernels[] = {
     {"", nullptr},  // sentinel
 };
 
-class CpuBackend final : public Backend {
+class CpuBackend final : public HostBackend {
  public:
   std::string_view name() const override { return "cpu"; }
   std::unique_ptr<Kernel> make_kernel(const KernelRequest& request) override {
+    if (!request.device.is_host())
+      fail("the cpu backend's kernels run on host memory, not on {} ({} requested)", request.device.str(),
+           request.op.type());
     for (const auto& entry : kKernels)
       if (entry.make && entry.op_type == request.op.type()) return entry.make(request);
     return nullptr;

@@ -34,8 +34,8 @@ bool cpu_has_avx512_core() {
   return (isa & unsigned(dnnl_cpu_isa_avx512_core)) == unsigned(dnnl_cpu_isa_avx512_core);
 }
 
-memory::desc activation_desc(const ops::TensorSpec& spec) {
-  if (spec.layout == ops::Layout::Plain) return plain_desc(spec.shape);
+memory::desc activation_desc(const ops::TensorSpec& spec, Layout layout) {
+  if (layout == Layout::Plain) return plain_desc(spec.shape);
   if (spec.shape.rank() != 4 || spec.shape[1] % 16 != 0 || spec.dtype != DType::f32)
     fail("a Blocked16 tensor must be 4-D f32 with channels a multiple of 16, got {}",
          spec.shape.str());

@@ -41,7 +41,7 @@ inline memory::desc plain_desc(const Shape& shape) {
   return plain_desc(to_dims(shape));
 }
 // The desc of an activation tensor as the plan stores it: plain, or nChw16c for Blocked16.
-memory::desc activation_desc(const ops::TensorSpec& spec);
+memory::desc activation_desc(const ops::TensorSpec& spec, Layout layout);
 // An f32 desc that lets the primitive choose its layout (format_tag::any).
 memory::desc any_desc(const memory::dims& dims);
 

@@ -44,10 +44,10 @@ Pool2DKernel::Pool2DKernel(const KernelRequest& request) {
   const Shape& y = request.outputs[0].shape;
   const ops::Pads pads = op.resolved_pads(x[2], x[3]);  // top, left, bottom, right
   const memory::dims dst = to_dims(y), kernel{a.kernel[0], a.kernel[1]};
-  const memory::desc x_md = activation_desc(request.inputs[0]);
-  const memory::desc y_md = activation_desc(request.outputs[0]);
+  const memory::desc x_md = activation_desc(request.inputs[0], request.input_layout(0));
+  const memory::desc y_md = activation_desc(request.outputs[0], request.output_layout(0));
   // y as the primitive writes it: in x's layout.
-  const memory::desc prim_y_md = request.inputs[0].layout == ops::Layout::Plain
+  const memory::desc prim_y_md = request.input_layout(0) == Layout::Plain
                                      ? plain_desc(dst)
                                      : memory::desc(dst, memory::data_type::f32, Tag::nChw16c);
   const memory::dims strides{a.stride[0], a.stride[1]}, pad_l{pads[0], pads[1]},
@@ -133,7 +133,7 @@ LayoutOffer pool2d_layout_offer(const KernelRequest& request) {
       request.inputs[0].dtype != DType::f32 || request.inputs[0].shape.rank() != 4)
     return {};
   if (pool2d_window_applies(request)) return {};
-  return {{true}, {request.inputs[0].layout == ops::Layout::Blocked16}};
+  return {{true}, {request.input_layout(0) == Layout::Blocked16}};
 }
 
 }  // namespace convkit::backend::cpu

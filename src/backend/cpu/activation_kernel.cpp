@@ -1,10 +1,8 @@
-// oneDNN eltwise kernel for every ActivationKind over a plain tensor of any shape ([N, ...]).
-// Backward reads what the op's backward_needs() keeps: the output y for ReLU, Sigmoid and Tanh
-// (the *_use_dst_for_bwd algorithms), the input x for the others.
-//   ReLU      eltwise_relu (alpha 0)          LeakyReLU eltwise_relu (alpha = slope)
-//   ELU       eltwise_elu (alpha)             GELU      eltwise_gelu_erf / eltwise_gelu_tanh
-//   SiLU      eltwise_swish (alpha 1)         Sigmoid   eltwise_logistic
-//   Tanh      eltwise_tanh
+// oneDNN eltwise kernel for every activation kind with a row in onednn_common.cpp's eltwise
+// table (ReLU, LeakyReLU, ELU, GELU, SiLU, Sigmoid, Tanh, ReLU6, Clip, HardSwish), over a plain
+// tensor of any shape ([N, ...]). Backward reads what the op's backward_needs() keeps: the
+// output y for ReLU, Sigmoid, Tanh, ReLU6 and Clip (the *_use_dst_for_bwd algorithms), the
+// input x for the others.
 #include "backend/cpu/kernels.h"
 #include "backend/cpu/onednn_common.h"
 #include "ops/activation.h"
@@ -18,40 +16,6 @@ namespace {
 using dnnl::algorithm;
 using dnnl::prop_kind;
 using Slot = Program::Slot;
-using ops::ActivationKind;
-
-struct Eltwise {
-  algorithm alg;
-  float alpha = 0.0f;
-};
-
-// The oneDNN algorithm for a kind; from_output selects the variant whose backward reads y.
-std::optional<Eltwise> eltwise_of(const ops::Activation& op, bool from_output) {
-  const auto alpha = float(op.alpha());
-  switch (op.kind()) {
-    case ActivationKind::ReLU:
-      return Eltwise{eltwise_algorithm(ops::FusedActivation::ReLU, from_output)};
-    case ActivationKind::LeakyReLU:  // y has the sign of x when alpha >= 0
-      if (from_output && alpha < 0) return std::nullopt;
-      return Eltwise{
-          from_output ? algorithm::eltwise_relu_use_dst_for_bwd : algorithm::eltwise_relu, alpha};
-    case ActivationKind::ELU:
-      if (from_output && alpha < 0) return std::nullopt;
-      return Eltwise{from_output ? algorithm::eltwise_elu_use_dst_for_bwd : algorithm::eltwise_elu,
-                     alpha};
-    case ActivationKind::GELU:
-      if (from_output) return std::nullopt;
-      return Eltwise{op.gelu_tanh() ? algorithm::eltwise_gelu_tanh : algorithm::eltwise_gelu_erf};
-    case ActivationKind::SiLU:
-      if (from_output) return std::nullopt;
-      return Eltwise{algorithm::eltwise_swish, 1.0f};
-    case ActivationKind::Sigmoid:
-      return Eltwise{eltwise_algorithm(ops::FusedActivation::Sigmoid, from_output)};
-    case ActivationKind::Tanh:
-      return Eltwise{eltwise_algorithm(ops::FusedActivation::Tanh, from_output)};
-  }
-  return std::nullopt;
-}
 
 class ActivationKernel final : public Kernel {
  public:
@@ -88,13 +52,13 @@ ActivationKernel::ActivationKernel(const KernelRequest& request, Eltwise e, bool
   const bool backward = request.backward && !request.input_grads.empty() && request.input_grads[0];
   dnnl::eltwise_forward::primitive_desc pd(
       {backward ? prop_kind::forward_training : prop_kind::forward_inference, e.alg, md, e.alpha,
-       0.0f},
+       e.beta},
       make_attr(), cpu_engine());
   fx_ = fwd_.external(md);
   fy_ = fwd_.external(md);
   fwd_.add(pd, {{DNNL_ARG_SRC, fx_}, {DNNL_ARG_DST, fy_}});
   if (!backward) return;
-  dnnl::eltwise_backward::primitive_desc bpd({e.alg, md, md, e.alpha, 0.0f}, make_attr(),
+  dnnl::eltwise_backward::primitive_desc bpd({e.alg, md, md, e.alpha, e.beta}, make_attr(),
                                              cpu_engine(), pd);
   bdata_ = bwd_.external(md);
   bdy_ = bwd_.external(md);
@@ -112,7 +76,8 @@ std::unique_ptr<Kernel> make_activation_kernel(const KernelRequest& request) {
   // Backward may only read what the op keeps: its output when backward_needs() says so.
   const ops::BackwardNeeds needs = request.op.backward_needs();
   const bool from_output = needs.outputs && !needs.inputs;
-  const std::optional<Eltwise> e = eltwise_of(op, from_output);
+  const std::optional<Eltwise> e = eltwise_of(op.kind(), from_output, float(op.alpha()),
+                                              float(op.beta()), op.gelu_tanh());
   if (!e) return nullptr;
   return build_or_null([&]() -> std::unique_ptr<Kernel> {
     return std::make_unique<ActivationKernel>(request, *e, from_output);

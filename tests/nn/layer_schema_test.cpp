@@ -17,6 +17,8 @@
 namespace convkit::nn {
 namespace {
 
+using Values = std::map<std::string, std::string>;
+
 // A LayerReader over "key" -> "text" (lists as "1,2,3"), recording the keys read.
 class MapReader final : public LayerReader {
  public:
@@ -116,7 +118,7 @@ TEST(LayerSchemaTest, ErrorsNameTheKey) {
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(), "missing required key 'layer.filters'");
   }
-  MapReader bad_act({{"filters", "4"}, {"activation", "softsign"}});
+  MapReader bad_act(Values{{"filters", "4"}, {"activation", "softsign"}});
   try {
     find_layer_schema("conv2d")->read(bad_act);
     FAIL() << "expected Error";
@@ -125,11 +127,11 @@ TEST(LayerSchemaTest, ErrorsNameTheKey) {
               std::string::npos)
         << e.what();
   }
-  MapReader clip_act({{"units", "4"}, {"activation", "clip"}});
+  MapReader clip_act(Values{{"units", "4"}, {"activation", "clip"}});
   EXPECT_THROW(find_layer_schema("dense")->read(clip_act), Error);
-  MapReader bad_clip({{"min", "2"}, {"max", "1"}});
+  MapReader bad_clip(Values{{"min", "2"}, {"max", "1"}});
   EXPECT_THROW(find_layer_schema("clip")->read(bad_clip), Error);
-  MapReader bad_pad({{"padding", "1,2,3"}});
+  MapReader bad_pad(Values{{"padding", "1,2,3"}});
   EXPECT_THROW(find_layer_schema("pad")->read(bad_pad), Error);
 }
 
@@ -147,7 +149,7 @@ TEST(LayerSchemaTest, EveryActivationNameMapsToOneKindAndOneOp) {
     if (row.kind == Activation::None) continue;
     EXPECT_EQ(ops::make_op(row.op_type, {})->type(), row.op_type);
     // As `activation:` of a conv2d (Clip needs bounds and is refused there).
-    MapReader reader({{"filters", "4"}, {"activation", std::string(row.name)}});
+    MapReader reader(Values{{"filters", "4"}, {"activation", std::string(row.name)}});
     if (row.kind == Activation::Clip) {
       EXPECT_THROW(find_layer_schema("conv2d")->read(reader), Error);
       continue;
@@ -156,12 +158,12 @@ TEST(LayerSchemaTest, EveryActivationNameMapsToOneKindAndOneOp) {
     EXPECT_TRUE(op_types(y).count(std::string(row.op_type)));
   }
   EXPECT_EQ(kinds.size(), std::size_t(Activation::HardSigmoid) + 1);  // every kind has a row
-  MapReader swish({{"units", "2"}, {"activation", "swish"}});
+  MapReader swish(Values{{"units", "2"}, {"activation", "swish"}});
   EXPECT_TRUE(op_types(find_layer_schema("dense")->read(swish)(Input({3}))).count("SiLU"));
 }
 
 TEST(LayerSchemaTest, SqueezeExcitationGatesTheChannels) {
-  MapReader reader({{"squeeze", "2"}, {"gate", "hard_sigmoid"}});
+  MapReader reader(Values{{"squeeze", "2"}, {"gate", "hard_sigmoid"}});
   Value x = Input({8, 6, 6});
   Value y = find_layer_schema("squeeze_excitation")->read(reader)(x);
   EXPECT_EQ(y.shape(), (Shape{8, 6, 6}));

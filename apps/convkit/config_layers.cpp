@@ -19,14 +19,23 @@ class YamlLayerReader final : public nn::LayerReader {
  public:
   explicit YamlLayerReader(YamlSection& s) : s_(s) {}
   bool has(const std::string& key) const override { return s_.has(key); }
-  std::int64_t get_int(const std::string& key, std::int64_t fallback) override { return s_.get<std::int64_t>(key, fallback); }
-  std::int64_t required_int(const std::string& key) override { return s_.required<std::int64_t>(key); }
-  double get_float(const std::string& key, double fallback) override { return s_.get<double>(key, fallback); }
-  bool get_bool(const std::string& key, bool fallback) override { return s_.get<bool>(key, fallback); }
+  std::int64_t get_int(const std::string& key, std::int64_t fallback) override {
+    return s_.get<std::int64_t>(key, fallback);
+  }
+  std::int64_t required_int(const std::string& key) override {
+    return s_.required<std::int64_t>(key);
+  }
+  double get_float(const std::string& key, double fallback) override {
+    return s_.get<double>(key, fallback);
+  }
+  bool get_bool(const std::string& key, bool fallback) override {
+    return s_.get<bool>(key, fallback);
+  }
   std::string get_string(const std::string& key, const std::string& fallback) override {
     return s_.get<std::string>(key, fallback);
   }
-  std::vector<std::int64_t> get_ints(const std::string& key, const std::vector<std::int64_t>& fallback) override {
+  std::vector<std::int64_t> get_ints(const std::string& key,
+                                     const std::vector<std::int64_t>& fallback) override {
     return s_.get<std::vector<std::int64_t>>(key, fallback);
   }
   std::vector<std::int64_t> required_ints(const std::string& key) override {
@@ -37,7 +46,9 @@ class YamlLayerReader final : public nn::LayerReader {
     if (n && n.IsScalar()) return n.Scalar();
     return std::nullopt;
   }
-  std::vector<nn::Layer> layers(const std::string& key) override { return parse_layers(s_.raw(key), s_.path_of(key)); }
+  std::vector<nn::Layer> layers(const std::string& key) override {
+    return parse_layers(s_.raw(key), s_.path_of(key));
+  }
   std::string path_of(const std::string& key) const override { return s_.path_of(key); }
   [[noreturn]] void error(const std::string& message) const override { config_fail("{}", message); }
 
@@ -47,7 +58,9 @@ class YamlLayerReader final : public nn::LayerReader {
 
 }  // namespace
 
-std::vector<std::string> layer_type_names() { return nn::layer_type_names(); }
+std::vector<std::string> layer_type_names() {
+  return nn::layer_type_names();
+}
 
 std::vector<nn::Layer> parse_layers(const YAML::Node& layers, const std::string& path) {
   if (!layers || !layers.IsSequence() || layers.size() == 0)
@@ -58,7 +71,8 @@ std::vector<nn::Layer> parse_layers(const YAML::Node& layers, const std::string&
     const auto type = s.required<std::string>("type");
     const nn::LayerSchema* schema = nn::find_layer_schema(type);
     if (!schema)
-      config_fail("'{}': unknown layer type '{}' (known: {})", s.path_of("type"), type, fmt::join(layer_type_names(), ", "));
+      config_fail("'{}': unknown layer type '{}' (known: {})", s.path_of("type"), type,
+                  fmt::join(layer_type_names(), ", "));
     YamlLayerReader reader(s);
     out.push_back(schema->read(reader));
     s.finish();

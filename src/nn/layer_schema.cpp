@@ -31,7 +31,8 @@ Size2 size2(R& r, const std::string& key, Size2 fallback) {
   auto v = r.get_ints(key, {});
   if (v.size() == 1) return {v[0], v[0]};
   if (v.size() == 2) return {v[0], v[1]};
-  reader_fail(r, "'{}' must be one integer or [height, width], got {} values", r.path_of(key), v.size());
+  reader_fail(r, "'{}' must be one integer or [height, width], got {} values", r.path_of(key),
+              v.size());
 }
 
 // One integer (all sides), [h, w] or [top, left, bottom, right].
@@ -39,7 +40,8 @@ Pads pads_of(R& r, const std::string& key, const std::vector<std::int64_t>& v) {
   if (v.size() == 1) return {v[0], v[0], v[0], v[0]};
   if (v.size() == 2) return {v[0], v[1], v[0], v[1]};
   if (v.size() == 4) return {v[0], v[1], v[2], v[3]};
-  reader_fail(r, "'{}' must be valid, same, one integer, [h, w] or [top, left, bottom, right]", r.path_of(key));
+  reader_fail(r, "'{}' must be valid, same, one integer, [h, w] or [top, left, bottom, right]",
+              r.path_of(key));
 }
 
 // padding: valid | same | [top, left, bottom, right] (or one integer for all sides).
@@ -77,7 +79,9 @@ Regularizer regularizer(R& r) {
   return reg;
 }
 
-std::string name(R& r) { return r.get_string("name", ""); }
+std::string name(R& r) {
+  return r.get_string("name", "");
+}
 
 Layer conv2d(R& r) {
   Conv2D l{.filters = r.required_int("filters")};
@@ -108,12 +112,14 @@ Layer dense(R& r) {
   return l;
 }
 
-template <typename Pool> Layer pool(R& r) {
+template <typename Pool>
+Layer pool(R& r) {
   Pool l;
   l.pool = size2(r, "pool", l.pool);
   l.stride = size2(r, "stride", l.stride);
   padding(r, l.padding, l.pads);
-  if constexpr (std::is_same_v<Pool, AvgPool2D>) l.count_include_pad = r.get_bool("count_include_pad", false);
+  if constexpr (std::is_same_v<Pool, AvgPool2D>)
+    l.count_include_pad = r.get_bool("count_include_pad", false);
   l.name = name(r);
   return l;
 }
@@ -132,22 +138,36 @@ Layer batch_norm(R& r) {
   return l;
 }
 
-Layer dropout(R& r) { return Dropout{.rate = r.get_float("rate", 0.5), .name = name(r)}; }
-Layer spatial_dropout(R& r) { return SpatialDropout2D{.rate = r.get_float("rate", 0.5), .name = name(r)}; }
-template <typename L> Layer simple(R& r) { return L{.name = name(r)}; }
-Layer leaky_relu(R& r) { return LeakyReLU{.alpha = r.get_float("alpha", 0.01), .name = name(r)}; }
-Layer elu(R& r) { return ELU{.alpha = r.get_float("alpha", 1.0), .name = name(r)}; }
+Layer dropout(R& r) {
+  return Dropout{.rate = r.get_float("rate", 0.5), .name = name(r)};
+}
+Layer spatial_dropout(R& r) {
+  return SpatialDropout2D{.rate = r.get_float("rate", 0.5), .name = name(r)};
+}
+template <typename L>
+Layer simple(R& r) {
+  return L{.name = name(r)};
+}
+Layer leaky_relu(R& r) {
+  return LeakyReLU{.alpha = r.get_float("alpha", 0.01), .name = name(r)};
+}
+Layer elu(R& r) {
+  return ELU{.alpha = r.get_float("alpha", 1.0), .name = name(r)};
+}
 Layer gelu(R& r) {
   return GELU{.tanh_approximation = r.get_string("approximate", "none") == "tanh", .name = name(r)};
 }
 Layer clip(R& r) {
   Clip l{.min = r.get_float("min", 0.0), .max = r.get_float("max", 6.0)};
   if (!std::isfinite(l.min) || !std::isfinite(l.max) || !(l.min <= l.max))
-    reader_fail(r, "'{}' must be finite and >= '{}' ({}), got {}", r.path_of("max"), r.path_of("min"), l.min, l.max);
+    reader_fail(r, "'{}' must be finite and >= '{}' ({}), got {}", r.path_of("max"),
+                r.path_of("min"), l.min, l.max);
   l.name = name(r);
   return l;
 }
-Layer reshape(R& r) { return Reshape{.shape = r.required_ints("shape"), .name = name(r)}; }
+Layer reshape(R& r) {
+  return Reshape{.shape = r.required_ints("shape"), .name = name(r)};
+}
 
 // {type: pad, padding: 1 | [h, w] | [top, left, bottom, right], value: 0}
 Layer pad(R& r) {
@@ -175,7 +195,10 @@ Layer residual(R& r) {
       if (xs.rank() != 3 || ys.rank() != 3 || xs[1] % ys[1] != 0 || xs[2] % ys[2] != 0)
         fail("residual block{}: cannot project the input {} to the block's output {}",
              block.empty() ? "" : " '" + block + "'", xs.str(), ys.str());
-      shortcut = Conv2D{.filters = ys[0], .kernel = 1, .stride = {xs[1] / ys[1], xs[2] / ys[2]}, .use_bias = false}(x);
+      shortcut = Conv2D{.filters = ys[0],
+                        .kernel = 1,
+                        .stride = {xs[1] / ys[1], xs[2] / ys[2]},
+                        .use_bias = false}(x);
       shortcut = BatchNorm{}(shortcut);
     }
     Value sum = Add{.name = block}({shortcut, y});
@@ -188,14 +211,16 @@ Layer residual(R& r) {
 // defaults to C / 4 (at least 1).
 Layer squeeze_excitation(R& r) {
   const std::int64_t squeeze = r.get_int("squeeze", 0);
-  if (squeeze < 0) reader_fail(r, "'{}' must be >= 1 (or 0: channels / 4), got {}", r.path_of("squeeze"), squeeze);
+  if (squeeze < 0)
+    reader_fail(r, "'{}' must be >= 1 (or 0: channels / 4), got {}", r.path_of("squeeze"), squeeze);
   const Activation act = read_activation(r, "activation", Activation::ReLU);
   const Activation gate = read_activation(r, "gate", Activation::Sigmoid);
   const std::string block = name(r);
   return [squeeze, act, gate, block](const Value& x) {
     const Shape xs = x.shape();
     if (xs.rank() != 3)
-      fail("squeeze_excitation block{}: needs a [C, H, W] input, got {}", block.empty() ? "" : " '" + block + "'", xs.str());
+      fail("squeeze_excitation block{}: needs a [C, H, W] input, got {}",
+           block.empty() ? "" : " '" + block + "'", xs.str());
     const std::int64_t c = xs[0], s = squeeze > 0 ? squeeze : std::max<std::int64_t>(1, c / 4);
     Value g = GlobalAvgPool2D{.keepdims = true}(x);
     g = Conv2D{.filters = s, .kernel = 1, .activation = act}(g);
@@ -237,7 +262,9 @@ const LayerSchema kLayers[] = {
 
 }  // namespace
 
-std::span<const LayerSchema> layer_schemas() { return kLayers; }
+std::span<const LayerSchema> layer_schemas() {
+  return kLayers;
+}
 
 const LayerSchema* find_layer_schema(std::string_view type) {
   for (const auto& row : kLayers)
@@ -255,10 +282,12 @@ Activation read_activation(LayerReader& r, const std::string& key, Activation fa
   const auto name = r.get_string(key, std::string(ops::activation_info(fallback).name));
   const ops::ActivationInfo* a = ops::find_activation(name);
   if (a && a->kind == Activation::Clip)
-    reader_fail(r, "'{}': activation 'clip' needs bounds: use a {{type: clip, min: ..., max: ...}} layer",
-                r.path_of(key));
+    reader_fail(
+        r, "'{}': activation 'clip' needs bounds: use a {{type: clip, min: ..., max: ...}} layer",
+        r.path_of(key));
   if (!a)
-    reader_fail(r, "'{}': unknown activation '{}' (expected {})", r.path_of(key), name, ops::activation_names());
+    reader_fail(r, "'{}': unknown activation '{}' (expected {})", r.path_of(key), name,
+                ops::activation_names());
   return a->kind;
 }
 

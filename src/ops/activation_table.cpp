@@ -35,7 +35,9 @@ const ActivationInfo kActivations[] = {
 
 }  // namespace
 
-std::span<const ActivationInfo> activation_table() { return kActivations; }
+std::span<const ActivationInfo> activation_table() {
+  return kActivations;
+}
 
 const ActivationInfo& activation_info(ActivationKind kind) {
   for (const auto& a : kActivations)

@@ -16,7 +16,8 @@ bool broadcast(const Shape& a, const Shape& b) {
 std::vector<TensorSpec> Multiply::infer(std::span<const TensorSpec> inputs) const {
   expect_inputs("Multiply", inputs, 2);
   for (const auto& in : inputs)
-    if (in.dtype != DType::f32) shape_fail("Multiply expects f32 inputs, got {}", name_of(in.dtype));
+    if (in.dtype != DType::f32)
+      shape_fail("Multiply expects f32 inputs, got {}", name_of(in.dtype));
   const Shape &a = inputs[0].shape, &b = inputs[1].shape;
   if (a != b && !broadcast(a, b))
     shape_fail("Multiply needs inputs of one shape or [N, C, H, W] and [N, C, 1, 1], got {} and {}",
@@ -74,6 +75,8 @@ void Multiply::backward(const BackwardCall& call) const {
   }
 }
 
-std::shared_ptr<const Op> make_multiply(const Attrs&) { return std::make_shared<Multiply>(); }
+std::shared_ptr<const Op> make_multiply(const Attrs&) {
+  return std::make_shared<Multiply>();
+}
 
 }  // namespace convkit::ops

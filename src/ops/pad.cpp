@@ -27,9 +27,11 @@ Attrs Pad::attrs() const {
 std::vector<TensorSpec> Pad::infer(std::span<const TensorSpec> inputs) const {
   expect_inputs("Pad", inputs, 1);
   expect_rank("Pad", inputs[0], 4, "[N, C, H, W]");
-  if (inputs[0].dtype != DType::f32) shape_fail("Pad expects an f32 input, got {}", name_of(inputs[0].dtype));
+  if (inputs[0].dtype != DType::f32)
+    shape_fail("Pad expects an f32 input, got {}", name_of(inputs[0].dtype));
   const Shape& s = inputs[0].shape;
-  return {{Shape{s[0], s[1], s[2] + a_.pads[0] + a_.pads[2], s[3] + a_.pads[1] + a_.pads[3]}, DType::f32}};
+  return {{Shape{s[0], s[1], s[2] + a_.pads[0] + a_.pads[2], s[3] + a_.pads[1] + a_.pads[3]},
+           DType::f32}};
 }
 
 void Pad::forward(const ForwardCall& call) const {
@@ -70,8 +72,8 @@ std::shared_ptr<const Op> make_pad(const Attrs& attrs) {
   const auto pads = attrs.get_ints("pads", {0, 0, 0, 0});
   if (pads.size() != 4)
     fail("attribute 'pads' must be [top, left, bottom, right], got {} values", pads.size());
-  return std::make_shared<Pad>(
-      PadAttrs{.pads = {pads[0], pads[1], pads[2], pads[3]}, .value = attrs.get_float("value", 0.0)});
+  return std::make_shared<Pad>(PadAttrs{.pads = {pads[0], pads[1], pads[2], pads[3]},
+                                        .value = attrs.get_float("value", 0.0)});
 }
 
 }  // namespace convkit::ops

@@ -27,14 +27,15 @@ Output run_cli(const std::string& args) {
   FILE* pipe = popen(command.c_str(), "r");
   std::string text;
   std::array<char, 4096> buffer;
-  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) text.append(buffer.data(), n);
+  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe))
+    text.append(buffer.data(), n);
   const int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
 }
 
 // One layer of each type, defaults plus required keys, in an order whose shapes fit [3, 16, 16].
 const std::pair<const char*, const char*> kLayers[] = {
-    {"pad", "{type: pad, padding: 1}"},  // 18 x 18
+    {"pad", "{type: pad, padding: 1}"},                           // 18 x 18
     {"conv2d", "{type: conv2d, filters: 8, activation: relu6}"},  // 16 x 16
     {"relu6", "{type: relu6}"},
     {"clip", "{type: clip}"},
@@ -86,7 +87,8 @@ TEST_F(LayersYamlTest, EveryLayerTypeBuildsWithItsDefaults) {
     lines.emplace_back(line);
     covered[type] = true;
   }
-  for (const auto& type : nn::layer_type_names()) EXPECT_TRUE(covered.count(type)) << type << " is not tested";
+  for (const auto& type : nn::layer_type_names())
+    EXPECT_TRUE(covered.count(type)) << type << " is not tested";
   const Output r = summary(lines);
   ASSERT_EQ(r.code, 0) << r.text;
   for (const char* op : {"Pad", "ReLU6", "Clip", "HardSwish", "HardSigmoid", "Multiply"})
@@ -107,8 +109,10 @@ TEST_F(LayersYamlTest, UnknownKeysAndWrongTypesNameTheKey) {
   EXPECT_NE(r.text.find("model.layers[0].min"), std::string::npos) << r.text;
   r = summary({"{type: conv2d, filters: 4, activation: hardswish}"});
   EXPECT_EQ(r.code, 2) << r.text;
-  EXPECT_NE(r.text.find("'model.layers[0].activation': unknown activation 'hardswish' (expected none, relu,"),
-            std::string::npos)
+  EXPECT_NE(
+      r.text.find(
+          "'model.layers[0].activation': unknown activation 'hardswish' (expected none, relu,"),
+      std::string::npos)
       << r.text;
   r = summary({"{type: pad, padding: [1, 2, 3]}"});
   EXPECT_EQ(r.code, 2) << r.text;

@@ -39,10 +39,13 @@ class MapReader final : public LayerReader {
   std::string get_string(const std::string& key, const std::string& fallback) override {
     return has(mark(key)) ? values_.at(key) : fallback;
   }
-  std::vector<std::int64_t> get_ints(const std::string& key, const std::vector<std::int64_t>& fallback) override {
+  std::vector<std::int64_t> get_ints(const std::string& key,
+                                     const std::vector<std::int64_t>& fallback) override {
     return has(mark(key)) ? ints(values_.at(key)) : fallback;
   }
-  std::vector<std::int64_t> required_ints(const std::string& key) override { return ints(need(key)); }
+  std::vector<std::int64_t> required_ints(const std::string& key) override {
+    return ints(need(key));
+  }
   std::optional<std::string> scalar(const std::string& key) override {
     if (!has(mark(key)) || values_.at(key).find(',') != std::string::npos) return std::nullopt;
     return values_.at(key);
@@ -123,7 +126,8 @@ TEST(LayerSchemaTest, ErrorsNameTheKey) {
     find_layer_schema("conv2d")->read(bad_act);
     FAIL() << "expected Error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("'layer.activation': unknown activation 'softsign' (expected none, relu, "),
+    EXPECT_NE(std::string(e.what()).find(
+                  "'layer.activation': unknown activation 'softsign' (expected none, relu, "),
               std::string::npos)
         << e.what();
   }
@@ -168,7 +172,8 @@ TEST(LayerSchemaTest, SqueezeExcitationGatesTheChannels) {
   Value y = find_layer_schema("squeeze_excitation")->read(reader)(x);
   EXPECT_EQ(y.shape(), (Shape{8, 6, 6}));
   auto types = op_types(y);
-  for (auto t : {"GlobalAvgPool", "Conv2D", "ReLU", "HardSigmoid", "Multiply"}) EXPECT_TRUE(types.count(t)) << t;
+  for (auto t : {"GlobalAvgPool", "Conv2D", "ReLU", "HardSigmoid", "Multiply"})
+    EXPECT_TRUE(types.count(t)) << t;
 }
 
 }  // namespace

@@ -30,8 +30,10 @@ TEST(MultiplyTest, GateBroadcastsOverHeightAndWidth) {
 
 TEST(MultiplyTest, GradientsMatchFiniteDifferences) {
   Multiply op;
-  testing::expect_gradients_match(op, {random_normal({2, 3, 4, 5}, 1), random_normal({2, 3, 4, 5}, 2)}, {});
-  testing::expect_gradients_match(op, {random_normal({2, 3, 4, 5}, 3), random_normal({2, 3, 1, 1}, 4)}, {});
+  testing::expect_gradients_match(
+      op, {random_normal({2, 3, 4, 5}, 1), random_normal({2, 3, 4, 5}, 2)}, {});
+  testing::expect_gradients_match(
+      op, {random_normal({2, 3, 4, 5}, 3), random_normal({2, 3, 1, 1}, 4)}, {});
   testing::expect_gradients_match(op, {random_normal({3, 7}, 5), random_normal({3, 7}, 6)}, {});
 }
 
@@ -42,7 +44,8 @@ TEST(MultiplyTest, OtherShapesAreRejectedNamingBoth) {
     op.infer(in);
     FAIL() << "expected ShapeError";
   } catch (const ShapeError& e) {
-    EXPECT_NE(std::string(e.what()).find("[8, 16, 14, 14] and [8, 16, 14, 1]"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("[8, 16, 14, 14] and [8, 16, 14, 1]"), std::string::npos)
+        << e.what();
   }
   std::vector<TensorSpec> swapped{{Shape{8, 16, 1, 1}}, {Shape{8, 16, 14, 14}}};
   EXPECT_THROW(op.infer(swapped), ShapeError);

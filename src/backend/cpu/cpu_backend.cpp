@@ -35,6 +35,7 @@ const KernelEntry kKernels[] = {
     {"ReLU6", make_activation_kernel},
     {"Clip", make_activation_kernel},
     {"HardSwish", make_activation_kernel},
+    {"HardSigmoid", make_activation_kernel},
     {"Softmax", make_softmax_kernel},
     {"Dropout", make_dropout_kernel},  // vectorized Philox; spatial dropout runs the reference
     {"", nullptr},  // sentinel

@@ -63,7 +63,8 @@ using dnnl::algorithm;
 using K = ops::ActivationKind;
 // One row per activation kind oneDNN computes (kinds not listed run the reference kernel).
 // NOTE: oneDNN 2.6 has no eltwise_hardsigmoid (2.7+: alpha 1/6, beta 0.5), so HardSigmoid has no
-// row; its reference kernel is one vectorized loop.
+// row here: its kernel composes eltwise_linear and eltwise_clip_v2 (activation_kernel.cpp), and
+// it does not fuse.
 const EltwiseRow kEltwise[] = {
     {K::ReLU, algorithm::eltwise_relu, algorithm::eltwise_relu_use_dst_for_bwd},
     {K::LeakyReLU, algorithm::eltwise_relu, algorithm::eltwise_relu_use_dst_for_bwd, Params::Op},

@@ -1,6 +1,7 @@
 // Activation folding, activations moved into max pooling, and views (see fusion.h).
 #include "graph/fusion.h"
 
+#include "ops/activation_table.h"
 #include "ops/registry.h"
 
 #include <algorithm>
@@ -29,10 +30,10 @@ FusedGraph fuse_activations(const Graph& graph) {
   for (std::size_t i = 0; i < out.nodes.size(); ++i) {
     Node& act = out.nodes[i];
     const auto act_type = act.op->type();
-    const char* fused = act_type == "ReLU"      ? "relu"
-                        : act_type == "Tanh"    ? "tanh"
-                        : act_type == "Sigmoid" ? "sigmoid"
-                                                : nullptr;
+    // The activations whose table row says `fuses` (exact from y, with a oneDNN post-op).
+    const char* fused = nullptr;
+    for (const auto& row : ops::activation_table())
+      if (row.fuses && row.op_type == act_type) fused = row.name.data();
     if (!fused || act.inputs.size() != 1) continue;
     const ValueId x = act.inputs[0];
     // An activation read only by a max pooling moves into it: max(act(x)) = act(max(x)) for a
@@ -57,7 +58,7 @@ FusedGraph fuse_activations(const Graph& graph) {
     if (p < 0 || consumers[x] != 1 || removed[p]) continue;
     Node& producer = out.nodes[p];
     const auto type = producer.op->type();
-    // BatchNorm's kernels fuse ReLU only; Conv2D and Dense take any of the three.
+    // BatchNorm's kernels fuse ReLU only; Conv2D and Dense take any that fuses.
     if (type != "Conv2D" && type != "Dense" && !(type == "BatchNorm" && act_type == "ReLU")) continue;
     ops::Attrs attrs = producer.op->attrs();
     if (attrs.get_string("activation", "none") != "none") continue;

@@ -1,4 +1,5 @@
-// Fusion pass run by compile(): a ReLU, Tanh or Sigmoid node that follows Conv2D or Dense, or a
+// Fusion pass run by compile(): an activation whose table row says `fuses` (ReLU, Tanh, Sigmoid,
+// ReLU6; see ops/activation_table.cpp) that follows Conv2D or Dense, or a
 // ReLU after BatchNorm (whose output feeds nothing else), is folded into that op's `activation`
 // attribute, so the backend emits one primitive with a post-op (conv+bias+tanh, BN+ReLU).
 // An activation whose only reader is a MaxPool2D moves into the pooling instead (it commutes

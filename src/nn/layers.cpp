@@ -10,6 +10,8 @@
 #include "ops/dense.h"
 #include "ops/dropout.h"
 #include "ops/global_avg_pool.h"
+#include "ops/multiply.h"
+#include "ops/pad.h"
 #include "ops/pool2d.h"
 #include "ops/reshape.h"
 #include "ops/softmax.h"
@@ -35,21 +37,11 @@ ops::Padding to_op(Padding p) {
   return ops::Padding::Valid;
 }
 
-std::shared_ptr<const ops::Op> activation_op(Activation a, double alpha = -1, bool gelu_tanh = false) {
-  using K = ops::ActivationKind;
-  ops::ActivationAttrs attrs{.alpha = alpha, .gelu_tanh = gelu_tanh};
-  switch (a) {
-    case Activation::None: return nullptr;
-    case Activation::ReLU: return std::make_shared<ops::Activation>(K::ReLU, attrs);
-    case Activation::LeakyReLU: return std::make_shared<ops::Activation>(K::LeakyReLU, attrs);
-    case Activation::ELU: return std::make_shared<ops::Activation>(K::ELU, attrs);
-    case Activation::GELU: return std::make_shared<ops::Activation>(K::GELU, attrs);
-    case Activation::SiLU: return std::make_shared<ops::Activation>(K::SiLU, attrs);
-    case Activation::Sigmoid: return std::make_shared<ops::Activation>(K::Sigmoid, attrs);
-    case Activation::Tanh: return std::make_shared<ops::Activation>(K::Tanh, attrs);
-    case Activation::Softmax: return std::make_shared<ops::Softmax>();
-  }
-  return nullptr;
+// The op of an activation (the activation table's op type), with the Activation op's parameters.
+std::shared_ptr<const ops::Op> activation_op(Activation a, ops::ActivationAttrs attrs = {}) {
+  if (a == Activation::None) return nullptr;
+  if (a == Activation::Softmax) return std::make_shared<ops::Softmax>();
+  return std::make_shared<ops::Activation>(a, attrs);
 }
 
 // The name of the node that produced x ("conv2d_1"), for naming its activation node.
@@ -114,16 +106,31 @@ Value SpatialDropout2D::operator()(const Value& x) const {
 
 Value ReLU::operator()(const Value& x) const { return add(x, name, activation_op(Activation::ReLU)); }
 Value LeakyReLU::operator()(const Value& x) const {
-  return add(x, name, activation_op(Activation::LeakyReLU, alpha));
+  return add(x, name, activation_op(Activation::LeakyReLU, {.alpha = alpha}));
 }
-Value ELU::operator()(const Value& x) const { return add(x, name, activation_op(Activation::ELU, alpha)); }
+Value ELU::operator()(const Value& x) const {
+  return add(x, name, activation_op(Activation::ELU, {.alpha = alpha}));
+}
 Value GELU::operator()(const Value& x) const {
-  return add(x, name, activation_op(Activation::GELU, -1, tanh_approximation));
+  return add(x, name, activation_op(Activation::GELU, {.gelu_tanh = tanh_approximation}));
 }
 Value SiLU::operator()(const Value& x) const { return add(x, name, activation_op(Activation::SiLU)); }
 Value Sigmoid::operator()(const Value& x) const { return add(x, name, activation_op(Activation::Sigmoid)); }
 Value Tanh::operator()(const Value& x) const { return add(x, name, activation_op(Activation::Tanh)); }
 Value Softmax::operator()(const Value& x) const { return add(x, name, activation_op(Activation::Softmax)); }
+Value ReLU6::operator()(const Value& x) const { return add(x, name, activation_op(Activation::ReLU6)); }
+Value Clip::operator()(const Value& x) const {
+  return add(x, name, activation_op(Activation::Clip, {.min = min, .max = max}));
+}
+Value HardSwish::operator()(const Value& x) const {
+  return add(x, name, activation_op(Activation::HardSwish));
+}
+Value HardSigmoid::operator()(const Value& x) const {
+  return add(x, name, activation_op(Activation::HardSigmoid));
+}
+Value Pad::operator()(const Value& x) const {
+  return add(x, name, std::make_shared<ops::Pad>(ops::PadAttrs{.pads = pads, .value = value}));
+}
 
 Value Flatten::operator()(const Value& x) const { return add(x, name, std::make_shared<ops::Reshape>()); }
 Value Reshape::operator()(const Value& x) const {
@@ -147,6 +154,10 @@ Value add_multi(const std::vector<Value>& xs, const std::string& name, std::shar
 
 Value Add::operator()(const std::vector<Value>& xs) const {
   return add_multi(xs, name, std::make_shared<ops::Add>());
+}
+Value Multiply::operator()(const std::vector<Value>& xs) const {
+  if (xs.size() != 2) fail("layer Multiply: needs exactly 2 inputs, got {}", xs.size());
+  return add_multi(xs, name, std::make_shared<ops::Multiply>());
 }
 Value Concat::operator()(const std::vector<Value>& xs) const {
   return add_multi(xs, name, std::make_shared<ops::Concat>(axis));

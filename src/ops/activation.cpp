@@ -1,5 +1,6 @@
 // Activation: reference kernels of the elementwise activations (ReLU, LeakyReLU, ELU, GELU,
-// SiLU, Sigmoid, Tanh), forward and backward, written to stay finite for any finite input.
+// SiLU, Sigmoid, Tanh, ReLU6, Clip, HardSwish, HardSigmoid), forward and backward, written to
+// stay finite for any finite input. Names, parameters and costs come from the activation table.
 // Every kernel is one flat loop over the elements (any shape), vectorizable and parallel over
 // independent elements, so results do not depend on the thread count.
 #include "ops/activation.h"
@@ -27,43 +28,39 @@ void elementwise(std::int64_t n, F&& f) {
   for (std::int64_t i = 0; i < n; ++i) f(i);
 }
 
-std::string_view kind_name(ActivationKind kind) {
-  switch (kind) {
-    case ActivationKind::ReLU: return "ReLU";
-    case ActivationKind::LeakyReLU: return "LeakyReLU";
-    case ActivationKind::ELU: return "ELU";
-    case ActivationKind::GELU: return "GELU";
-    case ActivationKind::SiLU: return "SiLU";
-    case ActivationKind::Sigmoid: return "Sigmoid";
-    case ActivationKind::Tanh: return "Tanh";
-  }
-  return "?";
-}
+std::string_view kind_name(ActivationKind kind) { return activation_info(kind).op_type; }
 
-double default_alpha(ActivationKind kind) {
-  switch (kind) {
-    case ActivationKind::LeakyReLU: return 0.01;
-    case ActivationKind::ELU: return 1.0;
-    default: return 0.0;  // kinds without a slope
-  }
-}
+double default_alpha(ActivationKind kind) { return activation_info(kind).alpha; }
 
 bool has_alpha(ActivationKind kind) {
   return kind == ActivationKind::LeakyReLU || kind == ActivationKind::ELU;
 }
+
+// min(max(x, lo), hi), NaN stays NaN.
+inline float clip(float x, float lo, float hi) { return x > lo ? (x < hi ? x : hi) : (x < lo ? lo : x); }
 
 }  // namespace
 
 Activation::Activation(ActivationKind kind, ActivationAttrs attrs)
     : kind_(kind),
       alpha_(has_alpha(kind) && attrs.alpha >= 0 ? attrs.alpha : default_alpha(kind)),
+      beta_(activation_info(kind).beta),
       gelu_tanh_(kind == ActivationKind::GELU && attrs.gelu_tanh) {
+  if (kind_name(kind).empty() || kind == ActivationKind::Softmax)
+    fail("the Activation op cannot compute activation '{}'", activation_info(kind).name);
+  if (kind == ActivationKind::Clip) {
+    alpha_ = attrs.min;
+    beta_ = attrs.max;
+    if (!std::isfinite(alpha_) || !std::isfinite(beta_) || !(alpha_ <= beta_))
+      fail("Clip needs finite 'min' <= 'max', got min {} and max {}", alpha_, beta_);
+  }
   if (!std::isfinite(alpha_)) fail("{} alpha must be finite, got {}", kind_name(kind), alpha_);
 }
 
 std::string_view Activation::type() const { return kind_name(kind_); }
 
 Attrs Activation::attrs() const {
+  if (kind_ == ActivationKind::Clip) return {{"min", alpha_}, {"max", beta_}};
   if (has_alpha(kind_)) return {{"alpha", alpha_}};
   if (kind_ == ActivationKind::GELU)
     return {{"approximate", std::string(gelu_tanh_ ? "tanh" : "none")}};
@@ -79,29 +76,14 @@ std::vector<TensorSpec> Activation::infer(std::span<const TensorSpec> inputs) co
 }
 
 BackwardNeeds Activation::backward_needs() const {
-  // ReLU, Sigmoid and Tanh have derivatives in terms of their output (which is often kept
-  // anyway by the next layer); the others need the input.
-  switch (kind_) {
-    case ActivationKind::ReLU:
-    case ActivationKind::Sigmoid:
-    case ActivationKind::Tanh: return {.inputs = false, .outputs = true};
-    default: return {.inputs = true, .outputs = false};
-  }
+  // ReLU, Sigmoid, Tanh, ReLU6, Clip and HardSigmoid have derivatives in terms of their output
+  // (which is often kept anyway by the next layer); the others need the input.
+  if (activation_info(kind_).from_output) return {.inputs = false, .outputs = true};
+  return {.inputs = true, .outputs = false};
 }
 
 double Activation::flops(std::span<const TensorSpec> inputs) const {
-  // Rough per-element costs (a transcendental function counts as a few operations).
-  double per_element = 1;
-  switch (kind_) {
-    case ActivationKind::ReLU: per_element = 1; break;
-    case ActivationKind::LeakyReLU: per_element = 2; break;
-    case ActivationKind::ELU: per_element = 3; break;
-    case ActivationKind::GELU: per_element = 8; break;
-    case ActivationKind::SiLU: per_element = 4; break;
-    case ActivationKind::Sigmoid: per_element = 3; break;
-    case ActivationKind::Tanh: per_element = 3; break;
-  }
-  return per_element * double(inputs[0].shape.numel());
+  return activation_info(kind_).flops * double(inputs[0].shape.numel());
 }
 
 void Activation::forward(const ForwardCall& call) const {
@@ -135,6 +117,20 @@ void Activation::forward(const ForwardCall& call) const {
     case ActivationKind::Tanh:
       elementwise(n, [=](std::int64_t i) { y[i] = std::tanh(x[i]); });
       break;
+    case ActivationKind::ReLU6:
+    case ActivationKind::Clip: {
+      const float lo = float(alpha_), hi = float(beta_);
+      elementwise(n, [=](std::int64_t i) { y[i] = clip(x[i], lo, hi); });
+      break;
+    }
+    case ActivationKind::HardSwish:
+      elementwise(n, [=](std::int64_t i) { y[i] = x[i] * clip(x[i] + 3.0f, 0.0f, 6.0f) / 6.0f; });
+      break;
+    case ActivationKind::HardSigmoid:
+      elementwise(n, [=](std::int64_t i) { y[i] = clip(x[i] + 3.0f, 0.0f, 6.0f) / 6.0f; });
+      break;
+    case ActivationKind::None:
+    case ActivationKind::Softmax: break;  // rejected by the constructor
   }
 }
 
@@ -193,6 +189,23 @@ void Activation::backward(const BackwardCall& call) const {
     case ActivationKind::Tanh:
       elementwise(n, [=](std::int64_t i) { dx[i] = dy[i] * (1.0f - y[i] * y[i]); });
       break;
+    case ActivationKind::ReLU6:
+    case ActivationKind::Clip: {  // 1 strictly inside the bounds (PyTorch's hardtanh backward)
+      const float lo = float(alpha_), hi = float(beta_);
+      elementwise(n, [=](std::int64_t i) { dx[i] = y[i] > lo && y[i] < hi ? dy[i] : 0.0f; });
+      break;
+    }
+    case ActivationKind::HardSwish:  // 0 below -3, (2x + 3) / 6 up to 3, then 1 (PyTorch)
+      elementwise(n, [=](std::int64_t i) {
+        const float xi = x[i];
+        dx[i] = xi < -3.0f ? 0.0f : xi <= 3.0f ? dy[i] * (xi / 3.0f + 0.5f) : dy[i];
+      });
+      break;
+    case ActivationKind::HardSigmoid:  // 1/6 where 0 < y < 1 (there y is increasing in x)
+      elementwise(n, [=](std::int64_t i) { dx[i] = y[i] > 0.0f && y[i] < 1.0f ? dy[i] / 6.0f : 0.0f; });
+      break;
+    case ActivationKind::None:
+    case ActivationKind::Softmax: break;
   }
 }
 
@@ -228,6 +241,20 @@ std::shared_ptr<const Op> make_sigmoid(const Attrs&) {
 }
 std::shared_ptr<const Op> make_tanh(const Attrs&) {
   return std::make_shared<Activation>(ActivationKind::Tanh);
+}
+std::shared_ptr<const Op> make_relu6(const Attrs&) {
+  return std::make_shared<Activation>(ActivationKind::ReLU6);
+}
+std::shared_ptr<const Op> make_clip(const Attrs& attrs) {
+  return std::make_shared<Activation>(
+      ActivationKind::Clip,
+      ActivationAttrs{.min = attrs.get_float("min", 0.0), .max = attrs.get_float("max", 6.0)});
+}
+std::shared_ptr<const Op> make_hard_swish(const Attrs&) {
+  return std::make_shared<Activation>(ActivationKind::HardSwish);
+}
+std::shared_ptr<const Op> make_hard_sigmoid(const Attrs&) {
+  return std::make_shared<Activation>(ActivationKind::HardSigmoid);
 }
 
 }  // namespace convkit::ops

@@ -112,6 +112,7 @@ std::int64_t window_output_size(std::int64_t in, std::int64_t kernel, std::int64
 }
 
 Conv2D::Conv2D(Conv2DAttrs attrs) : a_(attrs) {
+  expect_fusable("Conv2D", a_.activation);
   if (a_.filters <= 0) fail("Conv2D attribute 'filters' must be > 0, got {}", a_.filters);
   if (a_.kernel[0] < 1 || a_.kernel[1] < 1)
     fail("Conv2D attribute 'kernel' must be >= 1, got [{}, {}]", a_.kernel[0], a_.kernel[1]);

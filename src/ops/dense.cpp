@@ -11,6 +11,7 @@ namespace convkit::ops {
 constexpr std::int64_t kParallelWork = 32768;
 
 Dense::Dense(DenseAttrs attrs) : a_(attrs) {
+  expect_fusable("Dense", a_.activation);
   if (a_.units <= 0) fail("Dense attribute 'units' must be > 0, got {}", a_.units);
 }
 

@@ -1,6 +1,13 @@
 // Shared helpers for op shape rules.
 #include "ops/op.h"
 
+#include "ops/activation_table.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <vector>
+
 namespace convkit::ops {
 
 void expect_inputs(std::string_view op, std::span<const TensorSpec> inputs, int n) {
@@ -13,20 +20,23 @@ void expect_rank(std::string_view op, const TensorSpec& input, int rank, std::st
     shape_fail("{} expects a {}-D input {}, got {}", op, rank, dims, input.shape.str());
 }
 
-std::string_view name_of(FusedActivation a) {
-  switch (a) {
-    case FusedActivation::ReLU: return "relu";
-    case FusedActivation::Tanh: return "tanh";
-    case FusedActivation::Sigmoid: return "sigmoid";
-    default: return "none";
-  }
-}
+std::string_view name_of(FusedActivation a) { return activation_info(a).name; }
 
 FusedActivation fused_activation_from_name(std::string_view name) {
-  for (auto a : {FusedActivation::None, FusedActivation::ReLU, FusedActivation::Tanh,
-                 FusedActivation::Sigmoid})
-    if (name == name_of(a)) return a;
-  fail("unknown fused activation '{}' (expected none, relu, tanh or sigmoid)", name);
+  const ActivationInfo* a = find_activation(name);
+  if (a && (a->fuses || a->kind == FusedActivation::None)) return a->kind;
+  std::vector<std::string_view> fusable{"none"};
+  for (const auto& row : activation_table())
+    if (row.fuses) fusable.push_back(row.name);
+  const std::string_view last = fusable.back();
+  fusable.pop_back();
+  fail("unknown fused activation '{}' (expected {} or {})", name, fmt::join(fusable, ", "), last);
+}
+
+void expect_fusable(std::string_view op, FusedActivation a) {
+  if (a != FusedActivation::None && !activation_info(a).fuses)
+    fail("{} attribute 'activation' cannot fuse {} (not computable from the output y alone)", op,
+         activation_info(a).name);
 }
 
 }  // namespace convkit::ops

@@ -7,6 +7,7 @@
 // consumers). An undefined Tensor in grad_inputs/grad_params means "not needed": skip it.
 #pragma once
 
+#include <convkit/ops/activation_kind.h>
 #include <convkit/tensor/init.h>
 #include <convkit/tensor/tensor.h>
 
@@ -24,13 +25,17 @@ namespace convkit::ops {
 
 enum class Mode : std::uint8_t { Train, Infer };
 
-// An activation folded into the op before it (conv+bias+ReLU/tanh/sigmoid, BN+ReLU), applied to
-// the output. The reference kernels implement it too. Each has a derivative written in terms of
-// the output y alone, so backward needs y (not the pre-activation): ReLU masks dy with y > 0,
-// tanh multiplies it by 1 - y^2, sigmoid by y (1 - y).
-enum class FusedActivation : std::uint8_t { None, ReLU, Tanh, Sigmoid };
-std::string_view name_of(FusedActivation a);
+// An activation folded into the op before it (conv+bias+ReLU/tanh/sigmoid/ReLU6, BN+ReLU),
+// applied to the output: one of the kinds whose activation_table() row says `fuses` (the
+// reference kernels implement them too). Each has a derivative written in terms of the output y
+// alone, so backward needs y (not the pre-activation): ReLU masks dy with y > 0, ReLU6 with
+// 0 < y < 6, tanh multiplies it by 1 - y^2, sigmoid by y (1 - y).
+using FusedActivation = convkit::ActivationKind;
+std::string_view name_of(FusedActivation a);  // the activation table's name: "relu"
+// A kind that fuses, or None; throws Error naming the unknown or unfusable name.
 FusedActivation fused_activation_from_name(std::string_view name);
+// Throws Error unless `a` is None or a kind that fuses (for the ops' constructors).
+void expect_fusable(std::string_view op, FusedActivation a);
 
 // sigmoid(x) without overflow: with e = exp(-|x|) <= 1, 1/(1+e) for x >= 0 and e/(1+e) below
 // (the Sigmoid op and the fused activation share it).
@@ -46,6 +51,7 @@ inline float apply_fused(FusedActivation a, float s) {
     case FusedActivation::ReLU: return s > 0.0f ? s : 0.0f;
     case FusedActivation::Tanh: return std::tanh(s);
     case FusedActivation::Sigmoid: return sigmoid(s);
+    case FusedActivation::ReLU6: return s > 0.0f ? (s < 6.0f ? s : 6.0f) : 0.0f;
     default: return s;
   }
 }
@@ -56,6 +62,7 @@ inline float fused_grad(FusedActivation a, float y, float dy) {
     case FusedActivation::ReLU: return y > 0.0f ? dy : 0.0f;
     case FusedActivation::Tanh: return dy * (1.0f - y * y);
     case FusedActivation::Sigmoid: return dy * y * (1.0f - y);
+    case FusedActivation::ReLU6: return y > 0.0f && y < 6.0f ? dy : 0.0f;
     default: return dy;
   }
 }

@@ -40,6 +40,7 @@ struct Window {
 
 Pool2D::Pool2D(PoolKind kind, Pool2DAttrs attrs) : kind_(kind), a_(attrs) {
   const std::string_view op = type();
+  expect_fusable(op, a_.activation);
   if (a_.kernel[0] < 1 || a_.kernel[1] < 1)
     fail("{} attribute 'kernel' must be >= 1, got [{}, {}]", op, a_.kernel[0], a_.kernel[1]);
   if (a_.stride[0] < 0 || a_.stride[1] < 0)

@@ -9,6 +9,8 @@
 #include "ops/dense.h"
 #include "ops/dropout.h"
 #include "ops/global_avg_pool.h"
+#include "ops/multiply.h"
+#include "ops/pad.h"
 #include "ops/pool2d.h"
 #include "ops/reshape.h"
 #include "ops/softmax.h"
@@ -22,6 +24,8 @@ namespace {
 const OpEntry kOps[] = {
     {"ReLU", make_relu}, {"LeakyReLU", make_leaky_relu}, {"ELU", make_elu},
     {"GELU", make_gelu}, {"SiLU", make_silu}, {"Sigmoid", make_sigmoid}, {"Tanh", make_tanh},
+    {"ReLU6", make_relu6}, {"Clip", make_clip}, {"HardSwish", make_hard_swish},
+    {"HardSigmoid", make_hard_sigmoid},
     {"Add", make_add},
     {"BatchNorm", make_batch_norm},
     {"Concat", make_concat},
@@ -29,6 +33,8 @@ const OpEntry kOps[] = {
     {"Dense", make_dense},
     {"Dropout", make_dropout},
     {"GlobalAvgPool", make_global_avg_pool},
+    {"Multiply", make_multiply},
+    {"Pad", make_pad},
     {"MaxPool2D", make_max_pool2d}, {"AvgPool2D", make_avg_pool2d},
     {"Flatten", make_flatten}, {"Reshape", make_reshape},
     {"Softmax", make_softmax},

@@ -1,6 +1,6 @@
-// Layers from YAML: `- {type: conv2d, filters: 32, kernel: 3, activation: relu}`. One parser
-// per layer type in one table (config_layers.cpp); unknown types and keys are errors naming
-// the path, e.g. "model.layers[2].filterz".
+// Layers from YAML: `- {type: conv2d, filters: 32, kernel: 3, activation: relu}`. Each layer
+// type is one row of the layer schema (nn/layer_schema.h); unknown types and keys are errors
+// naming the path, e.g. "model.layers[2].filterz".
 #pragma once
 
 #include <convkit/nn/model.h>

@@ -79,6 +79,31 @@ TEST(ModelSpecTest, FunctionalModelWithEveryLayerRoundTrips) {
   EXPECT_EQ(graph_to_json(*rebuilt), json);  // a fixed point
 }
 
+// The layers pretrained backbones need (MobileNetV3-style): padding, ReLU6/Clip, hard
+// activations (standalone and fused into conv/dense), a squeeze-excitation Multiply.
+TEST(ModelSpecTest, BackboneLayersRoundTrip) {
+  using namespace nn;
+  Value in = Input({3, 10, 10}, "image");
+  Value x = Pad{.pads = {1, 1, 0, 0}, .value = 0.5, .name = "pad"}(in);  // 11 x 11
+  x = Conv2D{.filters = 8, .kernel = 3, .stride = 2, .activation = Activation::ReLU6, .name = "stem"}(x);
+  x = HardSwish{.name = "hs"}(x);
+  Value g = GlobalAvgPool2D{.keepdims = true}(x);
+  g = Conv2D{.filters = 2, .kernel = 1, .activation = Activation::HardSwish}(g);
+  g = Conv2D{.filters = 8, .kernel = 1, .activation = Activation::HardSigmoid, .name = "gate"}(g);
+  x = Multiply{.name = "se"}({x, g});
+  x = Clip{.min = -1.5, .max = 2.5, .name = "clip"}(x);
+  x = ReLU6{}(HardSigmoid{}(x));
+  Value y = Dense{.units = 4, .activation = Activation::ReLU6}(Flatten{}(x));
+  nn::Model model(in, y);
+  const auto& original = *model.state().graph;
+  const std::string json = graph_to_json(original);
+  for (auto op : {"\"Pad\"", "\"Multiply\"", "\"Clip\"", "\"ReLU6\"", "\"HardSwish\"", "\"HardSigmoid\""})
+    EXPECT_NE(json.find(op), std::string::npos) << op;
+  auto rebuilt = graph_from_json(json, "backbone.json");
+  expect_same_graph(original, *rebuilt);
+  EXPECT_EQ(graph_to_json(*rebuilt), json);
+}
+
 TEST(ModelSpecTest, SequentialModelRoundTrips) {
   nn::Model model = small_cnn();
   auto rebuilt = graph_from_json(graph_to_json(*model.state().graph), "cnn.json");

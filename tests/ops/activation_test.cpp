@@ -233,5 +233,69 @@ TEST(ActivationTest, BadAttrsAndInputsAreRejected) {
   EXPECT_EQ(op.infer(one)[0], one[0]);
 }
 
+// Inputs N(0, 4^2) kept at least 0.2 away from each kink.
+Tensor away_from(const Shape& shape, std::uint64_t seed, std::initializer_list<float> kinks) {
+  Tensor x = random_normal(shape, seed, 4.0f);
+  for (std::int64_t i = 0; i < x.numel(); ++i) {
+    float& v = x.data<float>()[i];
+    for (float k : kinks)
+      if (std::fabs(v - k) < 0.2f) v = v >= k ? k + 0.2f + (v - k) : k - 0.2f + (v - k);
+  }
+  return x;
+}
+
+double clip(double x, double lo, double hi) { return std::min(std::max(x, lo), hi); }
+
+TEST(ActivationTest, ReLU6AndClip) {
+  Activation relu6(ActivationKind::ReLU6);
+  EXPECT_EQ(relu6.type(), "ReLU6");
+  expect_values(relu6, [](double x) { return clip(x, 0, 6); });
+  expect_derivatives(relu6, [](double x) { return x > 0 && x < 6 ? 1.0 : 0.0; });
+  Activation clip_op(ActivationKind::Clip, {.min = -2.5, .max = 1.5});
+  EXPECT_EQ(clip_op.attrs().str(), "min=-2.5, max=1.5");
+  expect_values(clip_op, [](double x) { return clip(x, -2.5, 1.5); });
+  expect_derivatives(clip_op, [](double x) { return x > -2.5 && x < 1.5 ? 1.0 : 0.0; });
+}
+
+TEST(ActivationTest, HardSwishAndHardSigmoidArePyTorchs) {
+  Activation hs(ActivationKind::HardSwish);
+  expect_values(hs, [](double x) { return x * clip(x + 3, 0, 6) / 6; });
+  expect_derivatives(hs, [](double x) { return x < -3 ? 0.0 : x <= 3 ? (2 * x + 3) / 6 : 1.0; });
+  Activation hsig(ActivationKind::HardSigmoid);
+  expect_values(hsig, [](double x) { return clip(x + 3, 0, 6) / 6; });
+  expect_derivatives(hsig, [](double x) { return x > -3 && x < 3 ? 1.0 / 6 : 0.0; });
+}
+
+TEST(ActivationTest, HardActivationGradientsMatchFiniteDifferences) {
+  const Shape shape{2, 3, 4, 5};
+  for (auto [kind, attrs] : std::vector<std::pair<ActivationKind, ActivationAttrs>>{
+           {ActivationKind::ReLU6, {}},
+           {ActivationKind::Clip, {.min = -1.0, .max = 2.0}},
+           {ActivationKind::HardSwish, {}},
+           {ActivationKind::HardSigmoid, {}}}) {
+    Activation op(kind, attrs);
+    SCOPED_TRACE(std::string(op.type()));
+    testing::expect_gradients_match(op, {away_from(shape, 13, {-3, -1, 0, 2, 3, 6})}, {});
+  }
+}
+
+TEST(ActivationTest, HardActivationsFollowTheTable) {
+  for (auto kind : {ActivationKind::ReLU6, ActivationKind::Clip, ActivationKind::HardSigmoid})
+    EXPECT_TRUE(Activation(kind).backward_needs().outputs && !Activation(kind).backward_needs().inputs);
+  EXPECT_TRUE(Activation(ActivationKind::HardSwish).backward_needs().inputs);
+  for (auto name : {"ReLU6", "HardSwish", "HardSigmoid"}) {
+    auto op = make_op(name, {});
+    EXPECT_EQ(op->type(), name);
+    EXPECT_TRUE(op->attrs().items().empty()) << name;
+  }
+  auto c = make_op("Clip", {{"min", -1.0}, {"max", 1.0}});
+  auto rebuilt = make_op(c->type(), c->attrs());
+  EXPECT_DOUBLE_EQ(dynamic_cast<const Activation&>(*rebuilt).alpha(), -1.0);
+  EXPECT_DOUBLE_EQ(dynamic_cast<const Activation&>(*rebuilt).beta(), 1.0);
+  EXPECT_THROW(make_op("Clip", {{"min", 2.0}, {"max", 1.0}}), Error);
+  EXPECT_THROW(Activation(ActivationKind::Softmax), Error);
+  EXPECT_THROW(Activation(ActivationKind::None), Error);
+}
+
 }  // namespace
 }  // namespace convkit::ops

@@ -164,7 +164,7 @@ TEST(DenseTest, BadAttributesAndRoundTrip) {
       error_of<Error>([] {
         make_op("Dense", {{"units", std::int64_t{3}}, {"activation", std::string("softsign")}});
       }),
-      "unknown fused activation 'softsign' (expected none, relu, tanh or sigmoid)");
+      "unknown fused activation 'softsign' (expected none, relu, sigmoid, tanh or relu6)");
   Dense op({.units = 7, .bias = false, .activation = FusedActivation::ReLU});
   auto rebuilt = make_op("Dense", op.attrs());
   const auto& a = dynamic_cast<const Dense&>(*rebuilt).dense_attrs();
@@ -172,6 +172,23 @@ TEST(DenseTest, BadAttributesAndRoundTrip) {
   EXPECT_FALSE(a.bias);
   EXPECT_EQ(a.activation, FusedActivation::ReLU);
   EXPECT_EQ(op.attrs().str(), "units=7, bias=false, activation=relu");
+}
+
+}  // namespace
+}  // namespace convkit::ops
+
+namespace convkit::ops {
+namespace {
+
+// Only the activation table's fusing kinds fold into Dense/Conv2D/MaxPool2D; ReLU6 is one.
+TEST(DenseTest, FusedReLU6AndUnfusableKinds) {
+  Dense op({.units = 3, .activation = FusedActivation::ReLU6});
+  EXPECT_EQ(op.attrs().str(), "units=3, bias=true, activation=relu6");
+  Tensor x = testing::random_normal({4, 5}, 1, 4.0f);
+  auto params = testing::make_params(op, {x});
+  testing::expect_gradients_match(op, {x}, params);
+  EXPECT_THROW(Dense({.units = 3, .activation = FusedActivation::HardSwish}), Error);
+  EXPECT_THROW(make_op("Dense", {{"units", std::int64_t{3}}, {"activation", std::string("hard_sigmoid")}}), Error);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <convkit/nn/value.h>
+#include <convkit/ops/activation_kind.h>
 #include <convkit/tensor/init.h>
 
 #include <array>
@@ -28,7 +29,10 @@ struct Size2 {
 enum class Padding { Valid, Same, Explicit };
 using Pads = std::array<std::int64_t, 4>;  // top, left, bottom, right
 
-enum class Activation { None, ReLU, LeakyReLU, ELU, GELU, SiLU, Sigmoid, Tanh, Softmax };
+// The one activation enum (see convkit/ops/activation_kind.h): None, ReLU, LeakyReLU, ELU,
+// GELU, SiLU, Sigmoid, Tanh, Softmax, ReLU6, HardSwish, HardSigmoid (Clip needs bounds: use
+// the nn::Clip layer).
+using Activation = convkit::ActivationKind;
 
 // Per-layer weight penalty on the layer's kernel (never its bias), Keras semantics: the loss
 // gains l1*sum|w| + l2*sum(w^2), so the gradient gains l1*sign(w) + 2*l2*w. It adds to the
@@ -122,6 +126,15 @@ struct SiLU { std::string name; Value operator()(const Value& x) const; };
 struct Sigmoid { std::string name; Value operator()(const Value& x) const; };
 struct Tanh { std::string name; Value operator()(const Value& x) const; };
 struct Softmax { std::string name; Value operator()(const Value& x) const; };
+struct ReLU6 { std::string name; Value operator()(const Value& x) const; };  // clip to [0, 6]
+struct Clip {  // min(max(x, min), max); gradient 1 strictly inside (PyTorch's hardtanh)
+  double min = 0;
+  double max = 6;
+  std::string name;
+  Value operator()(const Value& x) const;
+};
+struct HardSwish { std::string name; Value operator()(const Value& x) const; };    // x relu6(x+3)/6
+struct HardSigmoid { std::string name; Value operator()(const Value& x) const; };  // relu6(x+3)/6
 
 struct Flatten { std::string name; Value operator()(const Value& x) const; };
 struct Reshape {
@@ -130,7 +143,18 @@ struct Reshape {
   Value operator()(const Value& x) const;
 };
 
+// Constant padding of H and W of [C, H, W] values.
+struct Pad {
+  Pads pads{0, 0, 0, 0};  // top, left, bottom, right
+  double value = 0;
+  std::string name;
+  Value operator()(const Value& x) const;
+};
+
 struct Add { std::string name; Value operator()(const std::vector<Value>& xs) const; };
+// Elementwise product of two values: equal shapes, or [C, H, W] times [C, 1, 1] (a
+// squeeze-excitation gate, broadcast over H and W): nn::Multiply{}({x, gate}).
+struct Multiply { std::string name; Value operator()(const std::vector<Value>& xs) const; };
 struct Concat {
   int axis = 1;  // channels of [N, C, H, W]
   std::string name;

@@ -32,6 +32,10 @@ const KernelEntry kKernels[] = {
     {"SiLU", make_activation_kernel},
     {"Sigmoid", make_activation_kernel},
     {"Tanh", make_activation_kernel},
+    {"ReLU6", make_activation_kernel},
+    {"Clip", make_activation_kernel},
+    {"HardSwish", make_activation_kernel},
+    {"HardSigmoid", make_activation_kernel},
     {"Softmax", make_softmax_kernel},
     {"Dropout", make_dropout_kernel},  // vectorized Philox; spatial dropout runs the reference
     {"", nullptr},  // sentinel

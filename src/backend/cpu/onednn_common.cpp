@@ -46,17 +46,60 @@ memory::desc any_desc(const memory::dims& dims) {
   return memory::desc(dims, memory::data_type::f32, Tag::any);
 }
 
-dnnl::algorithm eltwise_algorithm(ops::FusedActivation a, bool from_output) {
-  using dnnl::algorithm;
-  switch (a) {
-    case ops::FusedActivation::ReLU:
-      return from_output ? algorithm::eltwise_relu_use_dst_for_bwd : algorithm::eltwise_relu;
-    case ops::FusedActivation::Tanh:
-      return from_output ? algorithm::eltwise_tanh_use_dst_for_bwd : algorithm::eltwise_tanh;
-    case ops::FusedActivation::Sigmoid:
-      return from_output ? algorithm::eltwise_logistic_use_dst_for_bwd : algorithm::eltwise_logistic;
-    default: fail("no oneDNN eltwise for fused activation {}", ops::name_of(a));
+namespace {
+
+// Where an eltwise's alpha/beta come from: the row's constants or the op's parameters.
+enum class Params : std::uint8_t { Row, Op };
+
+struct EltwiseRow {
+  ops::ActivationKind kind;
+  dnnl::algorithm fwd;   // backward from x
+  dnnl::algorithm dst;   // backward from y (undef: none)
+  Params params = Params::Row;
+  float alpha = 0.0f, beta = 0.0f;
+};
+
+using dnnl::algorithm;
+using K = ops::ActivationKind;
+// One row per activation kind oneDNN computes (kinds not listed run the reference kernel).
+// NOTE: oneDNN 2.6 has no eltwise_hardsigmoid (2.7+: alpha 1/6, beta 0.5), so HardSigmoid has no
+// row here: its kernel composes eltwise_linear and eltwise_clip_v2 (activation_kernel.cpp), and
+// it does not fuse.
+const EltwiseRow kEltwise[] = {
+    {K::ReLU, algorithm::eltwise_relu, algorithm::eltwise_relu_use_dst_for_bwd},
+    {K::LeakyReLU, algorithm::eltwise_relu, algorithm::eltwise_relu_use_dst_for_bwd, Params::Op},
+    {K::ELU, algorithm::eltwise_elu, algorithm::eltwise_elu_use_dst_for_bwd, Params::Op},
+    {K::GELU, algorithm::eltwise_gelu_erf, algorithm::undef},  // gelu_tanh: eltwise_gelu_tanh
+    {K::SiLU, algorithm::eltwise_swish, algorithm::undef, Params::Row, 1.0f},
+    {K::Sigmoid, algorithm::eltwise_logistic, algorithm::eltwise_logistic_use_dst_for_bwd},
+    {K::Tanh, algorithm::eltwise_tanh, algorithm::eltwise_tanh_use_dst_for_bwd},
+    {K::ReLU6, algorithm::eltwise_clip_v2, algorithm::eltwise_clip_v2_use_dst_for_bwd, Params::Row, 0.0f, 6.0f},
+    {K::Clip, algorithm::eltwise_clip_v2, algorithm::eltwise_clip_v2_use_dst_for_bwd, Params::Op},
+    {K::HardSwish, algorithm::eltwise_hardswish, algorithm::undef},
+};
+
+}  // namespace
+
+std::optional<Eltwise> eltwise_of(ops::ActivationKind kind, bool from_output, float alpha,
+                                  float beta, bool gelu_tanh) {
+  for (const auto& row : kEltwise) {
+    if (row.kind != kind) continue;
+    Eltwise e{from_output ? row.dst : row.fwd, row.alpha, row.beta};
+    if (row.params == Params::Op) e.alpha = alpha, e.beta = beta;
+    if (kind == K::GELU && gelu_tanh) e.alg = algorithm::eltwise_gelu_tanh;
+    // The *_use_dst_for_bwd forms of relu and elu need alpha >= 0 (y keeps the sign of x).
+    if (e.alg == algorithm::undef || (from_output && row.params == Params::Op && kind != K::Clip && alpha < 0))
+      return std::nullopt;
+    return e;
   }
+  return std::nullopt;
+}
+
+Eltwise fused_eltwise(ops::FusedActivation a, bool from_output) {
+  const auto& info = ops::activation_info(a);
+  const auto e = eltwise_of(a, from_output, float(info.alpha), float(info.beta));
+  if (!e || !info.fuses) fail("no oneDNN eltwise for fused activation {}", ops::name_of(a));
+  return *e;
 }
 
 dnnl::primitive_attr make_attr(ops::FusedActivation post_op) {
@@ -64,7 +107,8 @@ dnnl::primitive_attr make_attr(ops::FusedActivation post_op) {
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   if (post_op != ops::FusedActivation::None) {
     dnnl::post_ops ops;
-    ops.append_eltwise(1.0f, eltwise_algorithm(post_op, false), 0.0f, 0.0f);
+    const Eltwise e = fused_eltwise(post_op, false);
+    ops.append_eltwise(1.0f, e.alg, e.alpha, e.beta);
     attr.set_post_ops(ops);
   }
   return attr;
@@ -72,7 +116,8 @@ dnnl::primitive_attr make_attr(ops::FusedActivation post_op) {
 
 dnnl::eltwise_forward::primitive_desc eltwise_forward_pd(ops::FusedActivation activation,
                                                         const memory::desc& md) {
-  return {{dnnl::prop_kind::forward_inference, eltwise_algorithm(activation, false), md, 0.0f, 0.0f},
+  const Eltwise e = fused_eltwise(activation, false);
+  return {{dnnl::prop_kind::forward_inference, e.alg, md, e.alpha, e.beta},
           make_attr(), cpu_engine()};
 }
 
@@ -83,11 +128,11 @@ OutputGradient add_output_gradient(Program& program, ops::FusedActivation activa
   if (activation == ops::FusedActivation::None) return g;
   g.y = program.external(md);
   g.grad = program.temporary(md);
-  const auto alg = eltwise_algorithm(activation, true);
+  const Eltwise e = fused_eltwise(activation, true);
   dnnl::eltwise_forward::primitive_desc hint(
-      {dnnl::prop_kind::forward_training, alg, md, 0.0f, 0.0f}, make_attr(), cpu_engine());
-  dnnl::eltwise_backward::primitive_desc pd({alg, md, md, 0.0f, 0.0f}, make_attr(), cpu_engine(),
-                                            hint);
+      {dnnl::prop_kind::forward_training, e.alg, md, e.alpha, e.beta}, make_attr(), cpu_engine());
+  dnnl::eltwise_backward::primitive_desc pd({e.alg, md, md, e.alpha, e.beta}, make_attr(),
+                                            cpu_engine(), hint);
   program.add(pd, {{DNNL_ARG_DST, g.y}, {DNNL_ARG_DIFF_DST, g.dy}, {DNNL_ARG_DIFF_SRC, g.grad}});
   return g;
 }

@@ -15,12 +15,14 @@
 #pragma once
 
 #include "backend/kernel.h"
+#include "ops/activation_table.h"
 
 #include <dnnl.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <span>
 #include <utility>
 #include <vector>
@@ -45,9 +47,18 @@ memory::desc activation_desc(const ops::TensorSpec& spec, Layout layout);
 // An f32 desc that lets the primitive choose its layout (format_tag::any).
 memory::desc any_desc(const memory::dims& dims);
 
-// oneDNN's eltwise algorithm for a fused activation; from_output selects the variant whose
-// backward reads y (ReLU, tanh and sigmoid all have one).
-dnnl::algorithm eltwise_algorithm(ops::FusedActivation activation, bool from_output);
+// The oneDNN column of the activation table: an eltwise algorithm and its alpha/beta.
+struct Eltwise {
+  dnnl::algorithm alg;
+  float alpha = 0.0f, beta = 0.0f;
+};
+// oneDNN's eltwise computing `kind` with the op's parameters (alpha, beta as ops::Activation
+// reports them; gelu_tanh for GELU); from_output selects the variant whose backward reads y.
+// nullopt when oneDNN has none (the reference kernel runs instead).
+std::optional<Eltwise> eltwise_of(ops::ActivationKind kind, bool from_output, float alpha = 0.0f,
+                                  float beta = 0.0f, bool gelu_tanh = false);
+// The same for a fused activation (its default parameters); throws Error when there is none.
+Eltwise fused_eltwise(ops::FusedActivation activation, bool from_output);
 
 // Attributes every kernel uses: user-managed scratchpad, optionally a fused-activation post-op.
 dnnl::primitive_attr make_attr(ops::FusedActivation post_op = ops::FusedActivation::None);
@@ -124,7 +135,7 @@ class Program {
 // The gradient a backward program starts from at an output y with a fused activation: adds the
 // external slots dy and (with an activation) y, both of desc `md`, and, with an activation, a
 // step computing grad = dy * f'(y) in a temporary (ReLU: y > 0, tanh: 1 - y^2, sigmoid:
-// y (1 - y)); without one, grad is dy itself.
+// y (1 - y), ReLU6: 0 < y < 6); without one, grad is dy itself.
 struct OutputGradient {
   Program::Slot dy = -1, y = -1, grad = -1;
 };

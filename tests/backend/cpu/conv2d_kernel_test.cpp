@@ -83,6 +83,11 @@ const ConvCase kCases[] = {
      {2, 5, 9, 9}},
     {"mnist_conv1", {.filters = 32, .activation = FusedActivation::ReLU}, {4, 1, 28, 28}},
     {"mnist_conv2", {.filters = 64, .activation = FusedActivation::ReLU}, {4, 32, 26, 26}},
+    {"fused_relu6",
+     {.filters = 8, .padding = Padding::Same, .activation = FusedActivation::ReLU6},
+     {2, 3, 8, 8}},
+    {"fused_relu6_mnist_conv1", {.filters = 32, .activation = FusedActivation::ReLU6}, {4, 1, 28, 28}},
+    {"fused_relu6_wide", {.filters = 32, .padding = Padding::Same, .activation = FusedActivation::ReLU6}, {2, 32, 10, 10}},
 };
 
 class Conv2DKernelTest : public ::testing::TestWithParam<ConvCase> {};

@@ -43,6 +43,8 @@ const DenseCase kCases[] = {
     // Above batch 16 the forward is a matmul over w^T; inference at 17 is its smallest case.
     {"mnist_cnn_hidden", {.units = 128, .activation = FusedActivation::ReLU}, {64, 9216}},
     {"batch17_no_bias_sigmoid", {.units = 5, .bias = false, .activation = FusedActivation::Sigmoid}, {17, 33}},
+    {"fused_relu6", {.units = 12, .activation = FusedActivation::ReLU6}, {6, 20}},
+    {"fused_relu6_batch17", {.units = 64, .activation = FusedActivation::ReLU6}, {17, 96}},
 };
 
 class DenseKernelTest : public ::testing::TestWithParam<DenseCase> {};

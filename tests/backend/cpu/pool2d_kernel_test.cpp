@@ -128,7 +128,8 @@ TEST(Pool2DKernel, TheBackendPicksTheWindowKernelElseOneDnn) {
 // A fused activation (moved into max pooling by the fusion pass): oneDNN's post-op forward and
 // the activation's backward from y, in both modes, against the reference.
 TEST(Pool2DKernel, OneDnnMaxWithFusedActivationMatchesReference) {
-  for (auto act : {ops::FusedActivation::ReLU, ops::FusedActivation::Tanh, ops::FusedActivation::Sigmoid})
+  for (auto act : {ops::FusedActivation::ReLU, ops::FusedActivation::Tanh, ops::FusedActivation::Sigmoid,
+                   ops::FusedActivation::ReLU6})
     for (const Shape& x : {Shape{2, 3, 8, 8}, Shape{4, 32, 12, 12}})
       for (Mode mode : {Mode::Train, Mode::Infer}) {
         Pool2D op(PoolKind::Max, {.kernel = {3, 3}, .stride = {2, 2}, .padding = Padding::Same,

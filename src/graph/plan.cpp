@@ -34,6 +34,7 @@ struct Plan::Step {
 Plan::Plan(const Graph& graph, ParamStore& params, const CompileOptions& options)
     : options_(options), backend_(backend::make_backend(options.backend)) {
   build(graph, params);
+  plan_gradient_ready(graph, params);
 }
 
 Plan::~Plan() = default;
@@ -316,6 +317,33 @@ void Plan::build(const Graph& graph, ParamStore& store) {
   }
 }
 
+// A step's backward finalizes the gradients of the trainable parameters it computes (bound as
+// grad_params in build): those of a trainable node with a backward. Parameters belong to one
+// node each, so no later step writes them.
+void Plan::plan_gradient_ready(const Graph& graph, const ParamStore& store) {
+  ready_slots_.assign(steps_.size(), {});
+  ready_events_.assign(steps_.size(), GradientReady{});
+  if (options_.mode != Mode::Train) return;
+  const std::int64_t numel = store.numel();
+  for (std::size_t i = 0; i < steps_.size(); ++i) {
+    const Step& st = *steps_[i];
+    if (!st.has_backward || !st.node->trainable) continue;
+    for (ParamId p : st.node->params)
+      if (graph.params()[p].spec.trainable) ready_slots_[i].push_back(p);
+    if (ready_slots_[i].empty()) continue;
+    std::int64_t begin = numel, end = 0;
+    for (ParamId p : ready_slots_[i]) {
+      begin = std::min(begin, store.slots()[p].offset);
+      end = std::max(end, store.slots()[p].offset + store.slots()[p].numel);
+    }
+    ready_events_[i] = {.layer = st.node->name,
+                        .slots = ready_slots_[i],
+                        .offset = begin,
+                        .numel = end - begin,
+                        .grads = {store.grad_data() + begin, std::size_t(end - begin)}};
+  }
+}
+
 namespace {
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -358,6 +386,7 @@ void Plan::backward() {
 #pragma omp parallel for simd schedule(static) if (n > 32768)
       for (std::int64_t j = 0; j < n; ++j) d[j] += x[j];
     }
+    if (gradient_ready_ && !ready_events_[i].slots.empty()) gradient_ready_(ready_events_[i]);
   }
 }
 

@@ -3,10 +3,10 @@
 // (checked here with an independent parser); writes are atomic (a failed save leaves the
 // previous checkpoint and no temp file).
 #include <convkit/io/checkpoint.h>
+#include <convkit/train/step.h>
 
 #include "io/safetensors.h"
 #include "io_test_util.h"
-#include "nn/model_state.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -36,7 +36,7 @@ void train_a_little(nn::Model& model, optim::Optimizer& adam, std::uint64_t key,
     fill_random(plan.input(), key + step);
     for (std::int64_t i = 0; i < kBatch; ++i)
       plan.labels().data<std::int32_t>()[i] = std::int32_t((i + step) % classes);
-    plan.train_step(adam);
+    train::train_step(plan, adam);
   }
 }
 

@@ -6,7 +6,7 @@
 //                      [--set key=value]... [--warmup 5] [--seconds 5 | --steps 100] [--breakdown]
 //                      [--profile]   (per-node forward/backward ms on stderr, after the timed run)
 //
-// train: Plan::train_step (forward, backward, the config's optimizer) on a training plan of
+// train: train::train_step (forward, backward, the config's optimizer) on a training plan of
 // batch B; infer: Plan::forward of an inference plan of batch B. Input x [B, C, H, W] f32 uniform
 // in [0, 1), labels i % K; both written once (what is timed is the step, not data loading).
 // Every step is timed on its own: images/s = B * steps / total time, and B / median step time
@@ -30,6 +30,7 @@
 
 namespace ck = convkit;
 namespace nn = convkit::nn;
+namespace train = convkit::train;
 
 namespace {
 
@@ -141,9 +142,9 @@ int run(const Args& a) {
         {.batch = a.batch, .label_smoothing = cfg.label_smoothing, .backend = cfg.backend});
     auto opt = ck::optim::make_optimizer(cfg.optimizer, cfg.optimizer_options);
     fill_synthetic(plan, classes, true);
-    ms = time_steps(a, [&] { return plan.train_step(*opt); });
+    ms = time_steps(a, [&] { return train::train_step(plan, *opt); });
     if (a.breakdown) extra["breakdown"] = train_breakdown(a, plan, *opt, model);
-    if (a.profile) print_profile(a, plan, [&] { plan.train_step(*opt); });
+    if (a.profile) print_profile(a, plan, [&] { train::train_step(plan, *opt); });
     arena = plan.memory_bytes();
   } else {
     nn::Plan plan = model.compile_inference({.batch = a.batch, .backend = cfg.backend});

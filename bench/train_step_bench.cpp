@@ -9,6 +9,7 @@
 #include <benchmark/benchmark.h>
 
 namespace nn = convkit::nn;
+namespace train = convkit::train;
 
 namespace {
 
@@ -47,8 +48,8 @@ void train_step(benchmark::State& state, nn::Model (*build)()) {
   nn::Plan plan = model.compile_training({.batch = batch});
   auto adam = convkit::optim::make_adam({.lr = 1e-3});
   fill(plan, true);
-  plan.train_step(*adam);  // warm-up: first-call setup
-  for (auto _ : state) benchmark::DoNotOptimize(plan.train_step(*adam));
+  train::train_step(plan, *adam);  // warm-up: first-call setup
+  for (auto _ : state) benchmark::DoNotOptimize(train::train_step(plan, *adam));
   state.counters["steps/s"] = benchmark::Counter(double(state.iterations()), benchmark::Counter::kIsRate);
   state.counters["images/s"] = benchmark::Counter(double(state.iterations() * batch), benchmark::Counter::kIsRate);
   state.counters["GFLOP/s"] = benchmark::Counter(3.0 * model.flops_per_sample() * double(batch) *

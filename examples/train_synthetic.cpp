@@ -14,6 +14,7 @@
 
 namespace nn = convkit::nn;
 namespace optim = convkit::optim;
+namespace train = convkit::train;
 
 namespace {
 
@@ -72,7 +73,7 @@ int main(int argc, char** argv) {
     double first = 0, smoothed = 0;
     for (int step = 0; step < max_steps; ++step) {
       make_batch(plan.input(), plan.labels(), std::uint64_t(step));
-      const float loss = plan.train_step(*adam);
+      const float loss = train::train_step(plan, *adam);
       if (!std::isfinite(loss)) {
         fmt::print(stderr, "step {}: loss is {}\n", step, loss);
         return 1;

@@ -56,6 +56,13 @@ void Graph::set_regularizer(NodeId node, double l1, double l2) {
   n.l2 = l2;
 }
 
+void Graph::set_lr_multiplier(NodeId node, double multiplier) {
+  Node& n = nodes_.at(node);
+  if (!(multiplier >= 0) || !std::isfinite(multiplier))
+    fail("layer '{}': lr_multiplier must be finite and >= 0, got {}", n.name, multiplier);
+  n.lr_multiplier = multiplier;
+}
+
 ValueId Graph::add_input(std::string name, const Shape& sample_shape, DType dtype) {
   std::vector<std::int64_t> dims{1};
   for (auto d : sample_shape.dims()) {

@@ -34,6 +34,7 @@ struct Node {
   bool trainable = true;        // false: frozen, no weight gradients computed
   // Extra L1/L2 penalty on this node's decayed parameters (kernels), see nn::Regularizer.
   double l1 = 0, l2 = 0;
+  double lr_multiplier = 1;  // its parameters' learning rate is the optimizer's times this
 };
 
 struct Param {
@@ -74,6 +75,8 @@ class Graph {
   void set_trainable(NodeId node, bool trainable) { nodes_.at(node).trainable = trainable; }
   // Throws Error naming the node when l1 or l2 is negative or not finite.
   void set_regularizer(NodeId node, double l1, double l2);
+  // Throws Error naming the node when the multiplier is negative or not finite.
+  void set_lr_multiplier(NodeId node, double multiplier);
 
   // Value specs for batch size `batch`, in value order (shape rules re-run).
   std::vector<ops::TensorSpec> infer(std::int64_t batch) const;

@@ -36,10 +36,11 @@ void ParamStore::sync_trainable(const Graph& graph) {
     slots_[i].trainable = p.spec.trainable && node.trainable;
     slots_[i].l1 = static_cast<float>(node.l1);
     slots_[i].l2 = static_cast<float>(2 * node.l2);
+    slots_[i].lr_multiplier = node.lr_multiplier;
   }
 }
 
-optim::ParamBlock ParamStore::block() const {
+ParamBlock ParamStore::block() const {
   return {reinterpret_cast<float*>(value_arena_.base()), reinterpret_cast<float*>(grad_arena_.base()),
           numel_, slots_};
 }

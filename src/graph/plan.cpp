@@ -34,6 +34,7 @@ Plan::Plan(const Graph& graph, ParamStore& params, const CompileOptions& options
       backend_(options.context ? options.context : backend::shared_backend(options.backend)) {
   options_.backend = std::string(backend_->name());
   build(graph, params);
+  plan_gradient_ready(graph, params);
 }
 
 Plan::~Plan() = default;
@@ -313,6 +314,33 @@ void Plan::build(const Graph& graph, ParamStore& store) {
   }
 }
 
+// A step's backward finalizes the gradients of the trainable parameters it computes (bound as
+// grad_params in build): those of a trainable node with a backward. Parameters belong to one
+// node each, so no later step writes them.
+void Plan::plan_gradient_ready(const Graph& graph, const ParamStore& store) {
+  ready_slots_.assign(steps_.size(), {});
+  ready_events_.assign(steps_.size(), GradientReady{});
+  if (options_.mode != Mode::Train) return;
+  const std::int64_t numel = store.numel();
+  for (std::size_t i = 0; i < steps_.size(); ++i) {
+    const Step& st = *steps_[i];
+    if (!st.has_backward || !st.node->trainable) continue;
+    for (ParamId p : st.node->params)
+      if (graph.params()[p].spec.trainable) ready_slots_[i].push_back(p);
+    if (ready_slots_[i].empty()) continue;
+    std::int64_t begin = numel, end = 0;
+    for (ParamId p : ready_slots_[i]) {
+      begin = std::min(begin, store.slots()[p].offset);
+      end = std::max(end, store.slots()[p].offset + store.slots()[p].numel);
+    }
+    ready_events_[i] = {.layer = st.node->name,
+                        .slots = ready_slots_[i],
+                        .offset = begin,
+                        .numel = end - begin,
+                        .grads = {store.grad_data() + begin, std::size_t(end - begin)}};
+  }
+}
+
 namespace {
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -349,6 +377,7 @@ void Plan::backward() {
     s.kernel->backward(s.bwd);
     if (profiling_) backward_seconds_[i] += seconds_since(t);
     for (auto& [dst, src] : s.accumulate) backend_->accumulate(dst, src);
+    if (gradient_ready_ && !ready_events_[i].slots.empty()) gradient_ready_(ready_events_[i]);
   }
 }
 

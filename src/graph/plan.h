@@ -67,6 +67,12 @@ class Plan {
   void forward();
   void backward();  // Train mode only; writes parameter gradients into the ParamStore
 
+  // Called in backward() right after each node whose trainable parameters' gradients are then
+  // final (reverse topological order; each trainable parameter once per backward, frozen ones
+  // never). The events are laid out at compile time: a call allocates nothing, and without a
+  // hook backward() only tests one flag per node. Empty `hook` removes it.
+  void set_gradient_ready_hook(GradientReadyHook hook) { gradient_ready_ = std::move(hook); }
+
   const CompileOptions& options() const { return options_; }
   std::uint64_t step() const { return step_; }
   void set_step(std::uint64_t step) { step_ = step; }  // resume: the RNG counter of dropout
@@ -86,6 +92,7 @@ class Plan {
   void build(const Graph& graph, ParamStore& params);
   void choose_layouts(const Graph& graph, std::vector<backend::KernelRequest>& requests,
                       const std::vector<ops::TensorSpec>& specs, std::vector<backend::Layout>& layouts);
+  void plan_gradient_ready(const Graph& graph, const ParamStore& params);
 
   CompileOptions options_;
   std::shared_ptr<backend::Backend> backend_;
@@ -100,6 +107,10 @@ class Plan {
   bool profiling_ = false;
   std::vector<double> forward_seconds_, backward_seconds_, accumulate_seconds_;
   std::int64_t profiled_forwards_ = 0, profiled_backwards_ = 0;
+  // Gradient-ready hook: per step, the event its backward completes (no slots: none).
+  GradientReadyHook gradient_ready_;
+  std::vector<GradientReady> ready_events_;
+  std::vector<std::vector<int>> ready_slots_;  // what ready_events_[i].slots points at
 };
 
 }  // namespace convkit::graph

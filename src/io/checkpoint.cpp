@@ -5,7 +5,7 @@
 
 #include "io/model_spec.h"
 #include "io/safetensors.h"
-#include "nn/model_state.h"
+#include "nn/model_access.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -59,7 +59,7 @@ std::string optimizer_json(const CheckpointContents& c) {
       .dump();
 }
 
-void validate_contents(const std::string& target, const nn::detail::ModelState& model,
+void validate_contents(const std::string& target, const graph::ParamStore& params,
                        const CheckpointContents& c) {
   if (c.epoch < 0) fail("save_checkpoint {}: epoch must be >= 0, got {}", target, c.epoch);
   if (auto rng = parse_json(c.rng_json); !rng || !rng->is_object())
@@ -71,20 +71,20 @@ void validate_contents(const std::string& target, const nn::detail::ModelState& 
   if (c.optimizer_name.empty() && (!c.optimizer_state.empty() || c.optimizer_steps != 0))
     fail("save_checkpoint {}: optimizer state or steps given without an optimizer_name", target);
   const Tensor& w = c.training_weights;
-  if (w.defined() && (w.dtype() != DType::f32 || !w.is_contiguous() || w.numel() != model.params.numel()))
+  if (w.defined() && (w.dtype() != DType::f32 || !w.is_contiguous() || w.numel() != params.numel()))
     fail("save_checkpoint {}: training_weights must be a contiguous f32 tensor of {} floats, got {} {}", target,
-         model.params.numel(), name_of(w.dtype()), w.shape().str());
+         params.numel(), name_of(w.dtype()), w.shape().str());
   std::set<std::string_view> names;
   for (const auto& [name, t] : c.optimizer_state) {
     if (name.empty() || !names.insert(name).second)
       fail("save_checkpoint {}: optimizer state name '{}' is empty or repeated", target, name);
     if (!t.defined() || t.dtype() != DType::f32 || !t.is_contiguous() ||
-        t.numel() != model.params.numel())
+        t.numel() != params.numel())
       fail(
           "save_checkpoint {}: optimizer state '{}' must be a contiguous f32 tensor of {} floats "
           "(the model's "
           "parameter block), got {} {}",
-          target, name, model.params.numel(), t.defined() ? name_of(t.dtype()) : "undefined",
+          target, name, params.numel(), t.defined() ? name_of(t.dtype()) : "undefined",
           t.defined() ? t.shape().str() : "");
   }
 }
@@ -94,16 +94,16 @@ void validate_contents(const std::string& target, const nn::detail::ModelState& 
 void save_checkpoint(const std::filesystem::path& path, const nn::Model& model,
                      const CheckpointContents& contents) {
   const std::string target = path.string();
-  const auto& state = model.state();
-  const auto& graph = *state.graph;
-  validate_contents(target, state, contents);
+  const auto& graph = nn::ModelAccess::graph(model);
+  const auto& params = nn::ModelAccess::params(model);
+  validate_contents(target, params, contents);
 
   safetensors::Metadata meta;
   meta.emplace(kFormatKey, kFormat);
   meta.emplace(kFormatVersionKey, kFormatVersion);
   meta.emplace(kVersionKey, CONVKIT_VERSION);
   meta.emplace("model", graph_to_json(graph));
-  meta.emplace("seed", std::to_string(state.seed));
+  meta.emplace("seed", std::to_string(model.seed()));
   meta.emplace("optimizer", optimizer_json(contents));
   meta.emplace("epoch", std::to_string(contents.epoch));
   meta.emplace("rng", contents.rng_json);
@@ -112,7 +112,7 @@ void save_checkpoint(const std::filesystem::path& path, const nn::Model& model,
   std::vector<safetensors::TensorToWrite> tensors;
   for (std::size_t i = 0; i < graph.params().size(); ++i)
     tensors.push_back(
-        {fmt::format("{}{}", kParamPrefix, graph.params()[i].name), state.params.value(int(i))});
+        {fmt::format("{}{}", kParamPrefix, graph.params()[i].name), params.value(int(i))});
   for (const auto& [name, t] : contents.optimizer_state)
     tensors.push_back({fmt::format("{}{}", kOptimPrefix, name), t.reshape(Shape{t.numel()})});
   if (contents.training_weights.defined())
@@ -178,8 +178,8 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& path) {
 
   auto graph =
       graph_from_json(file.meta("model"), fmt::format("{}: metadata 'model'", path.string()));
-  auto state = nn::detail::make_model_state(graph);
-  state->seed = *seed;
+  nn::Model model = nn::ModelAccess::from_graph(graph, *seed);
+  const graph::ParamStore& params = nn::ModelAccess::params(model);
 
   // Every tensor must be a parameter of the spec or a listed optimizer buffer, with the right
   // dtype and shape; every parameter and listed buffer must be present.
@@ -203,7 +203,7 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& path) {
                               t.shape.str(), want.str()));
       const auto bytes = file.data(t);
       if (!bytes.empty())
-        std::memcpy(state->params.value(int(i)).raw(), bytes.data(), bytes.size());
+        std::memcpy(params.value(int(i)).raw(), bytes.data(), bytes.size());
       param_seen[i] = true;
     } else if (name.starts_with(kOptimPrefix)) {
       const auto sname = name.substr(kOptimPrefix.size());
@@ -211,14 +211,14 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& path) {
       if (it == state_names.end())
         file.fail(fmt::format("unexpected tensor '{}': metadata 'optimizer' lists no state '{}'",
                               name, sname));
-      if (t.shape != Shape{state->params.numel()})
+      if (t.shape != Shape{params.numel()})
         file.fail(fmt::format("tensor '{}' has shape {} but the model's parameter block needs [{}]",
-                              name, t.shape.str(), state->params.numel()));
+                              name, t.shape.str(), params.numel()));
       buffers[std::size_t(it - state_names.begin())] = file.tensor(t);
     } else if (name == kTrainingWeights) {
-      if (t.shape != Shape{state->params.numel()})
+      if (t.shape != Shape{params.numel()})
         file.fail(fmt::format("tensor '{}' has shape {} but the model's parameter block needs [{}]",
-                              name, t.shape.str(), state->params.numel()));
+                              name, t.shape.str(), params.numel()));
       contents.training_weights = file.tensor(t);
     } else {
       file.fail(fmt::format(
@@ -236,7 +236,7 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& path) {
   }
   if (contents.optimizer_name.empty() && (!state_names.empty() || contents.optimizer_steps != 0))
     file.fail("metadata 'optimizer' has state or steps but no name");
-  return LoadedCheckpoint{nn::Model(std::move(state)), std::move(contents)};
+  return LoadedCheckpoint{std::move(model), std::move(contents)};
 }
 
 void capture_optimizer(const optim::Optimizer& optimizer, CheckpointContents& contents) {

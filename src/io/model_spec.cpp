@@ -236,7 +236,8 @@ std::shared_ptr<graph::Graph> graph_from_json(std::string_view json, std::string
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     const std::string p = index_path("nodes", i);
     const Json& n = nodes[i];
-    r.expect_object(n, p, {"name", "op", "inputs", "attrs", "trainable", "regularizer"}, 3);
+    r.expect_object(n, p,
+                    {"name", "op", "inputs", "attrs", "trainable", "regularizer", "lr_multiplier"}, 3);
     const std::string name = r.string(n["name"], key_path(p, "name"));
     const std::string type = r.string(n["op"], key_path(p, "op"));
     ops::Attrs attrs;
@@ -312,6 +313,15 @@ std::shared_ptr<graph::Graph> graph_from_json(std::string_view json, std::string
                                r.number(reg["l2"], key_path(rp, "l2")));
       } catch (const Error& e) {
         r.error(rp, e.what());
+      }
+    }
+    if (n.contains("lr_multiplier")) {
+      const std::string lp = key_path(p, "lr_multiplier");
+      try {
+        graph->set_lr_multiplier(graph->value(outs.at(0)).producer,
+                                 r.number(n["lr_multiplier"], lp));
+      } catch (const Error& e) {
+        r.error(lp, e.what());
       }
     }
   }

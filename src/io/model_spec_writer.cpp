@@ -70,6 +70,7 @@ std::string graph_to_json_unchecked(const graph::Graph& graph) {
                {"inputs", std::move(in)},
                {"trainable", node.trainable}};
     if (node.l1 != 0 || node.l2 != 0) entry["regularizer"] = {{"l1", node.l1}, {"l2", node.l2}};
+    if (node.lr_multiplier != 1) entry["lr_multiplier"] = node.lr_multiplier;
     nodes.push_back(std::move(entry));
   }
   Json outputs = Json::array();

@@ -2,6 +2,7 @@
 #include <convkit/nn/model.h>
 
 #include "graph/plan.h"
+#include "nn/model_access.h"
 #include "nn/model_state.h"
 #include "ops/softmax_cross_entropy.h"
 
@@ -97,13 +98,74 @@ Shape Model::output_shape(int i) const {
   return without_batch(g.value(g.outputs()[i]).spec.shape);
 }
 
-void Model::set_trainable(std::string_view layer, bool trainable) {
+namespace {
+
+// Glob match: '*' any run of characters, '?' any one.
+bool glob_match(std::string_view pattern, std::string_view name) {
+  std::size_t p = 0, n = 0, star = std::string_view::npos, resume = 0;
+  while (n < name.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == name[n])) {
+      ++p;
+      ++n;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      resume = n;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      n = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+// The nodes `layers` names (a name or a glob); throws Error naming `what` when none match.
+std::vector<graph::NodeId> select_layers(const graph::Graph& graph, std::string_view layers,
+                                         std::string_view what) {
+  std::vector<graph::NodeId> ids;
+  if (layers.find_first_of("*?") == std::string_view::npos) {
+    if (const auto id = graph.find_node(layers); id >= 0) ids.push_back(id);
+    if (ids.empty()) fail("{}: the model has no layer named '{}'", what, layers);
+    return ids;
+  }
+  for (std::size_t i = 0; i < graph.nodes().size(); ++i)
+    if (glob_match(layers, graph.nodes()[i].name)) ids.push_back(graph::NodeId(i));
+  if (ids.empty()) fail("{}: no layer of the model matches '{}'", what, layers);
+  return ids;
+}
+
+graph::NodeId find_layer(const graph::Graph& graph, std::string_view layer, std::string_view what) {
+  const auto id = graph.find_node(layer);
+  if (id < 0) fail("{}: the model has no layer named '{}'", what, layer);
+  return id;
+}
+
+}  // namespace
+
+void Model::set_trainable(std::string_view layers, bool trainable) {
   auto graph = std::make_shared<graph::Graph>(*state_->graph);  // copy on write: copies share graphs
-  const auto id = graph->find_node(layer);
-  if (id < 0) fail("set_trainable: the model has no layer named '{}'", layer);
-  graph->set_trainable(id, trainable);
+  for (const auto id : select_layers(*graph, layers, "set_trainable"))
+    graph->set_trainable(id, trainable);
   state_->params.sync_trainable(*graph);
   state_->graph = std::move(graph);
+}
+
+void Model::set_lr_multiplier(std::string_view layers, double multiplier) {
+  auto graph = std::make_shared<graph::Graph>(*state_->graph);  // copy on write: copies share graphs
+  for (const auto id : select_layers(*graph, layers, "set_lr_multiplier"))
+    graph->set_lr_multiplier(id, multiplier);
+  state_->params.sync_trainable(*graph);
+  state_->graph = std::move(graph);
+}
+
+bool Model::trainable(std::string_view layer) const {
+  return state_->graph->node(find_layer(*state_->graph, layer, "trainable")).trainable;
+}
+
+double Model::lr_multiplier(std::string_view layer) const {
+  return state_->graph->node(find_layer(*state_->graph, layer, "lr_multiplier")).lr_multiplier;
 }
 
 std::vector<std::string> Model::parameter_names() const {
@@ -119,7 +181,16 @@ Tensor Model::parameter(std::string_view name) const {
   fail("the model has no parameter named '{}'", name);
 }
 
-optim::ParamBlock Model::parameter_block() const { return state_->params.block(); }
+ParamBlock Model::parameter_block() const { return state_->params.block(); }
+
+const graph::Graph& ModelAccess::graph(const Model& model) { return *model.state_->graph; }
+const graph::ParamStore& ModelAccess::params(const Model& model) { return model.state_->params; }
+graph::ParamStore& ModelAccess::params(Model& model) { return model.state_->params; }
+Model ModelAccess::from_graph(std::shared_ptr<const graph::Graph> graph, std::uint64_t seed) {
+  auto state = detail::make_model_state(std::move(graph));
+  state->seed = seed;
+  return Model(std::move(state));
+}
 
 // Plan::Impl and the compile functions live here because they need the graph internals.
 struct Plan::Impl {
@@ -209,12 +280,11 @@ float Plan::loss() const {
   return impl_->plan->output(0).data<float>()[0];
 }
 
-float Plan::train_step(optim::Optimizer& optimizer) {
-  if (!impl_->training) fail("train_step() on an inference plan");
-  forward();
-  backward();
-  optimizer.step(impl_->model->params.block());
-  return loss();
+ParamBlock Plan::parameter_block() const { return impl_->model->params.block(); }
+
+void Plan::set_gradient_ready_hook(GradientReadyHook hook) {
+  if (!impl_->training && hook) fail("set_gradient_ready_hook() on an inference plan");
+  impl_->plan->set_gradient_ready_hook(std::move(hook));
 }
 
 std::size_t Plan::memory_bytes() const { return impl_->plan->arena_bytes(); }

@@ -1,7 +1,8 @@
 // Adam with bias correction and optional AMSGrad, exactly torch.optim.Adam (also the kernel
 // behind AdamW, whose decoupled decay is one extra multiply in the same loop):
 //   d = g (+ L2/L1);  m = lerp(m, d, 1-beta1);  v = beta2*v + (1-beta2)*d*d;  [vmax = max(vmax, v)]
-//   w -= lr/(1-beta1^t) * m / (sqrt(v or vmax)/sqrt(1-beta2^t) + eps)
+//   w -= lr/(1-beta1^t) * m / (sqrt(v or vmax)/sqrt(1-beta2^t) + eps)  (lr times the slot's
+//   lr_multiplier, also in AdamW's decay)
 // State: "exp_avg", "exp_avg_sq"[, "max_exp_avg_sq"] (P floats each).
 #include "optim/common.h"
 
@@ -53,10 +54,13 @@ class Adam final : public Optimizer {
     float* vmax = kAmsgrad ? buffer(2) + s.offset : nullptr;
     const std::int64_t n = s.numel;
     const float scale = s.grad_scale, wd = s.weight_decay, l1 = s.l1;
-    const auto shrink = static_cast<float>(1.0 - lr() * decoupled_);
+    // The slot's rate is lr() * lr_multiplier, in the decoupled decay and the step size alike
+    // (step_size_ = lr() / (1 - beta1^t), so the product is that of an optimizer at the lower lr).
+    const double rate = lr() * s.lr_multiplier;
+    const auto shrink = static_cast<float>(1.0 - rate * decoupled_);
     const auto mix1 = static_cast<float>(1.0 - o_.beta1);
     const auto beta2 = static_cast<float>(o_.beta2), mix2 = static_cast<float>(1.0 - o_.beta2);
-    const auto step_size = static_cast<float>(step_size_);
+    const auto step_size = static_cast<float>(step_size_ * s.lr_multiplier);
     const auto bc2_sqrt = static_cast<float>(bias_correction2_sqrt_);
     const auto eps = static_cast<float>(o_.eps);
 #pragma omp parallel for simd schedule(static) if (parallel : n >= detail::kParallelMin)

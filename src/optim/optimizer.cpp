@@ -59,6 +59,9 @@ void Optimizer::step(const ParamBlock& block) {
     if (slot.offset < 0 || slot.numel < 0 || slot.offset + slot.numel > block.numel)
       fail("{}: slot '{}' (offset {}, {} floats) lies outside the parameter block of {} floats",
            name(), slot.name, slot.offset, slot.numel, block.numel);
+    if (!(slot.lr_multiplier >= 0) || !std::isfinite(slot.lr_multiplier))
+      fail("{}: slot '{}' has lr_multiplier {}; it must be >= 0 and finite", name(), slot.name,
+           slot.lr_multiplier);
   }
   if (buffers_.empty()) {
     for (std::size_t k = 0; k < buffer_names_.size(); ++k)
@@ -87,7 +90,8 @@ void Optimizer::step(const ParamBlock& block) {
                       .grad_scale = grad_scale,
                       .weight_decay = slot.decay ? static_cast<float>(reg_.weight_decay) + slot.l2 : 0.0f,
                       .l1 = slot.decay ? static_cast<float>(reg_.l1) + slot.l1 : 0.0f,
-                      .decay = slot.decay});
+                      .decay = slot.decay,
+                      .lr_multiplier = slot.lr_multiplier});
   }
 }
 

@@ -1,6 +1,7 @@
 // RMSprop with optional momentum and centering, exactly torch.optim.RMSprop:
 //   d = g (+ L2/L1);  v = alpha*v + (1-alpha)*d*d;  [c = lerp(c, d, 1-alpha); v' = v - c*c]
 //   a = sqrt(v or v') + eps;  with momentum: b = momentum*b + d/a, w -= lr*b;  else w -= lr*d/a
+//   (lr times the slot's lr_multiplier)
 // State: "square_avg"[, "momentum"][, "grad_avg"] (P floats each).
 #include "optim/common.h"
 
@@ -42,7 +43,7 @@ class RMSprop final : public Optimizer {
     float* avg = kCentered ? buffer(kMomentum ? 2 : 1) + s.offset : nullptr;
     const std::int64_t n = s.numel;
     const float scale = s.grad_scale, wd = s.weight_decay, l1 = s.l1;
-    const auto rate = static_cast<float>(lr());
+    const auto rate = static_cast<float>(lr() * s.lr_multiplier);
     const auto alpha = static_cast<float>(o_.alpha), mix = static_cast<float>(1.0 - o_.alpha);
     const auto eps = static_cast<float>(o_.eps), mu = static_cast<float>(o_.momentum);
 #pragma omp parallel for simd schedule(static) if (parallel : n >= detail::kParallelMin)

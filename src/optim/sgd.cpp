@@ -1,6 +1,6 @@
 // SGD with momentum, dampening and Nesterov, exactly torch.optim.SGD:
 //   d = g (+ L2/L1);  b = d on the first step, else b = momentum*b + (1-dampening)*d;
-//   d = d + momentum*b (Nesterov) or d = b;  w -= lr*d.
+//   d = d + momentum*b (Nesterov) or d = b;  w -= lr*d  (lr times the slot's lr_multiplier).
 // State: "momentum" (P floats) when momentum != 0.
 #include "optim/common.h"
 
@@ -33,8 +33,8 @@ class SGD final : public Optimizer {
     float* w = s.param;
     const float* g = s.grad;
     const std::int64_t n = s.numel;
-    const float rate = static_cast<float>(lr()), scale = s.grad_scale, wd = s.weight_decay,
-                l1 = s.l1;
+    const float rate = static_cast<float>(lr() * s.lr_multiplier), scale = s.grad_scale,
+                wd = s.weight_decay, l1 = s.l1;
 #pragma omp parallel for simd schedule(static) if (parallel : n >= detail::kParallelMin)
     for (std::int64_t i = 0; i < n; ++i)
       w[i] -= rate * detail::effective_grad(g[i], w[i], scale, wd, l1);
@@ -46,8 +46,8 @@ class SGD final : public Optimizer {
     const float* g = s.grad;
     float* b = buffer(0) + s.offset;
     const std::int64_t n = s.numel;
-    const float rate = static_cast<float>(lr()), scale = s.grad_scale, wd = s.weight_decay,
-                l1 = s.l1;
+    const float rate = static_cast<float>(lr() * s.lr_multiplier), scale = s.grad_scale,
+                wd = s.weight_decay, l1 = s.l1;
     const float mu = static_cast<float>(o_.momentum);
     // NOTE: PyTorch's first step sets buf = d (no dampening). The buffer starts at 0, so
     // mu*0 + mix*d with mix = 1 on step 1 gives exactly that.

@@ -4,7 +4,6 @@
 #include <convkit/io/tensorboard.h>
 
 #include <convkit/io/png_writer.h>
-#include "nn/model_state.h"
 
 #include <algorithm>
 #include <cmath>
@@ -57,19 +56,13 @@ void TensorBoardCallback::on_train_end(Trainer&, const History&) {
 }
 
 void TensorBoardCallback::log_histograms(Trainer& trainer, std::int64_t step) {
-  const auto& state = trainer.model().state();
-  const auto& params = state.graph->params();
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    const auto& p = params[i];
-    const Tensor value = state.params.value(graph::ParamId(i));
-    writer_->add_histogram("weights/" + p.name,
-                           std::span(value.data<float>(), std::size_t(value.numel())), step);
+  const ParamBlock block = trainer.model().parameter_block();
+  for (const ParamSlot& slot : block.slots) {
+    const auto n = std::size_t(slot.numel);
+    writer_->add_histogram("weights/" + slot.name, std::span(block.params + slot.offset, n), step);
     // Frozen layers and buffers (running statistics) have no gradient.
-    if (!p.spec.trainable || !state.graph->node(p.node).trainable) continue;
-    const Tensor grad = state.params.grad(graph::ParamId(i));
-    if (!grad.defined()) continue;
-    writer_->add_histogram("gradients/" + p.name,
-                           std::span(grad.data<float>(), std::size_t(grad.numel())), step);
+    if (!slot.trainable) continue;
+    writer_->add_histogram("gradients/" + slot.name, std::span(block.grads + slot.offset, n), step);
   }
 }
 

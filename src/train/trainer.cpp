@@ -3,6 +3,7 @@
 
 #include <convkit/data/loader.h>
 #include <convkit/train/progress.h>
+#include <convkit/train/step.h>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -250,7 +251,7 @@ const History& Trainer::fit(const data::Dataset& train, const data::Dataset* val
       } else {
         plan.labels().copy_from(batch->labels);
       }
-      const float loss = plan.train_step(optimizer_);
+      const float loss = train_step(plan, optimizer_);
       if (divergence.diverged(loss))
         fail("training diverged: the loss became {} at epoch {}, step {} ({}; learning rate {:g}); the last "
              "checkpoint is from before; try a lower learning rate or gradient clipping",

@@ -2,7 +2,7 @@
 // into Conv2D, Dense and MaxPool2D like ReLU; HardSwish and HardSigmoid stay separate nodes; a
 // fused plan computes the loss of the unfused one.
 #include "graph/fusion.h"
-#include "nn/model_state.h"
+#include "nn/model_access.h"
 
 #include <convkit/nn/model.h>
 #include <convkit/util/rng.h>
@@ -33,7 +33,7 @@ TEST(FusionTest, ReLU6FusesAndTheHardActivationsStaySeparate) {
   Value c = Conv2D{.filters = 4, .kernel = 1, .activation = Activation::HardSwish}(p);
   Value d = Dense{.units = 6, .activation = Activation::HardSigmoid}(Flatten{}(c));
   Model model(x, Dense{.units = 3, .activation = Activation::ReLU6}(d));
-  const graph::FusedGraph fused = graph::fuse_activations(*model.state().graph);
+  const graph::FusedGraph fused = graph::fuse_activations(nn::ModelAccess::graph(model));
   std::vector<std::string> nodes;
   for (const graph::Node& n : fused.nodes)
     nodes.push_back(std::string(n.op->type()) + ":" + n.op->attrs().get_string("activation", "-"));

@@ -4,7 +4,7 @@
 // kernels cannot touch is refused when the plan is compiled.
 #include "backend/cpu/host_backend.h"
 #include "graph/plan.h"
-#include "nn/model_state.h"
+#include "nn/model_access.h"
 #include "ops/registry.h"
 
 #include <convkit/nn/model.h>
@@ -17,6 +17,7 @@ namespace convkit::graph {
 namespace {
 
 using nn::Activation;
+using nn::ModelAccess;
 using nn::Model;
 using nn::Padding;
 
@@ -72,7 +73,7 @@ Model fan_in_net() {
 
 // The training graph compile_training builds: the model, labels and the loss as output 0.
 std::shared_ptr<Graph> training_graph(const Model& model) {
-  auto graph = std::make_shared<Graph>(*model.state().graph);
+  auto graph = std::make_shared<Graph>(ModelAccess::graph(model));
   const auto logits = graph->outputs()[0];
   const auto labels = graph->add_input("labels", Shape{}, DType::i32);
   auto loss = graph->add_node("loss", ops::make_op("SoftmaxCrossEntropy", {}), {logits, labels})[0];
@@ -84,7 +85,7 @@ TEST(PlanBackendTest, ArenaSeedAndFanInGoThroughTheBackend) {
   Model model = fan_in_net();
   const auto graph = training_graph(model);
   auto counting = std::make_shared<CountingBackend>();
-  Plan plan(*graph, model.state().params, {.batch = 2, .mode = ops::Mode::Train, .context = counting});
+  Plan plan(*graph, ModelAccess::params(model), {.batch = 2, .mode = ops::Mode::Train, .context = counting});
   EXPECT_EQ(&plan.backend(), counting.get());
   EXPECT_EQ(plan.options().backend, "counting");
   EXPECT_EQ(counting->allocations, 1);  // one arena for activations, gradients, saved, scratch
@@ -109,11 +110,11 @@ TEST(PlanBackendTest, ArenaSeedAndFanInGoThroughTheBackend) {
 TEST(PlanBackendTest, PlansShareOneBackendInstance) {
   Model model = fan_in_net();
   const auto graph = training_graph(model);
-  Plan a(*graph, model.state().params, {.batch = 2, .mode = ops::Mode::Train});
-  Plan b(*graph, model.state().params, {.batch = 3, .mode = ops::Mode::Infer});
+  Plan a(*graph, ModelAccess::params(model), {.batch = 2, .mode = ops::Mode::Train});
+  Plan b(*graph, ModelAccess::params(model), {.batch = 3, .mode = ops::Mode::Infer});
   EXPECT_EQ(&a.backend(), &b.backend());
   EXPECT_EQ(&a.backend(), backend::shared_backend("cpu").get());
-  Plan r(*graph, model.state().params, {.batch = 2, .backend = "reference"});
+  Plan r(*graph, ModelAccess::params(model), {.batch = 2, .backend = "reference"});
   EXPECT_EQ(&r.backend(), backend::shared_backend("reference").get());
 }
 
@@ -137,7 +138,7 @@ TEST(PlanBackendTest, MemoryTheKernelsCannotTouchIsRefused) {
   const auto graph = training_graph(model);
   auto gpu = std::make_shared<CountingBackend>(Device::cuda(0));
   try {
-    Plan plan(*graph, model.state().params, {.batch = 2, .mode = ops::Mode::Train, .context = gpu, .fuse = false});
+    Plan plan(*graph, ModelAccess::params(model), {.batch = 2, .mode = ops::Mode::Train, .context = gpu, .fuse = false});
     ADD_FAILURE() << "compiled";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("reference kernel of"), std::string::npos) << e.what();
@@ -145,7 +146,7 @@ TEST(PlanBackendTest, MemoryTheKernelsCannotTouchIsRefused) {
   }
   Model dense = nn::sequential({6}, {nn::Dense{.units = 3}});
   try {
-    Plan plan(*dense.state().graph, dense.state().params, {.batch = 2, .context = gpu});
+    Plan plan(ModelAccess::graph(dense), ModelAccess::params(dense), {.batch = 2, .context = gpu});
     ADD_FAILURE() << "compiled";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("parameter 'weight'"), std::string::npos) << e.what();

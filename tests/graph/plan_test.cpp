@@ -2,9 +2,10 @@
 // skip connections (gradient fan-in), frozen layers, memory planning, allocation-free steps.
 #include "graph/fusion.h"
 #include "graph/plan.h"
-#include "nn/model_state.h"
+#include "nn/model_access.h"
 
 #include <convkit/nn/model.h>
+#include <convkit/train/step.h>
 #include <convkit/util/rng.h>
 
 #include <gtest/gtest.h>
@@ -163,7 +164,7 @@ TEST(PlanTest, FusionMovesAnActivationReadOnlyByMaxPoolingIntoIt) {
   Value b = Conv2D{.filters = 3, .kernel = 3, .padding = Padding::Same}(r);
   Value q = MaxPool2D{.pool = 2}(ReLU{}(b));
   Model model(x, Dense{.units = 3}(Flatten{}(Add{}({p, q}))));
-  const graph::FusedGraph fused = graph::fuse_activations(*model.state().graph);
+  const graph::FusedGraph fused = graph::fuse_activations(ModelAccess::graph(model));
   std::vector<std::string> acts;
   for (const graph::Node& n : fused.nodes)
     acts.push_back(std::string(n.op->type()) + ":" + n.op->attrs().get_string("activation", "none"));
@@ -320,7 +321,7 @@ TEST(PlanTest, FrozenLayerGetsNoGradientAndNoUpdate) {
   fill_batch(plan, 3);
   for (std::int64_t i = 0; i < 2; ++i) plan.labels().data<std::int32_t>()[i] = std::int32_t(i);
   auto sgd = optim::make_sgd({.lr = 0.1});
-  plan.train_step(*sgd);
+  train::train_step(plan, *sgd);
   EXPECT_EQ(max_abs_diff(w, before), 0.0f);
   for (const auto& slot : block.slots)
     if (slot.name.starts_with("features")) EXPECT_EQ(block.grads[slot.offset], 12345.0f) << slot.name;
@@ -366,12 +367,12 @@ TEST_P(PlanAllocationTest, TrainingStepAllocatesNothing) {
   Plan plan = model.compile_training({.batch = 8, .backend = GetParam()});
   auto adam = optim::make_adam({.lr = 1e-3});
   fill_batch(plan, 4);
-  plan.train_step(*adam);  // first step: kernels and optimizer state settle
+  train::train_step(plan, *adam);  // first step: kernels and optimizer state settle
   std::vector<long> per_step;
   for (int i = 0; i < 3; ++i) {
     g_allocations = 0;
     g_count_allocations = true;
-    plan.train_step(*adam);
+    train::train_step(plan, *adam);
     g_count_allocations = false;
     per_step.push_back(g_allocations.load());
   }
@@ -388,6 +389,24 @@ TEST_P(PlanAllocationTest, TrainingStepAllocatesNothing) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PlanAllocationTest, ::testing::Values("reference", "cpu"));
+
+// The gradient-ready hook's events are laid out at compile time: a step with a hook set
+// allocates nothing either (the reference backend, whose kernels allocate nothing).
+TEST(PlanHookAllocationTest, GradientReadyHookAllocatesNothing) {
+  Model model = residual_net();
+  Plan plan = model.compile_training({.batch = 4, .backend = "reference"});
+  auto sgd = optim::make_sgd({.lr = 0.01, .momentum = 0.9});
+  std::int64_t reported = 0;
+  plan.set_gradient_ready_hook([&reported](const GradientReady& e) { reported += e.numel; });
+  fill_batch(plan, 4);
+  train::train_step(plan, *sgd);
+  EXPECT_GT(reported, 0);
+  g_allocations = 0;
+  g_count_allocations = true;
+  for (int i = 0; i < 3; ++i) train::train_step(plan, *sgd);
+  g_count_allocations = false;
+  EXPECT_EQ(g_allocations.load(), 0);
+}
 
 TEST(PlanTest, ShapeMismatchNamesLayerAndBothShapes) {
   Value x = Input({3, 8, 8});
@@ -422,7 +441,7 @@ std::vector<float> train_with_threads(const char* backend, int threads) {
   auto sgd = optim::make_sgd({.lr = 0.1, .momentum = 0.9});
   for (int step = 0; step < 3; ++step) {
     fill_batch(plan, 30 + step);
-    plan.train_step(*sgd);
+    train::train_step(plan, *sgd);
   }
   omp_set_num_threads(before);
   auto block = model.parameter_block();

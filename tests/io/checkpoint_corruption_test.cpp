@@ -3,6 +3,8 @@
 // integrity entry but a bad layout are crafted here (the test recomputes the SHA-256).
 #include <convkit/io/checkpoint.h>
 
+#include <convkit/train/step.h>
+
 #include "io/safetensors.h"
 #include "io_test_util.h"
 
@@ -29,7 +31,7 @@ std::string valid_checkpoint(const std::filesystem::path& path) {
   testing::fill_random(plan.input(), 1);
   plan.labels().data<std::int32_t>()[0] = 0;
   plan.labels().data<std::int32_t>()[1] = 2;
-  plan.train_step(*adam);
+  train::train_step(plan, *adam);
   CheckpointContents c{.epoch = 1};
   capture_optimizer(*adam, c);
   save_checkpoint(path, model, c);

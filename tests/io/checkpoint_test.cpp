@@ -4,10 +4,10 @@
 // previous checkpoint and no temp file).
 #include <convkit/version.h>
 #include <convkit/io/checkpoint.h>
+#include <convkit/train/step.h>
 
 #include "io/safetensors.h"
 #include "io_test_util.h"
-#include "nn/model_state.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -37,7 +37,7 @@ void train_a_little(nn::Model& model, optim::Optimizer& adam, std::uint64_t key,
     fill_random(plan.input(), key + step);
     for (std::int64_t i = 0; i < kBatch; ++i)
       plan.labels().data<std::int32_t>()[i] = std::int32_t((i + step) % classes);
-    plan.train_step(adam);
+    train::train_step(plan, adam);
   }
 }
 

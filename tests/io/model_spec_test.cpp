@@ -4,7 +4,7 @@
 #include "io/model_spec.h"
 
 #include "io_test_util.h"
-#include "nn/model_state.h"
+#include "nn/model_access.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -39,6 +39,7 @@ void expect_same_graph(const graph::Graph& a, const graph::Graph& b) {
     EXPECT_EQ(x.trainable, y.trainable) << x.name;
     EXPECT_EQ(x.l1, y.l1) << x.name;
     EXPECT_EQ(x.l2, y.l2) << x.name;
+    EXPECT_EQ(x.lr_multiplier, y.lr_multiplier) << x.name;
   }
   ASSERT_EQ(a.params().size(), b.params().size());
   for (std::size_t p = 0; p < a.params().size(); ++p) {
@@ -69,13 +70,15 @@ std::string error_of(F&& f) {
 TEST(ModelSpecTest, FunctionalModelWithEveryLayerRoundTrips) {
   nn::Model model = every_layer_model();
   model.set_trainable("dense", false);  // frozen after building, besides "grouped" frozen at build
-  const auto& original = *model.state().graph;
+  model.set_lr_multiplier("stem", 0.25);  // a parameter group's learning-rate multiplier
+  const auto& original = nn::ModelAccess::graph(model);
   const std::string json = graph_to_json(original);
   auto rebuilt = graph_from_json(json, "spec.json");
   expect_same_graph(original, *rebuilt);
   EXPECT_FALSE(rebuilt->node(rebuilt->find_node("grouped")).trainable);
   EXPECT_FALSE(rebuilt->node(rebuilt->find_node("dense")).trainable);
   EXPECT_EQ(rebuilt->node(rebuilt->find_node("stem")).l2, 5e-4);
+  EXPECT_EQ(rebuilt->node(rebuilt->find_node("stem")).lr_multiplier, 0.25);
   EXPECT_EQ(graph_to_json(*rebuilt), json);  // a fixed point
 }
 
@@ -106,8 +109,8 @@ TEST(ModelSpecTest, BackboneLayersRoundTrip) {
 
 TEST(ModelSpecTest, SequentialModelRoundTrips) {
   nn::Model model = small_cnn();
-  auto rebuilt = graph_from_json(graph_to_json(*model.state().graph), "cnn.json");
-  expect_same_graph(*model.state().graph, *rebuilt);
+  auto rebuilt = graph_from_json(graph_to_json(nn::ModelAccess::graph(model)), "cnn.json");
+  expect_same_graph(nn::ModelAccess::graph(model), *rebuilt);
 }
 
 TEST(ModelSpecTest, RebuiltModelInitializesIdentically) {
@@ -115,8 +118,8 @@ TEST(ModelSpecTest, RebuiltModelInitializesIdentically) {
   // part of the spec: the same seed gives the same weights, bit for bit.
   nn::Model model = every_layer_model();
   model.initialize(1234);
-  nn::Model rebuilt(
-      nn::detail::make_model_state(graph_from_json(graph_to_json(*model.state().graph), "x")));
+  nn::Model rebuilt = nn::ModelAccess::from_graph(
+      graph_from_json(graph_to_json(nn::ModelAccess::graph(model)), "x"));
   rebuilt.initialize(1234);
   ASSERT_EQ(model.parameter_names(), rebuilt.parameter_names());
   for (const auto& name : model.parameter_names())
@@ -127,7 +130,7 @@ TEST(ModelSpecTest, RebuiltModelInitializesIdentically) {
 TEST(ModelSpecTest, FloatAttributesStayFloats) {
   // ELU's alpha 1.0 is written as 1.0 (not 1), so it reads back as a double.
   nn::Model model = nn::sequential({4}, {nn::ELU{}, nn::Dropout{.rate = 0.5}});
-  const std::string json = graph_to_json(*model.state().graph);
+  const std::string json = graph_to_json(nn::ModelAccess::graph(model));
   EXPECT_NE(json.find(R"("alpha":1.0)"), std::string::npos) << json;
   auto rebuilt = graph_from_json(json, "x");
   for (const auto& [key, value] : rebuilt->node(0).op->attrs().items())
@@ -137,7 +140,7 @@ TEST(ModelSpecTest, FloatAttributesStayFloats) {
 // Edits the spec of small_cnn() and returns the error message of rebuilding it.
 template <typename Edit>
 std::string rebuild_error(Edit&& edit) {
-  Json spec = Json::parse(graph_to_json(*small_cnn().state().graph));
+  Json spec = Json::parse(graph_to_json(nn::ModelAccess::graph(small_cnn())));
   edit(spec);
   return error_of([&] { graph_from_json(spec.dump(), "bad_spec.json"); });
 }
@@ -150,8 +153,16 @@ TEST(ModelSpecTest, ChangedFiltersFailOnRecordedParamShapes) {
   EXPECT_NE(msg.find("[6, 1, 3, 3]"), std::string::npos) << msg;  // rebuilt
 }
 
+TEST(ModelSpecTest, BadLrMultiplierNamesItsPath) {
+  auto msg = rebuild_error([](Json& s) { s["nodes"][0]["lr_multiplier"] = -2; });
+  EXPECT_NE(msg.find("nodes[0].lr_multiplier"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("-2"), std::string::npos) << msg;
+  msg = rebuild_error([](Json& s) { s["nodes"][0]["lr_multiplier"] = "fast"; });
+  EXPECT_NE(msg.find("nodes[0].lr_multiplier"), std::string::npos) << msg;
+}
+
 TEST(ModelSpecTest, TamperedSpecFailsShapeInferenceWithShapeError) {
-  Json spec = Json::parse(graph_to_json(*every_layer_model().state().graph));
+  Json spec = Json::parse(graph_to_json(nn::ModelAccess::graph(every_layer_model())));
   spec["nodes"][0]["attrs"]["filters"] = 6;  // "skip" then adds [6, ...] and [8, ...]
   try {
     graph_from_json(spec.dump(), "net.json");

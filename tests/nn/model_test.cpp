@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 
 #include <cmath>
 
@@ -94,6 +95,68 @@ TEST(ModelTest, BadOptionsAndShapesAreClearErrors) {
   EXPECT_NE(m.find("conv2d"), std::string::npos) << m;
   m = message([] { Model model = sequential({4}, {Dense{.units = 2}}); model.set_trainable("nope", false); });
   EXPECT_NE(m.find("nope"), std::string::npos) << m;
+}
+
+// Parameter groups for fine-tuning: layers picked by name or glob, their trainable flag and
+// learning-rate multiplier carried into the parameter block's slots (what optimizers read).
+TEST(ModelTest, ParameterGroupsSetTrainableAndLrMultiplierBySlot) {
+  Model model = sequential({1, 8, 8}, {Conv2D{.filters = 2, .kernel = 3, .name = "block1_conv"},
+                                       BatchNorm{.name = "block1_bn"},
+                                       Conv2D{.filters = 2, .kernel = 3, .name = "block2_conv"},
+                                       Flatten{}, Dense{.units = 3, .name = "head"}});
+  Plan plan = model.compile_training({.batch = 2});  // compiled before: shares the slots
+  model.set_lr_multiplier("block1_*", 0.1);
+  model.set_lr_multiplier("head", 2.0);
+  model.set_trainable("block?_conv", false);
+  model.set_trainable("block2_conv", true);
+  EXPECT_EQ(model.lr_multiplier("block1_conv"), 0.1);
+  EXPECT_EQ(model.lr_multiplier("block1_bn"), 0.1);
+  EXPECT_EQ(model.lr_multiplier("block2_conv"), 1.0);
+  EXPECT_EQ(model.lr_multiplier("head"), 2.0);
+  EXPECT_FALSE(model.trainable("block1_conv"));
+  EXPECT_TRUE(model.trainable("block2_conv"));
+  for (const ParamSlot& slot : plan.parameter_block().slots) {
+    const double want = slot.name.starts_with("block1_") ? 0.1
+                        : slot.name.starts_with("head")  ? 2.0
+                                                         : 1.0;
+    EXPECT_EQ(slot.lr_multiplier, want) << slot.name;
+    if (slot.name.starts_with("block1_conv")) EXPECT_FALSE(slot.trainable) << slot.name;
+    if (slot.name.starts_with("block2_conv") || slot.name.starts_with("head"))
+      EXPECT_TRUE(slot.trainable) << slot.name;
+  }
+  // Copies keep the groups (they are model state, saved in the model spec with the layer).
+  Model copy = model;
+  EXPECT_EQ(copy.lr_multiplier("block1_bn"), 0.1);
+  EXPECT_EQ(copy.parameter_block().slots.front().lr_multiplier, 0.1);
+  EXPECT_FALSE(copy.trainable("block1_conv"));
+  model.set_lr_multiplier("*", 1.0);
+  for (const ParamSlot& slot : model.parameter_block().slots)
+    EXPECT_EQ(slot.lr_multiplier, 1.0) << slot.name;
+  EXPECT_EQ(copy.lr_multiplier("head"), 2.0);  // copies share nothing mutable
+}
+
+TEST(ModelTest, ParameterGroupErrorsNameTheLayersAndTheValue) {
+  auto message = [](const std::function<void()>& fn) {
+    try {
+      fn();
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  Model model = sequential({4}, {Dense{.units = 2, .name = "fc"}});
+  std::string m = message([&] { model.set_lr_multiplier("conv*", 0.5); });
+  EXPECT_NE(m.find("conv*"), std::string::npos) << m;
+  m = message([&] { model.set_lr_multiplier("nope", 0.5); });
+  EXPECT_NE(m.find("nope"), std::string::npos) << m;
+  m = message([&] { model.set_lr_multiplier("fc", -1.0); });
+  EXPECT_NE(m.find("fc"), std::string::npos) << m;
+  EXPECT_NE(m.find("-1"), std::string::npos) << m;
+  m = message([&] { model.set_trainable("x?", false); });
+  EXPECT_NE(m.find("x?"), std::string::npos) << m;
+  m = message([&] { (void)model.lr_multiplier("nope"); });
+  EXPECT_NE(m.find("nope"), std::string::npos) << m;
+  EXPECT_EQ(model.lr_multiplier("fc"), 1.0);  // a failed call changes nothing
 }
 
 }  // namespace

@@ -8,12 +8,13 @@
 //   auto plan = model.compile_training({.batch = 64});
 //   auto adam = optim::make_adam({.lr = 1e-3});
 //   plan.input().copy_from(images); plan.labels().copy_from(labels);
-//   float loss = plan.train_step(*adam);
+//   plan.forward(); plan.backward();          // loss, then gradients (train::train_step does
+//   adam->step(plan.parameter_block());       // all three; see train/step.h)
 #pragma once
 
 #include <convkit/nn/layers.h>
 #include <convkit/nn/value.h>
-#include <convkit/optim/optimizer.h>
+#include <convkit/tensor/param_block.h>
 #include <convkit/tensor/tensor.h>
 
 #include <cstdint>
@@ -30,6 +31,7 @@ namespace detail {
 struct ModelState;
 }
 class Plan;
+class ModelAccess;
 
 // Any layer struct (anything callable as Value(const Value&)), type-erased for sequential().
 class Layer {
@@ -90,21 +92,28 @@ class Model {
   std::vector<std::string> layer_names() const;
   Shape input_shape(int i = 0) const;   // per sample, e.g. [1, 28, 28]
   Shape output_shape(int i = 0) const;  // per sample, e.g. [10]
-  // Freezes/unfreezes a layer (no weight gradients, optimizer skips it). Throws on unknown names.
-  // Takes effect in plans compiled afterwards.
-  void set_trainable(std::string_view layer, bool trainable);
+  // Parameter groups for fine-tuning. `layers` is a layer name or a glob over layer names
+  // ("*" any run of characters, "?" one: "block1_*", "*"); throws Error when nothing matches.
+  // Both are model state, saved in the model spec (checkpoints) with the layer.
+  // set_trainable freezes/unfreezes (no weight gradients, the optimizer skips the parameters);
+  // it takes effect in plans compiled afterwards.
+  void set_trainable(std::string_view layers, bool trainable);
+  // The layers' parameters train at the optimizer's lr times `multiplier` (>= 0, finite; 1 by
+  // default; 0 keeps them fixed while their optimizer state advances). Takes effect at the next
+  // optimizer step, in plans compiled before too.
+  void set_lr_multiplier(std::string_view layers, double multiplier);
+  bool trainable(std::string_view layer) const;  // one layer by name
+  double lr_multiplier(std::string_view layer) const;
   std::vector<std::string> parameter_names() const;   // "conv2d.weight", ..., buffers included
   Tensor parameter(std::string_view name) const;      // a view: writes change the model
-  optim::ParamBlock parameter_block() const;          // for optimizers
+  ParamBlock parameter_block() const;  // for optimizers; slots in parameter_names() order
 
   Plan compile_training(const TrainingOptions& options) const;
   Plan compile_inference(const InferenceOptions& options) const;
 
-  detail::ModelState& state() const { return *state_; }  // internal: graph and parameters
-  // Internal: a model over an existing state (deserialized checkpoints, ONNX import).
-  explicit Model(std::shared_ptr<detail::ModelState> state) : state_(std::move(state)) {}
-
  private:
+  friend class ModelAccess;  // the graph and parameter store for io/ and tests (nn/model_access.h)
+  explicit Model(std::shared_ptr<detail::ModelState> state) : state_(std::move(state)) {}
   std::shared_ptr<detail::ModelState> state_;
 };
 
@@ -129,11 +138,24 @@ class Plan {
   std::uint64_t step() const;
   void set_step(std::uint64_t step);
 
+  // The training step as parts (train::train_step runs all three):
+  //   forward();                                   // the loss and the logits
+  //   backward();                                  // gradients into parameter_block().grads
+  //   optimizer.step(plan.parameter_block());      // the update, on the gradients as they are
+  // Between backward and the update a distributed run all-reduces the gradients (or overlaps
+  // that with backward, from the gradient-ready hook).
   void forward();
   void backward();
   float loss() const;  // training plans, after forward()
-  // forward + backward + optimizer.step over the model's parameters; returns the loss.
-  float train_step(optim::Optimizer& optimizer);
+  // The model's parameters and gradients this plan reads and writes (shared with the Model).
+  ParamBlock parameter_block() const;
+  // Training plans: `hook` runs during every backward() as soon as a layer's parameter gradients
+  // are final: layers in reverse topological order, each trainable parameter once per backward,
+  // frozen layers and buffers never (GradientReady names the slots and their gradient range).
+  // It runs on the thread calling backward(); what it throws leaves backward() (the layers
+  // below then have no new gradients). An empty hook removes it; with none set, backward() pays
+  // one branch per layer.
+  void set_gradient_ready_hook(GradientReadyHook hook);
 
   std::size_t memory_bytes() const;     // the planned activation/gradient arena
   std::size_t unplanned_bytes() const;  // what the same buffers would take without reuse

@@ -1,11 +1,13 @@
 // Optimizers over flat arenas: SGD (momentum, dampening, Nesterov), Adam (amsgrad), AdamW and
 // RMSprop (momentum, centered), with L2/L1 regularization and global-norm gradient clipping.
 // Parameters and gradients are one flat float block each (same layout, P = block.numel floats);
-// each parameter tensor is a ParamSlot inside it. Optimizer state is a few more flat buffers of
-// P floats, sized on the first step, so a step is one fused loop per slot and allocates nothing.
+// each parameter tensor is a ParamSlot inside it, with its own learning-rate multiplier (a
+// parameter group's). Optimizer state is a few more flat buffers of P floats, sized on the first
+// step, so a step is one fused loop per slot and allocates nothing.
 // The update formulas are exactly torch.optim's; L1 and clipping are convkit's additions.
 #pragma once
 
+#include <convkit/tensor/param_block.h>
 #include <convkit/tensor/tensor.h>
 
 #include <cstdint>
@@ -18,26 +20,10 @@
 
 namespace convkit::optim {
 
-// One parameter tensor inside the flat arenas; offset/numel in elements (floats).
-struct ParamSlot {
-  std::string name;
-  std::int64_t offset = 0;
-  std::int64_t numel = 0;
-  bool trainable = true;  // false: frozen, neither read nor written by the optimizer
-  bool decay = true;      // false: no weight decay / L1 (biases, batch-norm scale and shift)
-  // Per-slot coefficients added to Regularization's on decayed slots: the gradient gains
-  // l1*sign(w) + l2*w (a layer's Keras-style penalty l2*sum(w^2) arrives here as l2 = 2*l2).
-  float l1 = 0;
-  float l2 = 0;
-};
-
-// The parameters, their gradients (same layout) and the slots that carve them up.
-struct ParamBlock {
-  float* params = nullptr;
-  const float* grads = nullptr;  // read only: clipping and decay are applied on the fly
-  std::int64_t numel = 0;
-  std::span<const ParamSlot> slots;
-};
+// The flat block types live in tensor/ (tensor/param_block.h) so graph/ and nn/ need not include
+// optim/; these aliases keep the optim:: spelling.
+using ParamSlot = convkit::ParamSlot;
+using ParamBlock = convkit::ParamBlock;
 
 // Regularization shared by every optimizer. weight_decay is PyTorch's coupled L2 (adds
 // weight_decay*w to the gradient); l1 adds l1*sign(w); clip_norm > 0 rescales the gradient so
@@ -48,8 +34,7 @@ struct Regularization {
   double clip_norm = 0;
 };
 
-// Named optimizer state for checkpoints: each tensor is f32 of shape [P].
-using OptimizerState = std::vector<std::pair<std::string, Tensor>>;
+using OptimizerState = convkit::OptimizerState;  // named f32 buffers of P floats (checkpoints)
 
 class Optimizer {
  public:
@@ -60,9 +45,12 @@ class Optimizer {
   virtual std::string_view name() const = 0;  // "sgd", "adam", "adamw", "rmsprop"
 
   // One update: g = clip_scale * grad (+ weight_decay * w + l1 * sign(w) on slots with
-  // decay=true), then the optimizer's rule on every trainable slot. Frozen slots are left
-  // untouched and their gradients are never read. Throws Error on a malformed block or on a
-  // block whose size differs from the state's.
+  // decay=true), then the optimizer's rule on every trainable slot at learning rate
+  // lr() * slot.lr_multiplier (AdamW's decoupled decay too). Frozen slots are left untouched and
+  // their gradients are never read. It reads the gradients as they are: after backward, or
+  // after a distributed run has all-reduced them (the training step as parts: train/step.h).
+  // Throws Error on a malformed block (a slot outside it, a negative or non-finite
+  // lr_multiplier) or on a block whose size differs from the state's.
   void step(const ParamBlock& block);
 
   double lr() const { return lr_; }
@@ -95,6 +83,7 @@ class Optimizer {
     float weight_decay = 0;
     float l1 = 0;
     bool decay = true;  // the slot's ParamSlot::decay (for decoupled decay, AdamW)
+    double lr_multiplier = 1;  // the slot's ParamSlot::lr_multiplier: its rate is lr() times this
   };
 
   Optimizer(double lr, const Regularization& reg, std::vector<std::string> buffer_names);

@@ -144,20 +144,27 @@ graph::NodeId find_layer(const graph::Graph& graph, std::string_view layer, std:
 
 }  // namespace
 
+namespace {
+
+// Applies `set` to every layer `layers` selects on a copy of the graph (copies of a model share
+// graphs: copy on write), then refreshes the parameter slots from it.
+template <typename Set>
+void edit_layers(detail::ModelState& state, std::string_view layers, std::string_view what, Set&& set) {
+  auto graph = std::make_shared<graph::Graph>(*state.graph);
+  for (const auto id : select_layers(*graph, layers, what)) set(*graph, id);
+  state.params.sync_trainable(*graph);
+  state.graph = std::move(graph);
+}
+
+}  // namespace
+
 void Model::set_trainable(std::string_view layers, bool trainable) {
-  auto graph = std::make_shared<graph::Graph>(*state_->graph);  // copy on write: copies share graphs
-  for (const auto id : select_layers(*graph, layers, "set_trainable"))
-    graph->set_trainable(id, trainable);
-  state_->params.sync_trainable(*graph);
-  state_->graph = std::move(graph);
+  edit_layers(*state_, layers, "set_trainable", [&](graph::Graph& g, graph::NodeId id) { g.set_trainable(id, trainable); });
 }
 
 void Model::set_lr_multiplier(std::string_view layers, double multiplier) {
-  auto graph = std::make_shared<graph::Graph>(*state_->graph);  // copy on write: copies share graphs
-  for (const auto id : select_layers(*graph, layers, "set_lr_multiplier"))
-    graph->set_lr_multiplier(id, multiplier);
-  state_->params.sync_trainable(*graph);
-  state_->graph = std::move(graph);
+  edit_layers(*state_, layers, "set_lr_multiplier",
+              [&](graph::Graph& g, graph::NodeId id) { g.set_lr_multiplier(id, multiplier); });
 }
 
 bool Model::trainable(std::string_view layer) const {

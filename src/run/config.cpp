@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 #include <tuple>
@@ -151,6 +152,26 @@ RunConfig parse(YAML::Node doc, const std::string& source, const std::vector<std
       config_fail("'train.test_tta' must be none, shift, flip or shift+flip, got '{}'", c.test_tta);
     c.tensorboard = train.get<bool>("tensorboard", true);
 
+    YAML::Node groups = train.raw("param_groups");
+    if (groups && !groups.IsNull()) {
+      if (!groups.IsSequence())
+        config_fail("'train.param_groups' must be a list like [{{layers: \"conv*\", lr_multiplier: 0.1}}]");
+      for (std::size_t i = 0; i < groups.size(); ++i) {
+        YamlSection g(groups[i], fmt::format("train.param_groups.{}", i));
+        RunConfig::ParamGroup group{.layers = g.required<std::string>("layers")};
+        if (g.has("trainable")) group.trainable = g.get<bool>("trainable", true);
+        if (g.has("lr_multiplier")) {
+          group.lr_multiplier = g.get<double>("lr_multiplier", 1.0);
+          if (!(*group.lr_multiplier >= 0) || !std::isfinite(*group.lr_multiplier))
+            config_fail("'{}' must be a finite number >= 0, got {}", g.path_of("lr_multiplier"), *group.lr_multiplier);
+        } else {
+          g.get<double>("lr_multiplier", 1.0);  // mark as known
+        }
+        g.get<bool>("trainable", true);
+        g.finish();
+        c.param_groups.push_back(std::move(group));
+      }
+    }
     YAML::Node opt = train.raw("optimizer");
     if (opt && opt.IsMap()) {
       for (const auto& item : opt) {
@@ -276,7 +297,21 @@ std::string read_text(const std::string& path) {
 
 }  // namespace
 
-nn::Model RunConfig::build_model() const { return nn::sequential(input, layers); }
+nn::Model RunConfig::build_model() const {
+  nn::Model model = nn::sequential(input, layers);
+  for (std::size_t i = 0; i < param_groups.size(); ++i) {
+    const ParamGroup& g = param_groups[i];
+    try {
+      if (g.trainable) model.set_trainable(g.layers, *g.trainable);
+      if (g.lr_multiplier) model.set_lr_multiplier(g.layers, *g.lr_multiplier);
+    } catch (const ConfigError&) {
+      throw;
+    } catch (const Error& e) {
+      config_fail("'train.param_groups.{}.layers': {}", i, e.what());
+    }
+  }
+  return model;
+}
 
 RunConfig parse_run_config(const std::string& text, const std::string& source, const std::vector<std::string>& sets) {
   YAML::Node doc = load_yaml(text, source);

@@ -98,7 +98,7 @@ TEST(ModelSpecTest, BackboneLayersRoundTrip) {
   x = ReLU6{}(HardSigmoid{}(x));
   Value y = Dense{.units = 4, .activation = Activation::ReLU6}(Flatten{}(x));
   nn::Model model(in, y);
-  const auto& original = *model.state().graph;
+  const auto& original = nn::ModelAccess::graph(model);
   const std::string json = graph_to_json(original);
   for (auto op : {"\"Pad\"", "\"Multiply\"", "\"Clip\"", "\"ReLU6\"", "\"HardSwish\"", "\"HardSigmoid\""})
     EXPECT_NE(json.find(op), std::string::npos) << op;

@@ -45,3 +45,27 @@ TEST(RunConfigLoad, MistakesAreConfigErrorsNamingTheKey) {
 
 }  // namespace
 }  // namespace convkit::run
+
+namespace convkit::run {
+namespace {
+
+TEST(RunConfigLoad, ParamGroupsFreezeAndScaleLayersByNameOrGlob) {
+  const std::string yaml = std::string(testing::kBarsConfig) +
+                           "  param_groups:\n"
+                           "    - {layers: \"conv*\", trainable: false}\n"
+                           "    - {layers: dense, lr_multiplier: 0.1}\n";
+  const RunConfig c = parse_run_config(yaml, "cfg.yaml");
+  ASSERT_EQ(c.param_groups.size(), 2u);
+  const nn::Model model = c.build_model();
+  EXPECT_FALSE(model.trainable("conv2d"));
+  EXPECT_TRUE(model.trainable("dense"));
+  EXPECT_DOUBLE_EQ(model.lr_multiplier("dense"), 0.1);
+  EXPECT_DOUBLE_EQ(model.lr_multiplier("conv2d"), 1.0);
+  EXPECT_NE(config_error(yaml, {"train.param_groups.1.layers=nothing*"}).find("train.param_groups.1.layers"),
+            std::string::npos);
+  EXPECT_NE(config_error(yaml, {"train.param_groups.1.lr_multiplier=-1"}).find("lr_multiplier"), std::string::npos);
+  EXPECT_NE(config_error(yaml, {"train.param_groups.0.frozen=true"}).find("frozen"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace convkit::run

@@ -4,7 +4,7 @@
 // issue). Adding a layer = its op files, its option struct, one row, its tests.
 //
 // The schema reads keys through LayerReader, which a config format implements (the YAML one is
-// in the CLI's config_layers.cpp), so nn knows key names and defaults but no parser. A reader is
+// in run/config_layers.cpp), so nn knows key names and defaults but no parser. A reader is
 // strict: it remembers the keys read and rejects others, and its errors name the key's path
 // ("model.layers[3].filters").
 #pragma once

@@ -36,6 +36,14 @@ struct RunConfig {
   double ema_decay = 0;  // train.ema_decay: weight averaging, 0 = off
   std::string test_tta = "none";  // train.test_tta: test-time augmentation of the final test evaluation
   bool tensorboard = true;  // write TensorBoard event files into the run directory
+  // train.param_groups: [{layers: "conv*", trainable: false, lr_multiplier: 0.1}, ...], applied in
+  // order by build_model() (Model::set_trainable / set_lr_multiplier: a layer name or a glob).
+  struct ParamGroup {
+    std::string layers;
+    std::optional<bool> trainable;
+    std::optional<double> lr_multiplier;
+  };
+  std::vector<ParamGroup> param_groups;
   std::string optimizer = "adam";
   optim::OptionList optimizer_options;
   optim::ScheduleOptions schedule;
@@ -49,7 +57,7 @@ struct RunConfig {
   int checkpoint_every_n_epochs = 0;
 
   std::string resolved_yaml;  // the merged document, written to the run directory as config.yaml
-  nn::Model build_model() const;
+  nn::Model build_model() const;  // the layers, then param_groups
 };
 
 // The built-in default config (examples/mnist_default.yaml).

@@ -133,7 +133,8 @@ TEST(ModelSpecTest, FloatAttributesStayFloats) {
   const std::string json = graph_to_json(nn::ModelAccess::graph(model));
   EXPECT_NE(json.find(R"("alpha":1.0)"), std::string::npos) << json;
   auto rebuilt = graph_from_json(json, "x");
-  for (const auto& [key, value] : rebuilt->node(0).op->attrs().items())
+  const auto attrs = rebuilt->node(0).op->attrs();  // by value: iterate a named copy, not a temporary
+  for (const auto& [key, value] : attrs.items())
     if (key == "alpha") EXPECT_TRUE(std::holds_alternative<double>(value));
 }
 

@@ -22,7 +22,8 @@ template <typename Step>
 double run_for(double seconds, Step step) {
   const auto start = std::chrono::steady_clock::now();
   double flops = 0;
-  while (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < seconds) flops += step();
+  while (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < seconds)
+    flops += step();
   return flops;
 }
 
@@ -61,7 +62,8 @@ double gflops(int threads, double seconds, Block block) {
   const auto start = std::chrono::steady_clock::now();
 #pragma omp parallel num_threads(threads) reduction(+ : total)
   total += run_for(seconds, [&] { return block(float(omp_get_thread_num())); });
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return total / wall / 1e9;
 }
 

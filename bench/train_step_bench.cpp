@@ -15,22 +15,23 @@ namespace {
 
 // The classic Keras/PyTorch MNIST CNN (conv 32, conv 64, maxpool, dropout, dense 128, dense 10).
 nn::Model mnist_cnn() {
-  return nn::sequential({1, 28, 28}, {
-      nn::Conv2D{.filters = 32, .kernel = 3, .activation = nn::Activation::ReLU},
-      nn::Conv2D{.filters = 64, .kernel = 3, .activation = nn::Activation::ReLU},
-      nn::MaxPool2D{.pool = 2}, nn::Dropout{.rate = 0.25}, nn::Flatten{},
-      nn::Dense{.units = 128, .activation = nn::Activation::ReLU}, nn::Dropout{.rate = 0.5},
-      nn::Dense{.units = 10}});
+  return nn::sequential({1, 28, 28},
+                        {nn::Conv2D{.filters = 32, .kernel = 3, .activation = nn::Activation::ReLU},
+                         nn::Conv2D{.filters = 64, .kernel = 3, .activation = nn::Activation::ReLU},
+                         nn::MaxPool2D{.pool = 2}, nn::Dropout{.rate = 0.25}, nn::Flatten{},
+                         nn::Dense{.units = 128, .activation = nn::Activation::ReLU},
+                         nn::Dropout{.rate = 0.5}, nn::Dense{.units = 10}});
 }
 
 // A small CNN with batch norm: conv 5x5/24 + BN, conv 3x3/32 + BN, dense 256.
 nn::Model small_bn_cnn() {
-  return nn::sequential({1, 28, 28}, {
-      nn::Conv2D{.filters = 24, .kernel = 5, .use_bias = false}, nn::BatchNorm{.activation = nn::Activation::ReLU},
-      nn::MaxPool2D{.pool = 2},
-      nn::Conv2D{.filters = 32, .kernel = 3, .use_bias = false}, nn::BatchNorm{.activation = nn::Activation::ReLU},
-      nn::MaxPool2D{.pool = 2}, nn::Flatten{},
-      nn::Dense{.units = 256, .activation = nn::Activation::ReLU}, nn::Dense{.units = 10}});
+  return nn::sequential(
+      {1, 28, 28},
+      {nn::Conv2D{.filters = 24, .kernel = 5, .use_bias = false},
+       nn::BatchNorm{.activation = nn::Activation::ReLU}, nn::MaxPool2D{.pool = 2},
+       nn::Conv2D{.filters = 32, .kernel = 3, .use_bias = false},
+       nn::BatchNorm{.activation = nn::Activation::ReLU}, nn::MaxPool2D{.pool = 2}, nn::Flatten{},
+       nn::Dense{.units = 256, .activation = nn::Activation::ReLU}, nn::Dense{.units = 10}});
 }
 
 void fill(nn::Plan& plan, bool labels) {
@@ -50,11 +51,13 @@ void train_step(benchmark::State& state, nn::Model (*build)()) {
   fill(plan, true);
   train::train_step(plan, *adam);  // warm-up: first-call setup
   for (auto _ : state) benchmark::DoNotOptimize(train::train_step(plan, *adam));
-  state.counters["steps/s"] = benchmark::Counter(double(state.iterations()), benchmark::Counter::kIsRate);
-  state.counters["images/s"] = benchmark::Counter(double(state.iterations() * batch), benchmark::Counter::kIsRate);
-  state.counters["GFLOP/s"] = benchmark::Counter(3.0 * model.flops_per_sample() * double(batch) *
-                                                     double(state.iterations()) * 1e-9,
-                                                 benchmark::Counter::kIsRate);
+  state.counters["steps/s"] =
+      benchmark::Counter(double(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["images/s"] =
+      benchmark::Counter(double(state.iterations() * batch), benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      3.0 * model.flops_per_sample() * double(batch) * double(state.iterations()) * 1e-9,
+      benchmark::Counter::kIsRate);
 }
 
 void inference(benchmark::State& state, nn::Model (*build)()) {
@@ -65,13 +68,24 @@ void inference(benchmark::State& state, nn::Model (*build)()) {
   fill(plan, false);
   plan.forward();
   for (auto _ : state) plan.forward();
-  state.counters["images/s"] = benchmark::Counter(double(state.iterations() * batch), benchmark::Counter::kIsRate);
+  state.counters["images/s"] =
+      benchmark::Counter(double(state.iterations() * batch), benchmark::Counter::kIsRate);
 }
 
 }  // namespace
 
-BENCHMARK_CAPTURE(train_step, mnist_cnn, &mnist_cnn)->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(train_step, small_bn_cnn, &small_bn_cnn)->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(inference, mnist_cnn, &mnist_cnn)->Arg(1)->Arg(128)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_CAPTURE(train_step, mnist_cnn, &mnist_cnn)
+    ->Arg(128)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(train_step, small_bn_cnn, &small_bn_cnn)
+    ->Arg(128)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(inference, mnist_cnn, &mnist_cnn)
+    ->Arg(1)
+    ->Arg(128)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 
 BENCHMARK_MAIN();

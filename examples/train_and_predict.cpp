@@ -30,7 +30,8 @@ const std::vector<std::string> kClasses{"horizontal", "vertical", "diagonal", "a
 
 // The image of class `label` with the bar shifted by `offset`, plus noise from `key`.
 void draw(std::uint8_t* img, int label, int offset, std::uint64_t key) {
-  for (int i = 0; i < kSize * kSize; ++i) img[i] = std::uint8_t(ck::philox(key, std::uint64_t(i))[0] % 60);
+  for (int i = 0; i < kSize * kSize; ++i)
+    img[i] = std::uint8_t(ck::philox(key, std::uint64_t(i))[0] % 60);
   for (int a = 0; a < kSize; ++a)
     for (int w = -1; w <= 1; ++w) {
       const int b = kSize / 2 + offset + w;
@@ -52,7 +53,8 @@ ck::data::Dataset make_dataset(std::int64_t n, std::uint64_t seed) {
     const auto r = ck::philox(seed, std::uint64_t(i));
     const int label = int(r[0] % kClasses.size()), offset = int(r[1] % 9) - 4;
     d.labels.data<std::int32_t>()[i] = label;
-    draw(d.images.data<std::uint8_t>() + i * kSize * kSize, label, offset, ck::derive_key(seed, fmt::format("n{}", i)));
+    draw(d.images.data<std::uint8_t>() + i * kSize * kSize, label, offset,
+         ck::derive_key(seed, fmt::format("n{}", i)));
   }
   return d;
 }
@@ -83,13 +85,16 @@ int main(int argc, char** argv) {
   fs::remove_all(out);
   try {
     // 1. Train: a RunConfig from YAML text, our own data instead of a dataset by name.
-    const ck::run::RunConfig config = ck::run::parse_run_config(kConfig, "train_and_predict config");
-    ck::run::LoadedData data{.train = make_dataset(2000, 1), .test = make_dataset(400, 2), .class_names = kClasses,
+    const ck::run::RunConfig config =
+        ck::run::parse_run_config(kConfig, "train_and_predict config");
+    ck::run::LoadedData data{.train = make_dataset(2000, 1),
+                             .test = make_dataset(400, 2),
+                             .class_names = kClasses,
                              .preprocess = {.mean = {0.2f}, .std = {0.3f}}};
-    const ck::run::RunResult result =
-        ck::run::train(config, {.out = out / "run", .data = data, .show_summary = false, .progress = false});
-    fmt::print("run::train: test accuracy {:.2f}% after {} epochs; run directory {}\n", 100 * result.test.accuracy,
-               result.epoch, result.dir.string());
+    const ck::run::RunResult result = ck::run::train(
+        config, {.out = out / "run", .data = data, .show_summary = false, .progress = false});
+    fmt::print("run::train: test accuracy {:.2f}% after {} epochs; run directory {}\n",
+               100 * result.test.accuracy, result.epoch, result.dir.string());
 
     // 2. Predict PNG files through a Predictor opened from the run directory.
     ck::train::Predictor predictor = ck::run::open_predictor(result.dir);
@@ -101,13 +106,16 @@ int main(int argc, char** argv) {
       ck::io::write_png(png, image);
       std::ifstream in(png, std::ios::binary);
       const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-      const ck::Tensor p = predictor.predict_encoded(std::as_bytes(std::span(bytes.data(), bytes.size())), png.string());
+      const ck::Tensor p = predictor.predict_encoded(
+          std::as_bytes(std::span(bytes.data(), bytes.size())), png.string());
       const auto top = ck::train::top_k(p, 0, 1, predictor.class_names())[0];
       fmt::print("{}: {} ({:.1f}%)\n", png.filename().string(), top.label, 100 * top.probability);
       correct += top.index == label;
     }
     const bool ok = result.test.accuracy >= 0.9 && correct == int(kClasses.size());
-    fmt::print("{}\n", ok ? "ok" : "FAILED: expected >= 90% test accuracy and every PNG classified correctly");
+    fmt::print(
+        "{}\n",
+        ok ? "ok" : "FAILED: expected >= 90% test accuracy and every PNG classified correctly");
     return ok ? 0 : 1;
   } catch (const std::exception& e) {
     fmt::print(stderr, "train_and_predict: {}\n", e.what());

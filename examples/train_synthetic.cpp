@@ -7,10 +7,10 @@
 
 #include <fmt/format.h>
 
+#include <omp.h>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <omp.h>
 
 namespace nn = convkit::nn;
 namespace optim = convkit::optim;
@@ -37,10 +37,17 @@ void make_batch(const convkit::Tensor& images, const convkit::Tensor& labels, st
       for (int w = -1; w <= 1; ++w) {
         int b = kSize / 2 + offset + w, row = 0, col = 0;
         switch (label) {
-          case 0: row = b, col = a; break;                 // horizontal
-          case 1: row = a, col = b; break;                 // vertical
-          case 2: row = a, col = a + offset + w; break;    // diagonal
-          default: row = a, col = kSize - 1 - a + offset + w;  // anti-diagonal
+          case 0:
+            row = b, col = a;
+            break;  // horizontal
+          case 1:
+            row = a, col = b;
+            break;  // vertical
+          case 2:
+            row = a, col = a + offset + w;
+            break;  // diagonal
+          default:
+            row = a, col = kSize - 1 - a + offset + w;  // anti-diagonal
         }
         if (row >= 0 && row < kSize && col >= 0 && col < kSize) img[row * kSize + col] += 1.0f;
       }
@@ -56,15 +63,22 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--threads")) omp_set_num_threads(std::atoi(argv[i + 1]));
   }
   try {
-    auto model = nn::sequential({1, kSize, kSize}, {
-        nn::Conv2D{.filters = 8, .kernel = 3, .padding = nn::Padding::Same, .activation = nn::Activation::ReLU},
-        nn::BatchNorm{},
-        nn::MaxPool2D{.pool = 2},
-        nn::Conv2D{.filters = 16, .kernel = 3, .padding = nn::Padding::Same, .activation = nn::Activation::ReLU},
-        nn::GlobalAvgPool2D{},
-        nn::Dropout{.rate = 0.1},
-        nn::Dense{.units = kClasses},
-    });
+    auto model =
+        nn::sequential({1, kSize, kSize}, {
+                                              nn::Conv2D{.filters = 8,
+                                                         .kernel = 3,
+                                                         .padding = nn::Padding::Same,
+                                                         .activation = nn::Activation::ReLU},
+                                              nn::BatchNorm{},
+                                              nn::MaxPool2D{.pool = 2},
+                                              nn::Conv2D{.filters = 16,
+                                                         .kernel = 3,
+                                                         .padding = nn::Padding::Same,
+                                                         .activation = nn::Activation::ReLU},
+                                              nn::GlobalAvgPool2D{},
+                                              nn::Dropout{.rate = 0.1},
+                                              nn::Dense{.units = kClasses},
+                                          });
     model.initialize(42);
     fmt::print("{}\n", model.summary());
 
@@ -80,13 +94,15 @@ int main(int argc, char** argv) {
       }
       smoothed = step == 0 ? loss : 0.9 * smoothed + 0.1 * loss;
       if (step == 0) first = loss;
-      if (step % 25 == 0) fmt::print("step {:4d}  loss {:.4f}  (smoothed {:.4f})\n", step, loss, smoothed);
+      if (step % 25 == 0)
+        fmt::print("step {:4d}  loss {:.4f}  (smoothed {:.4f})\n", step, loss, smoothed);
       if (step >= 20 && smoothed < first / 10) {
         fmt::print("loss fell 10x: {:.4f} -> {:.4f} after {} steps\n", first, smoothed, step + 1);
         return 0;
       }
     }
-    fmt::print(stderr, "loss did not fall 10x in {} steps: {:.4f} -> {:.4f}\n", max_steps, first, smoothed);
+    fmt::print(stderr, "loss did not fall 10x in {} steps: {:.4f} -> {:.4f}\n", max_steps, first,
+               smoothed);
     return 1;
   } catch (const convkit::Error& e) {
     fmt::print(stderr, "error: {}\n", e.what());

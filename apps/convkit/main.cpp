@@ -24,7 +24,8 @@ const CLI::Validator& at_least_one() {
         } catch (const std::exception&) {
           used = 0;
         }
-        if (used != text.size() || used == 0 || value < 1) return "must be a whole number >= 1, got " + text;
+        if (used != text.size() || used == 0 || value < 1)
+          return "must be a whole number >= 1, got " + text;
         return {};
       },
       "INT>=1");
@@ -42,7 +43,8 @@ std::string closest_name(const std::string& word, const std::vector<std::string>
     for (std::size_t j = 0; j <= m; ++j) d[0][j] = j;
     for (std::size_t i = 1; i <= n; ++i)
       for (std::size_t j = 1; j <= m; ++j) {
-        d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (word[i - 1] != name[j - 1])});
+        d[i][j] = std::min(
+            {d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (word[i - 1] != name[j - 1])});
         if (i > 1 && j > 1 && word[i - 1] == name[j - 2] && word[i - 2] == name[j - 1])
           d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
       }
@@ -76,8 +78,9 @@ int main(int argc, char** argv) {
     for (const auto* sub : app.get_subcommands({})) names.push_back(sub->get_name());
     if (std::find(names.begin(), names.end(), argv[1]) == names.end()) {
       const std::string near = closest_name(argv[1], names);
-      fmt::print(stderr, "convkit: unknown command '{}'.{} Commands: {} (convkit --help)\n", argv[1],
-                 near.empty() ? "" : fmt::format(" Did you mean '{}'?", near), fmt::join(names, ", "));
+      fmt::print(stderr, "convkit: unknown command '{}'.{} Commands: {} (convkit --help)\n",
+                 argv[1], near.empty() ? "" : fmt::format(" Did you mean '{}'?", near),
+                 fmt::join(names, ", "));
       return 2;
     }
   }

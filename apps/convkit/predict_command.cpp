@@ -27,7 +27,8 @@ int run_predict(const PredictArgs& args) {
   for (const auto& file : args.images) {
     Tensor image = run::as_data_error([&] { return data::read_image(file); });
     if (args.invert)
-      for (std::uint8_t* p = image.data<std::uint8_t>(), *end = p + image.numel(); p != end; ++p) *p = 255 - *p;
+      for (std::uint8_t *p = image.data<std::uint8_t>(), *end = p + image.numel(); p != end; ++p)
+        *p = 255 - *p;
     images.push_back(image);
   }
   const Tensor probabilities = run::as_data_error([&] { return predictor.predict_images(images); });
@@ -36,9 +37,12 @@ int run_predict(const PredictArgs& args) {
     nlohmann::json entry{{"image", args.images[i]}};
     if (!args.json) fmt::print("{}\n", args.images[i]);
     int rank = 0;
-    for (const auto& c : train::top_k(probabilities, std::int64_t(i), args.top_k, predictor.class_names())) {
-      entry["top"].push_back({{"class", c.index}, {"label", c.label}, {"probability", c.probability}});
-      if (!args.json) fmt::print("  {:>2}. {:<16} {:6.2f}%\n", ++rank, c.label, 100.0 * c.probability);
+    for (const auto& c :
+         train::top_k(probabilities, std::int64_t(i), args.top_k, predictor.class_names())) {
+      entry["top"].push_back(
+          {{"class", c.index}, {"label", c.label}, {"probability", c.probability}});
+      if (!args.json)
+        fmt::print("  {:>2}. {:<16} {:6.2f}%\n", ++rank, c.label, 100.0 * c.probability);
     }
     out.push_back(entry);
   }

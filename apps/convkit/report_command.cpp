@@ -1,4 +1,5 @@
-// `convkit report RUN_DIR`: (re)writes the run's self-contained HTML report (run::write_run_report).
+// `convkit report RUN_DIR`: (re)writes the run's self-contained HTML report
+// (run::write_run_report).
 #include "commands.h"
 
 #include <convkit/run/report.h>
@@ -17,7 +18,8 @@ struct ReportArgs {
 
 CommandRunner add_report_command(CLI::App& app) {
   auto args = std::make_shared<ReportArgs>();
-  auto* cmd = app.add_subcommand("report", "Write the HTML report of a run directory (RUN_DIR/report.html)");
+  auto* cmd = app.add_subcommand("report",
+                                 "Write the HTML report of a run directory (RUN_DIR/report.html)");
   cmd->add_option("run_dir", args->run_dir, "run directory of `convkit train`")
       ->required()
       ->check(CLI::ExistingDirectory);

@@ -1,4 +1,5 @@
-// `convkit summary CONFIG|CHECKPOINT|RUN_DIR`: the model's layer table (output shapes, parameters, FLOPs).
+// `convkit summary CONFIG|CHECKPOINT|RUN_DIR`: the model's layer table (output shapes, parameters,
+// FLOPs).
 #include "commands.h"
 
 #include <convkit/run/config.h>
@@ -34,8 +35,11 @@ int run_summary(const std::string& path, const std::vector<std::string>& sets) {
 CommandRunner add_summary_command(CLI::App& app) {
   auto path = std::make_shared<std::string>();
   auto sets = std::make_shared<std::vector<std::string>>();
-  auto* cmd = app.add_subcommand("summary", "Print the layer table of a config, checkpoint or run directory");
-  cmd->add_option("file", *path, "YAML config, checkpoint or run directory")->required()->check(CLI::ExistingPath);
+  auto* cmd = app.add_subcommand("summary",
+                                 "Print the layer table of a config, checkpoint or run directory");
+  cmd->add_option("file", *path, "YAML config, checkpoint or run directory")
+      ->required()
+      ->check(CLI::ExistingPath);
   cmd->add_option("--set", *sets, "override a config key (repeatable)");
   return [path, sets] { return run_summary(*path, *sets); };
 }

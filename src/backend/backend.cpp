@@ -15,9 +15,10 @@ namespace convkit::backend {
 ReferenceKernel::ReferenceKernel(const KernelRequest& request)
     : op_(request.op), saved_(request.op.saved(request.inputs)) {
   if (!request.device.is_host())
-    fail("the reference kernel of {} runs host loops and cannot run on {} memory (the backend "
-         "needs a kernel of its own for it)",
-         request.op.type(), request.device.str());
+    fail(
+        "the reference kernel of {} runs host loops and cannot run on {} memory (the backend "
+        "needs a kernel of its own for it)",
+        request.op.type(), request.device.str());
 }
 
 namespace {
@@ -32,16 +33,20 @@ void check_host(std::string_view op, std::string_view call,
                 std::initializer_list<std::pair<const char*, std::span<const Tensor>>> groups) {
   for (const auto& [what, tensors] : groups)
     if (const Tensor* t = off_host(tensors))
-      fail("the reference kernel of {} runs host loops, but its {} {} {} lives on {}; it cannot "
-           "touch that memory",
-           op, call, what, t->shape().str(), t->device().str());
+      fail(
+          "the reference kernel of {} runs host loops, but its {} {} {} lives on {}; it cannot "
+          "touch that memory",
+          op, call, what, t->shape().str(), t->device().str());
 }
 }  // namespace
 
 void ReferenceKernel::forward(const ForwardCall& call) {
   if (!forward_checked_) {
     check_host(op_.type(), "forward",
-               {{"input", call.inputs}, {"output", call.outputs}, {"parameter", call.params}, {"saved tensor", call.saved}});
+               {{"input", call.inputs},
+                {"output", call.outputs},
+                {"parameter", call.params},
+                {"saved tensor", call.saved}});
     forward_checked_ = true;
   }
   op_.forward(call);
@@ -50,9 +55,13 @@ void ReferenceKernel::forward(const ForwardCall& call) {
 void ReferenceKernel::backward(const BackwardCall& call) {
   if (!backward_checked_) {
     check_host(op_.type(), "backward",
-               {{"input", call.inputs}, {"output", call.outputs}, {"parameter", call.params},
-                {"saved tensor", call.saved}, {"output gradient", call.grad_outputs},
-                {"input gradient", call.grad_inputs}, {"parameter gradient", call.grad_params}});
+               {{"input", call.inputs},
+                {"output", call.outputs},
+                {"parameter", call.params},
+                {"saved tensor", call.saved},
+                {"output gradient", call.grad_outputs},
+                {"input gradient", call.grad_inputs},
+                {"parameter gradient", call.grad_params}});
     backward_checked_ = true;
   }
   op_.backward(call);
@@ -70,13 +79,17 @@ class ReferenceBackend final : public cpu::HostBackend {
 std::unique_ptr<Kernel> make_kernel_or_reference(Backend& backend, const KernelRequest& request) {
   if (auto kernel = backend.make_kernel(request)) return kernel;
   if (!request.all_plain())
-    fail("internal error: backend '{}' offered the blocked layout for {} on input {} but built no "
-         "kernel for it (compile with blocked_layouts = false to work around)",
-         backend.name(), request.op.type(), request.inputs.empty() ? std::string("-") : request.inputs[0].shape.str());
+    fail(
+        "internal error: backend '{}' offered the blocked layout for {} on input {} but built no "
+        "kernel for it (compile with blocked_layouts = false to work around)",
+        backend.name(), request.op.type(),
+        request.inputs.empty() ? std::string("-") : request.inputs[0].shape.str());
   return std::make_unique<ReferenceKernel>(request);
 }
 
-std::vector<std::string_view> backend_names() { return {"cpu", "reference"}; }
+std::vector<std::string_view> backend_names() {
+  return {"cpu", "reference"};
+}
 
 std::unique_ptr<Backend> make_backend(std::string_view name) {
   if (name == "cpu") return cpu::make_cpu_backend();

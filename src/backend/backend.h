@@ -57,7 +57,8 @@ class Backend {
 // from the OpenMP team size then) and run inside one. Two virtual calls per scope.
 class ExecutionScope {
  public:
-  ExecutionScope(Backend& backend, int threads) : backend_(backend), saved_(backend.enter(threads)) {}
+  ExecutionScope(Backend& backend, int threads)
+      : backend_(backend), saved_(backend.enter(threads)) {}
   ~ExecutionScope() { backend_.leave(saved_); }
   ExecutionScope(const ExecutionScope&) = delete;
   ExecutionScope& operator=(const ExecutionScope&) = delete;

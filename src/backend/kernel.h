@@ -44,15 +44,19 @@ struct KernelRequest {
   std::vector<TensorSpec> inputs;
   std::vector<TensorSpec> outputs;
   Mode mode = Mode::Infer;
-  bool backward = false;           // backward() will be called (Train mode, some grad needed)
-  bool param_grads = false;        // weight gradients are needed (the layer is not frozen)
-  std::vector<bool> input_grads;   // per input: its gradient is needed
+  bool backward = false;          // backward() will be called (Train mode, some grad needed)
+  bool param_grads = false;       // weight gradients are needed (the layer is not frozen)
+  std::vector<bool> input_grads;  // per input: its gradient is needed
   // How each input and output is stored; a missing entry (or an empty vector) means Plain.
   std::vector<Layout> input_layouts, output_layouts;
   Device device;  // where the kernel's tensors live (the backend's device)
 
-  Layout input_layout(std::size_t k) const { return k < input_layouts.size() ? input_layouts[k] : Layout::Plain; }
-  Layout output_layout(std::size_t k) const { return k < output_layouts.size() ? output_layouts[k] : Layout::Plain; }
+  Layout input_layout(std::size_t k) const {
+    return k < input_layouts.size() ? input_layouts[k] : Layout::Plain;
+  }
+  Layout output_layout(std::size_t k) const {
+    return k < output_layouts.size() ? output_layouts[k] : Layout::Plain;
+  }
   // Every input and output is Layout::Plain (what kernels without a layout offer require).
   bool all_plain() const {
     for (const auto* layouts : {&input_layouts, &output_layouts})

@@ -3,9 +3,9 @@
 // SHA-256, after which the temporary file is fsynced and renamed into place.
 #include "data/download.h"
 
-#include <convkit/version.h>
 #include <convkit/data/resolve.h>
 #include <convkit/util/error.h>
+#include <convkit/version.h>
 
 #include <curl/curl.h>
 #include <fcntl.h>

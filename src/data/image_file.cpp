@@ -41,13 +41,15 @@ Tensor decode_png(std::span<const std::byte> bytes, const std::string& source) {
   auto* o = out.data<std::uint8_t>();
   for (std::int64_t y = 0; y < h; ++y)
     for (std::int64_t x = 0; x < w; ++x)
-      for (std::int64_t k = 0; k < c; ++k) o[(k * h + y) * w + x] = hwc[std::size_t((y * w + x) * c + k)];
+      for (std::int64_t k = 0; k < c; ++k)
+        o[(k * h + y) * w + x] = hwc[std::size_t((y * w + x) * c + k)];
   return out;
 }
 
 // Netpbm: P2/P3 (ASCII) and P5/P6 (binary), maxval up to 65535 (scaled to 0..255).
 Tensor decode_netpbm(std::span<const std::byte> bytes, const std::string& source) {
-  std::istringstream in(std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()), std::ios::binary);
+  std::istringstream in(std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
+                        std::ios::binary);
   std::string magic;
   in >> magic;
   const bool ascii = magic == "P2" || magic == "P3", color = magic == "P3" || magic == "P6";
@@ -62,12 +64,16 @@ Tensor decode_netpbm(std::span<const std::byte> bytes, const std::string& source
     if (!(in >> v) || v <= 0) fail("{}: bad Netpbm header: expected the {}", source, what);
     return v;
   };
-  const long w = read_number("width"), h = read_number("height"), maxval = read_number("maximum value");
-  if (maxval > 65535 || w * h > (1L << 28)) fail("{}: unsupported Netpbm image ({}x{}, max {})", source, w, h, maxval);
+  const long w = read_number("width"), h = read_number("height"),
+             maxval = read_number("maximum value");
+  if (maxval > 65535 || w * h > (1L << 28))
+    fail("{}: unsupported Netpbm image ({}x{}, max {})", source, w, h, maxval);
   const std::int64_t c = color ? 3 : 1;
   Tensor out = Tensor::empty({c, h, w}, DType::u8);
   auto* o = out.data<std::uint8_t>();
-  auto scale = [&](long v) { return std::uint8_t(std::lround(double(std::min(v, maxval)) * 255.0 / double(maxval))); };
+  auto scale = [&](long v) {
+    return std::uint8_t(std::lround(double(std::min(v, maxval)) * 255.0 / double(maxval)));
+  };
   if (!ascii) in.get();  // the single whitespace byte before the raster
   for (long y = 0; y < h; ++y)
     for (long x = 0; x < w; ++x)
@@ -89,8 +95,10 @@ Tensor decode_netpbm(std::span<const std::byte> bytes, const std::string& source
 
 Tensor decode_image(std::span<const std::byte> bytes, const std::string& source) {
   const auto* head = reinterpret_cast<const unsigned char*>(bytes.data());
-  if (bytes.size() >= 8 && !std::memcmp(head, "\x89PNG\r\n\x1a\n", 8)) return decode_png(bytes, source);
-  if (bytes.size() >= 2 && head[0] == 'P' && (head[1] == '2' || head[1] == '3' || head[1] == '5' || head[1] == '6'))
+  if (bytes.size() >= 8 && !std::memcmp(head, "\x89PNG\r\n\x1a\n", 8))
+    return decode_png(bytes, source);
+  if (bytes.size() >= 2 && head[0] == 'P' &&
+      (head[1] == '2' || head[1] == '3' || head[1] == '5' || head[1] == '6'))
     return decode_netpbm(bytes, source);
   fail("{}: unsupported image format (expected PNG or PGM/PPM)", source);
 }
@@ -104,7 +112,8 @@ Tensor read_image(const std::filesystem::path& path) {
   return decode_image(std::as_bytes(std::span(bytes.data(), bytes.size())), path.string());
 }
 
-Tensor fit_image(const Tensor& image, std::int64_t channels, std::int64_t height, std::int64_t width) {
+Tensor fit_image(const Tensor& image, std::int64_t channels, std::int64_t height,
+                 std::int64_t width) {
   const std::int64_t c = image.dim(0), h = image.dim(1), w = image.dim(2);
   const auto* src = image.data<std::uint8_t>();
   // Channel conversion to float planes.
@@ -113,7 +122,8 @@ Tensor fit_image(const Tensor& image, std::int64_t channels, std::int64_t height
     if (c == channels) {
       for (std::int64_t k = 0; k < c; ++k) planes[std::size_t(k * h * w + i)] = src[k * h * w + i];
     } else if (c == 3 && channels == 1) {
-      planes[std::size_t(i)] = 0.299f * src[i] + 0.587f * src[h * w + i] + 0.114f * src[2 * h * w + i];
+      planes[std::size_t(i)] =
+          0.299f * src[i] + 0.587f * src[h * w + i] + 0.114f * src[2 * h * w + i];
     } else if (c == 1 && channels == 3) {
       for (int k = 0; k < 3; ++k) planes[std::size_t(k * h * w + i)] = src[i];
     } else {

@@ -3,8 +3,8 @@
 // only once the caller has released batch b - K (bounded queue, no allocation per batch).
 // set_position cancels the running job (a generation counter), waits until the worker no longer
 // touches the slots, and starts a new one.
-#include <convkit/data/loader.h>
 #include <convkit/data/augment.h>
+#include <convkit/data/loader.h>
 #include <convkit/util/rng.h>
 
 #include <algorithm>

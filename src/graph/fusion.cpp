@@ -59,7 +59,8 @@ FusedGraph fuse_activations(const Graph& graph) {
     Node& producer = out.nodes[p];
     const auto type = producer.op->type();
     // BatchNorm's kernels fuse ReLU only; Conv2D and Dense take any that fuses.
-    if (type != "Conv2D" && type != "Dense" && !(type == "BatchNorm" && act_type == "ReLU")) continue;
+    if (type != "Conv2D" && type != "Dense" && !(type == "BatchNorm" && act_type == "ReLU"))
+      continue;
     ops::Attrs attrs = producer.op->attrs();
     if (attrs.get_string("activation", "none") != "none") continue;
     attrs.set("activation", std::string(fused));

@@ -14,9 +14,9 @@
 namespace convkit::graph {
 
 struct FusedGraph {
-  std::vector<Node> nodes;       // the graph's nodes with fused pairs merged
-  std::vector<ValueId> alias;    // alias[v]: the value that holds v's data (v itself if unfused;
-                                 // the shape of v may differ: a view such as Flatten's output)
+  std::vector<Node> nodes;     // the graph's nodes with fused pairs merged
+  std::vector<ValueId> alias;  // alias[v]: the value that holds v's data (v itself if unfused;
+                               // the shape of v may differ: a view such as Flatten's output)
 };
 
 FusedGraph fuse_activations(const Graph& graph);

@@ -51,7 +51,8 @@ NodeId Graph::find_node(std::string_view name) const {
 void Graph::set_regularizer(NodeId node, double l1, double l2) {
   Node& n = nodes_.at(node);
   if (!(l1 >= 0) || !(l2 >= 0) || !std::isfinite(l1) || !std::isfinite(l2))
-    fail("layer '{}': regularizer l1 and l2 must be finite and >= 0, got l1 = {}, l2 = {}", n.name, l1, l2);
+    fail("layer '{}': regularizer l1 and l2 must be finite and >= 0, got l1 = {}, l2 = {}", n.name,
+         l1, l2);
   n.l1 = l1;
   n.l2 = l2;
 }
@@ -66,7 +67,8 @@ void Graph::set_lr_multiplier(NodeId node, double multiplier) {
 ValueId Graph::add_input(std::string name, const Shape& sample_shape, DType dtype) {
   std::vector<std::int64_t> dims{1};
   for (auto d : sample_shape.dims()) {
-    if (d <= 0) fail("input '{}': every dimension must be positive, got {}", name, sample_shape.str());
+    if (d <= 0)
+      fail("input '{}': every dimension must be positive, got {}", name, sample_shape.str());
     dims.push_back(d);
   }
   values_.push_back({name, {Shape(dims), dtype}, -1, 0});
@@ -96,7 +98,8 @@ std::vector<ValueId> Graph::add_node(std::string name, std::shared_ptr<const ops
     Init init = spec.init;
     for (const auto& o : inits)
       if (o.param == spec.name && o.init.kind != InitKind::Default) init = o.init;
-    if (init.kind == InitKind::Default) fail("op {} gave no default init for '{}'", node.op->type(), spec.name);
+    if (init.kind == InitKind::Default)
+      fail("op {} gave no default init for '{}'", node.op->type(), spec.name);
     params_.push_back({fmt::format("{}.{}", name, spec.name), spec, id, init});
     node.params.push_back(static_cast<ParamId>(params_.size() - 1));
   }
@@ -104,7 +107,8 @@ std::vector<ValueId> Graph::add_node(std::string name, std::shared_ptr<const ops
     if (o.init.kind == InitKind::Default) continue;
     bool known = false;
     for (ParamId p : node.params) known |= params_[p].spec.name == o.param;
-    if (!known) fail("layer '{}' ({}) has no parameter '{}' to initialize", name, node.op->type(), o.param);
+    if (!known)
+      fail("layer '{}' ({}) has no parameter '{}' to initialize", name, node.op->type(), o.param);
   }
   nodes_.push_back(std::move(node));
   return nodes_.back().outputs;
@@ -113,7 +117,8 @@ std::vector<ValueId> Graph::add_node(std::string name, std::shared_ptr<const ops
 std::vector<ops::TensorSpec> Graph::infer(std::int64_t batch) const {
   if (batch <= 0) fail("batch size must be positive, got {}", batch);
   std::vector<ops::TensorSpec> specs(values_.size());
-  for (ValueId v : inputs_) specs[v] = {values_[v].spec.shape.with_batch(batch), values_[v].spec.dtype};
+  for (ValueId v : inputs_)
+    specs[v] = {values_[v].spec.shape.with_batch(batch), values_[v].spec.dtype};
   for (const Node& node : nodes_) {
     std::vector<ops::TensorSpec> in;
     for (ValueId v : node.inputs) in.push_back(specs[v]);

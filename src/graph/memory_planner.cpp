@@ -13,8 +13,9 @@ MemoryPlan plan_memory(const std::vector<BufferRequest>& requests) {
   plan.offsets.assign(requests.size(), 0);
   std::vector<std::size_t> order(requests.size());
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return requests[a].bytes > requests[b].bytes; });
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return requests[a].bytes > requests[b].bytes;
+  });
 
   struct Placed {
     std::size_t offset, bytes;
@@ -28,9 +29,11 @@ MemoryPlan plan_memory(const std::vector<BufferRequest>& requests) {
     busy.clear();
     for (std::size_t j : placed) {
       const auto& q = requests[j];
-      if (q.first <= r.last && r.first <= q.last) busy.push_back({plan.offsets[j], align_up(q.bytes)});
+      if (q.first <= r.last && r.first <= q.last)
+        busy.push_back({plan.offsets[j], align_up(q.bytes)});
     }
-    std::sort(busy.begin(), busy.end(), [](const Placed& a, const Placed& b) { return a.offset < b.offset; });
+    std::sort(busy.begin(), busy.end(),
+              [](const Placed& a, const Placed& b) { return a.offset < b.offset; });
     // Best fit: the smallest gap between busy ranges that holds the buffer, else the end.
     std::size_t best = SIZE_MAX, best_gap = SIZE_MAX, cursor = 0;
     for (const auto& b : busy) {

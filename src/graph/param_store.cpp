@@ -8,7 +8,8 @@ namespace convkit::graph {
 ParamStore::ParamStore(const Graph& graph) {
   ArenaLayout layout;
   std::vector<std::size_t> offsets;
-  for (const Param& p : graph.params()) offsets.push_back(layout.add(p.spec.shape.numel() * sizeof(float)));
+  for (const Param& p : graph.params())
+    offsets.push_back(layout.add(p.spec.shape.numel() * sizeof(float)));
   value_arena_.reserve(layout.size());
   grad_arena_.reserve(layout.size());
   numel_ = static_cast<std::int64_t>(layout.size() / sizeof(float));
@@ -25,7 +26,8 @@ ParamStore::ParamStore(const Graph& graph) {
 void ParamStore::initialize(const Graph& graph, std::uint64_t seed) {
   for (std::size_t i = 0; i < graph.params().size(); ++i) {
     const Param& p = graph.params()[i];
-    convkit::initialize(values_[i], p.init, p.spec.fan_in, p.spec.fan_out, derive_key(seed, p.name));
+    convkit::initialize(values_[i], p.init, p.spec.fan_in, p.spec.fan_out,
+                        derive_key(seed, p.name));
   }
 }
 
@@ -41,8 +43,8 @@ void ParamStore::sync_trainable(const Graph& graph) {
 }
 
 ParamBlock ParamStore::block() const {
-  return {reinterpret_cast<float*>(value_arena_.base()), reinterpret_cast<float*>(grad_arena_.base()),
-          numel_, slots_};
+  return {reinterpret_cast<float*>(value_arena_.base()),
+          reinterpret_cast<float*>(grad_arena_.base()), numel_, slots_};
 }
 
 }  // namespace convkit::graph

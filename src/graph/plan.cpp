@@ -41,7 +41,9 @@ Plan::~Plan() = default;
 
 namespace {
 
-std::size_t bytes_of(const TensorSpec& s) { return std::size_t(s.shape.numel()) * size_of(s.dtype); }
+std::size_t bytes_of(const TensorSpec& s) {
+  return std::size_t(s.shape.numel()) * size_of(s.dtype);
+}
 
 // Buffer kinds planned into the arena.
 struct Buffer {
@@ -58,7 +60,8 @@ struct Buffer {
 // output can be blocked; producers first to last, since what they can write may depend on the
 // layouts of their inputs (a pooling writes blocked what it reads blocked).
 void Plan::choose_layouts(const Graph& graph, std::vector<backend::KernelRequest>& requests,
-                          const std::vector<TensorSpec>& specs, std::vector<backend::Layout>& layouts) {
+                          const std::vector<TensorSpec>& specs,
+                          std::vector<backend::Layout>& layouts) {
   const auto& nodes = fused_.nodes;
   auto resolve = [&](ValueId v) { return fused_.alias[v]; };
   std::vector<bool> readers_accept(specs.size(), true), read(specs.size(), false);
@@ -77,7 +80,8 @@ void Plan::choose_layouts(const Graph& graph, std::vector<backend::KernelRequest
     for (std::size_t k = 0; k < nodes[i].inputs.size(); ++k) {
       const ValueId v = resolve(nodes[i].inputs[k]);
       read[v] = true;
-      if (k >= offer.inputs.size() || !offer.inputs[k] || !outputs_can_block) readers_accept[v] = false;
+      if (k >= offer.inputs.size() || !offer.inputs[k] || !outputs_can_block)
+        readers_accept[v] = false;
       // Read through a view of another shape (a Reshape's output): only as row-major NCHW.
       if (specs[nodes[i].inputs[k]].shape != specs[v].shape) readers_accept[v] = false;
     }
@@ -128,9 +132,16 @@ void Plan::build(const Graph& graph, ParamStore& store) {
   std::vector<backend::KernelRequest> kernel_requests;
   for (int i = 0; i < S; ++i) {
     const Node& n = nodes[i];
-    backend::KernelRequest request{.op = *n.op, .inputs = {}, .outputs = {}, .mode = options_.mode,
-                                   .backward = false, .param_grads = false, .input_grads = {},
-                                   .input_layouts = {}, .output_layouts = {}, .device = backend_->device()};
+    backend::KernelRequest request{.op = *n.op,
+                                   .inputs = {},
+                                   .outputs = {},
+                                   .mode = options_.mode,
+                                   .backward = false,
+                                   .param_grads = false,
+                                   .input_grads = {},
+                                   .input_layouts = {},
+                                   .output_layouts = {},
+                                   .device = backend_->device()};
     for (ValueId v : n.inputs) request.inputs.push_back(specs[v]);
     for (ValueId v : n.outputs) request.outputs.push_back(specs[v]);
     bool any_param_grad = false;
@@ -138,8 +149,10 @@ void Plan::build(const Graph& graph, ParamStore& store) {
       for (ParamId p : n.params) any_param_grad |= graph.params()[p].spec.trainable;
     request.param_grads = any_param_grad;
     for (std::size_t k = 0; k < n.inputs.size(); ++k)
-      request.input_grads.push_back(train && grad_needed[resolve(n.inputs[k])] && n.op->differentiable(int(k)));
-    bool any_input_grad = std::any_of(request.input_grads.begin(), request.input_grads.end(), [](bool b) { return b; });
+      request.input_grads.push_back(train && grad_needed[resolve(n.inputs[k])] &&
+                                    n.op->differentiable(int(k)));
+    bool any_input_grad = std::any_of(request.input_grads.begin(), request.input_grads.end(),
+                                      [](bool b) { return b; });
     request.backward = train && (any_param_grad || any_input_grad);
     kernel_requests.push_back(std::move(request));
   }
@@ -162,8 +175,10 @@ void Plan::build(const Graph& graph, ParamStore& store) {
   std::vector<Buffer> buffers;
   std::vector<int> value_buffer(specs.size(), -1), grad_buffer(specs.size(), -1);
   auto is_pinned = [&](ValueId v) {
-    for (ValueId x : graph.inputs()) if (x == v) return true;
-    for (ValueId x : graph.outputs()) if (resolve(x) == v) return true;
+    for (ValueId x : graph.inputs())
+      if (x == v) return true;
+    for (ValueId x : graph.outputs())
+      if (resolve(x) == v) return true;
     return false;
   };
   auto value_buf = [&](ValueId v) -> int {
@@ -231,7 +246,8 @@ void Plan::build(const Graph& graph, ParamStore& store) {
     grad_buffer[loss] = loss_grad_buffer;
     // Every gradient lives until its producer's backward reads it.
     for (std::size_t v = 0; v < specs.size(); ++v) {
-      if (!grad_needed[v] || producer_step[v] < 0 || !steps_[producer_step[v]]->has_backward) continue;
+      if (!grad_needed[v] || producer_step[v] < 0 || !steps_[producer_step[v]]->has_backward)
+        continue;
       if (grad_buffer[v] < 0) {  // no consumer gives a gradient (e.g. an unused output): zeros
         grad_buffer[v] = static_cast<int>(buffers.size());
         buffers.push_back({specs[v], 0, T - 1});
@@ -260,9 +276,13 @@ void Plan::build(const Graph& graph, ParamStore& store) {
     fail("backend '{}' allocated the plan's arena on {}, not on its device {}", backend_->name(),
          arena_.device().str(), backend_->device().str());
   unplanned_bytes_ = mem.naive + align_up(scratch);
-  auto view = [&](int b) { return arena_.view(mem.offsets[b], buffers[b].spec.shape, buffers[b].spec.dtype); };
+  auto view = [&](int b) {
+    return arena_.view(mem.offsets[b], buffers[b].spec.shape, buffers[b].spec.dtype);
+  };
   // Buffer b seen as value v: an alias (a Flatten's output) has its own shape over the same bytes.
-  auto view_as = [&](int b, ValueId v) { return arena_.view(mem.offsets[b], specs[v].shape, specs[v].dtype); };
+  auto view_as = [&](int b, ValueId v) {
+    return arena_.view(mem.offsets[b], specs[v].shape, specs[v].dtype);
+  };
   std::span<std::byte> scratch_span(arena_.base() + scratch_offset, scratch);
 
   for (ValueId v : graph.inputs()) inputs_.push_back(view(value_buffer[v]));
@@ -302,15 +322,17 @@ void Plan::build(const Graph& graph, ParamStore& store) {
       for (const auto& c : contributions[v]) {
         if (c.step != i || c.input != int(k)) continue;
         st.grad_inputs[k] = view_as(c.buffer, n.inputs[k]);
-        if (c.buffer != grad_buffer[v]) st.accumulate.emplace_back(view(grad_buffer[v]), view(c.buffer));
+        if (c.buffer != grad_buffer[v])
+          st.accumulate.emplace_back(view(grad_buffer[v]), view(c.buffer));
       }
     }
     const bool param_grads = n.trainable;
     for (ParamId p : n.params)
-      st.grad_params.push_back(param_grads && graph.params()[p].spec.trainable ? store.grad(p) : Tensor());
+      st.grad_params.push_back(param_grads && graph.params()[p].spec.trainable ? store.grad(p)
+                                                                               : Tensor());
     for (ValueId v : n.inputs) st.input_specs.push_back(specs[v]);
-    st.bwd = {st.bwd_inputs, st.bwd_outputs, st.params, st.saved, st.grad_outputs, st.grad_inputs,
-              st.grad_params, scratch_span, key, 0, st.input_specs, options_.mode};
+    st.bwd = {st.bwd_inputs,  st.bwd_outputs, st.params, st.saved, st.grad_outputs, st.grad_inputs,
+              st.grad_params, scratch_span,   key,       0,        st.input_specs,  options_.mode};
   }
 }
 
@@ -390,19 +412,35 @@ void Plan::set_profiling(bool on) {
 
 std::string Plan::profile_report() const {
   double total = 0;
-  for (std::size_t i = 0; i < steps_.size(); ++i) total += forward_seconds_.at(i) + backward_seconds_.at(i);
+  for (std::size_t i = 0; i < steps_.size(); ++i)
+    total += forward_seconds_.at(i) + backward_seconds_.at(i);
   const double nf = double(std::max<std::int64_t>(profiled_forwards_, 1));
   const double nb = double(std::max<std::int64_t>(profiled_backwards_, 1));
-  std::string out = fmt::format("{:<24}{:<14}{:<8}{:>12}{:>12}{:>8}\n", "node", "op", "kernel", "fwd ms", "bwd ms", "share");
+  std::string out = fmt::format("{:<24}{:<14}{:<8}{:>12}{:>12}{:>8}\n", "node", "op", "kernel",
+                                "fwd ms", "bwd ms", "share");
   for (std::size_t i = 0; i < steps_.size(); ++i) {
     const auto& s = *steps_[i];
-    out += fmt::format("{:<24}{:<14}{:<8}{:>12.3f}{:>12.3f}{:>7.1f}%\n", s.node->name, s.node->op->type(),
-                       s.kernel->name(), 1e3 * forward_seconds_[i] / nf, 1e3 * backward_seconds_[i] / nb,
-                       total > 0 ? 100 * (forward_seconds_[i] + backward_seconds_[i]) / total : 0.0);
+    out += fmt::format(
+        "{:<24}{:<14}{:<8}{:>12.3f}{:>12.3f}{:>7.1f}%\n", s.node->name, s.node->op->type(),
+        s.kernel->name(), 1e3 * forward_seconds_[i] / nf, 1e3 * backward_seconds_[i] / nb,
+        total > 0 ? 100 * (forward_seconds_[i] + backward_seconds_[i]) / total : 0.0);
   }
-  out += fmt::format("total per step: {:.3f} ms forward, {:.3f} ms backward\n",
-                     1e3 * [&] { double t = 0; for (double x : forward_seconds_) t += x; return t; }() / nf,
-                     1e3 * [&] { double t = 0; for (double x : backward_seconds_) t += x; return t; }() / nb);
+  out += fmt::format(
+      "total per step: {:.3f} ms forward, {:.3f} ms backward\n",
+      1e3 *
+          [&] {
+            double t = 0;
+            for (double x : forward_seconds_) t += x;
+            return t;
+          }() /
+          nf,
+      1e3 *
+          [&] {
+            double t = 0;
+            for (double x : backward_seconds_) t += x;
+            return t;
+          }() /
+          nb);
   return out;
 }
 

@@ -31,7 +31,7 @@ struct CompileOptions {
   // Store activations blocked (nChw16c) between kernels that can read and write it, instead of
   // reordering them to NCHW and back at every kernel boundary (see choose_layouts in plan.cpp).
   bool blocked_layouts = true;
-  std::uint64_t seed = 0;   // random streams of stochastic ops (dropout)
+  std::uint64_t seed = 0;  // random streams of stochastic ops (dropout)
   // OpenMP threads the plan's kernels are built for and run on: 0 = automatic (one thread for
   // inference plans under kSingleThreadFlops per call, where fork/join costs more than the
   // work; otherwise the caller's setting), n > 0 = n threads.
@@ -79,7 +79,7 @@ class Plan {
   int threads() const { return threads_; }  // resolved CompileOptions::threads (0: caller's)
   backend::Backend& backend() const { return *backend_; }  // shared with the run's other plans
 
-  std::size_t arena_bytes() const { return arena_.size(); }      // activations, grads, saved, scratch
+  std::size_t arena_bytes() const { return arena_.size(); }  // activations, grads, saved, scratch
   std::size_t unplanned_bytes() const { return unplanned_bytes_; }  // the same without reuse
   std::vector<StepInfo> steps() const;
 
@@ -91,7 +91,8 @@ class Plan {
   struct Step;
   void build(const Graph& graph, ParamStore& params);
   void choose_layouts(const Graph& graph, std::vector<backend::KernelRequest>& requests,
-                      const std::vector<ops::TensorSpec>& specs, std::vector<backend::Layout>& layouts);
+                      const std::vector<ops::TensorSpec>& specs,
+                      std::vector<backend::Layout>& layouts);
   void plan_gradient_ready(const Graph& graph, const ParamStore& params);
 
   CompileOptions options_;

@@ -1,7 +1,7 @@
 // Checkpoint save/load: a model, its optimizer state and the trainer's resume data in one
 // safetensors file (layout in include/convkit/io/checkpoint.h, container in io/safetensors.h).
-#include <convkit/version.h>
 #include <convkit/io/checkpoint.h>
+#include <convkit/version.h>
 
 #include "io/model_spec.h"
 #include "io/safetensors.h"
@@ -72,8 +72,10 @@ void validate_contents(const std::string& target, const graph::ParamStore& param
     fail("save_checkpoint {}: optimizer state or steps given without an optimizer_name", target);
   const Tensor& w = c.training_weights;
   if (w.defined() && (w.dtype() != DType::f32 || !w.is_contiguous() || w.numel() != params.numel()))
-    fail("save_checkpoint {}: training_weights must be a contiguous f32 tensor of {} floats, got {} {}", target,
-         params.numel(), name_of(w.dtype()), w.shape().str());
+    fail(
+        "save_checkpoint {}: training_weights must be a contiguous f32 tensor of {} floats, got {} "
+        "{}",
+        target, params.numel(), name_of(w.dtype()), w.shape().str());
   std::set<std::string_view> names;
   for (const auto& [name, t] : c.optimizer_state) {
     if (name.empty() || !names.insert(name).second)
@@ -116,7 +118,8 @@ void save_checkpoint(const std::filesystem::path& path, const nn::Model& model,
   for (const auto& [name, t] : contents.optimizer_state)
     tensors.push_back({fmt::format("{}{}", kOptimPrefix, name), t.reshape(Shape{t.numel()})});
   if (contents.training_weights.defined())
-    tensors.push_back({std::string(kTrainingWeights), contents.training_weights.reshape(Shape{contents.training_weights.numel()})});
+    tensors.push_back({std::string(kTrainingWeights), contents.training_weights.reshape(Shape{
+                                                          contents.training_weights.numel()})});
   safetensors::write_file(path, meta, tensors);
 }
 
@@ -202,8 +205,7 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& path) {
         file.fail(fmt::format("tensor '{}' has shape {} but the model spec makes {}", name,
                               t.shape.str(), want.str()));
       const auto bytes = file.data(t);
-      if (!bytes.empty())
-        std::memcpy(params.value(int(i)).raw(), bytes.data(), bytes.size());
+      if (!bytes.empty()) std::memcpy(params.value(int(i)).raw(), bytes.data(), bytes.size());
       param_seen[i] = true;
     } else if (name.starts_with(kOptimPrefix)) {
       const auto sname = name.substr(kOptimPrefix.size());

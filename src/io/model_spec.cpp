@@ -236,8 +236,8 @@ std::shared_ptr<graph::Graph> graph_from_json(std::string_view json, std::string
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     const std::string p = index_path("nodes", i);
     const Json& n = nodes[i];
-    r.expect_object(n, p,
-                    {"name", "op", "inputs", "attrs", "trainable", "regularizer", "lr_multiplier"}, 3);
+    r.expect_object(
+        n, p, {"name", "op", "inputs", "attrs", "trainable", "regularizer", "lr_multiplier"}, 3);
     const std::string name = r.string(n["name"], key_path(p, "name"));
     const std::string type = r.string(n["op"], key_path(p, "op"));
     ops::Attrs attrs;
@@ -309,7 +309,8 @@ std::shared_ptr<graph::Graph> graph_from_json(std::string_view json, std::string
       const Json& reg = n["regularizer"];
       r.expect_object(reg, rp, {"l1", "l2"}, 2);
       try {
-        graph->set_regularizer(graph->value(outs.at(0)).producer, r.number(reg["l1"], key_path(rp, "l1")),
+        graph->set_regularizer(graph->value(outs.at(0)).producer,
+                               r.number(reg["l1"], key_path(rp, "l1")),
                                r.number(reg["l2"], key_path(rp, "l2")));
       } catch (const Error& e) {
         r.error(rp, e.what());

@@ -21,18 +21,23 @@ namespace convkit::nn {
 namespace {
 
 Value add(const Value& x, const std::string& name, std::shared_ptr<const ops::Op> op,
-          bool trainable = true, std::vector<graph::InitOverride> inits = {}, Regularizer reg = {}) {
+          bool trainable = true, std::vector<graph::InitOverride> inits = {},
+          Regularizer reg = {}) {
   if (!x.defined()) fail("layer '{}': called on an undefined Value (use nn::Input first)", name);
   auto outs = x.graph()->add_node(name, std::move(op), {x.id()}, trainable, inits);
-  if (reg.l1 != 0 || reg.l2 != 0) x.graph()->set_regularizer(x.graph()->value(outs[0]).producer, reg.l1, reg.l2);
+  if (reg.l1 != 0 || reg.l2 != 0)
+    x.graph()->set_regularizer(x.graph()->value(outs[0]).producer, reg.l1, reg.l2);
   return Value(x.graph(), outs[0]);
 }
 
 ops::Padding to_op(Padding p) {
   switch (p) {
-    case Padding::Valid: return ops::Padding::Valid;
-    case Padding::Same: return ops::Padding::Same;
-    case Padding::Explicit: return ops::Padding::Explicit;
+    case Padding::Valid:
+      return ops::Padding::Valid;
+    case Padding::Same:
+      return ops::Padding::Same;
+    case Padding::Explicit:
+      return ops::Padding::Explicit;
   }
   return ops::Padding::Valid;
 }
@@ -59,9 +64,14 @@ Value apply_activation(const Value& x, Activation activation, const std::string&
 }
 
 Value Conv2D::operator()(const Value& x) const {
-  ops::Conv2DAttrs a{.filters = filters, .kernel = {kernel.h, kernel.w}, .stride = {stride.h, stride.w},
-                     .dilation = {dilation.h, dilation.w}, .padding = to_op(padding), .pads = pads,
-                     .groups = groups, .bias = use_bias};
+  ops::Conv2DAttrs a{.filters = filters,
+                     .kernel = {kernel.h, kernel.w},
+                     .stride = {stride.h, stride.w},
+                     .dilation = {dilation.h, dilation.w},
+                     .padding = to_op(padding),
+                     .pads = pads,
+                     .groups = groups,
+                     .bias = use_bias};
   auto y = add(x, name, std::make_shared<ops::Conv2D>(a), trainable,
                {{"weight", kernel_init}, {"bias", use_bias ? bias_init : Init{}}}, regularizer);
   return apply_activation(y, activation, "");
@@ -75,14 +85,19 @@ Value Dense::operator()(const Value& x) const {
 }
 
 Value MaxPool2D::operator()(const Value& x) const {
-  ops::Pool2DAttrs a{.kernel = {pool.h, pool.w}, .stride = {stride.h, stride.w},
-                     .padding = to_op(padding), .pads = pads};
+  ops::Pool2DAttrs a{.kernel = {pool.h, pool.w},
+                     .stride = {stride.h, stride.w},
+                     .padding = to_op(padding),
+                     .pads = pads};
   return add(x, name, std::make_shared<ops::Pool2D>(ops::PoolKind::Max, a));
 }
 
 Value AvgPool2D::operator()(const Value& x) const {
-  ops::Pool2DAttrs a{.kernel = {pool.h, pool.w}, .stride = {stride.h, stride.w},
-                     .padding = to_op(padding), .pads = pads, .count_include_pad = count_include_pad};
+  ops::Pool2DAttrs a{.kernel = {pool.h, pool.w},
+                     .stride = {stride.h, stride.w},
+                     .padding = to_op(padding),
+                     .pads = pads,
+                     .count_include_pad = count_include_pad};
   return add(x, name, std::make_shared<ops::Pool2D>(ops::PoolKind::Avg, a));
 }
 
@@ -101,10 +116,13 @@ Value Dropout::operator()(const Value& x) const {
 }
 
 Value SpatialDropout2D::operator()(const Value& x) const {
-  return add(x, name, std::make_shared<ops::Dropout>(ops::DropoutAttrs{.rate = rate, .spatial = true}));
+  return add(x, name,
+             std::make_shared<ops::Dropout>(ops::DropoutAttrs{.rate = rate, .spatial = true}));
 }
 
-Value ReLU::operator()(const Value& x) const { return add(x, name, activation_op(Activation::ReLU)); }
+Value ReLU::operator()(const Value& x) const {
+  return add(x, name, activation_op(Activation::ReLU));
+}
 Value LeakyReLU::operator()(const Value& x) const {
   return add(x, name, activation_op(Activation::LeakyReLU, {.alpha = alpha}));
 }
@@ -114,11 +132,21 @@ Value ELU::operator()(const Value& x) const {
 Value GELU::operator()(const Value& x) const {
   return add(x, name, activation_op(Activation::GELU, {.gelu_tanh = tanh_approximation}));
 }
-Value SiLU::operator()(const Value& x) const { return add(x, name, activation_op(Activation::SiLU)); }
-Value Sigmoid::operator()(const Value& x) const { return add(x, name, activation_op(Activation::Sigmoid)); }
-Value Tanh::operator()(const Value& x) const { return add(x, name, activation_op(Activation::Tanh)); }
-Value Softmax::operator()(const Value& x) const { return add(x, name, activation_op(Activation::Softmax)); }
-Value ReLU6::operator()(const Value& x) const { return add(x, name, activation_op(Activation::ReLU6)); }
+Value SiLU::operator()(const Value& x) const {
+  return add(x, name, activation_op(Activation::SiLU));
+}
+Value Sigmoid::operator()(const Value& x) const {
+  return add(x, name, activation_op(Activation::Sigmoid));
+}
+Value Tanh::operator()(const Value& x) const {
+  return add(x, name, activation_op(Activation::Tanh));
+}
+Value Softmax::operator()(const Value& x) const {
+  return add(x, name, activation_op(Activation::Softmax));
+}
+Value ReLU6::operator()(const Value& x) const {
+  return add(x, name, activation_op(Activation::ReLU6));
+}
 Value Clip::operator()(const Value& x) const {
   return add(x, name, activation_op(Activation::Clip, {.min = min, .max = max}));
 }
@@ -132,14 +160,19 @@ Value Pad::operator()(const Value& x) const {
   return add(x, name, std::make_shared<ops::Pad>(ops::PadAttrs{.pads = pads, .value = value}));
 }
 
-Value Flatten::operator()(const Value& x) const { return add(x, name, std::make_shared<ops::Reshape>()); }
+Value Flatten::operator()(const Value& x) const {
+  return add(x, name, std::make_shared<ops::Reshape>());
+}
 Value Reshape::operator()(const Value& x) const {
-  if (shape.empty()) fail("layer Reshape{}: 'shape' must not be empty (use Flatten)", name.empty() ? "" : " '" + name + "'");
+  if (shape.empty())
+    fail("layer Reshape{}: 'shape' must not be empty (use Flatten)",
+         name.empty() ? "" : " '" + name + "'");
   return add(x, name, std::make_shared<ops::Reshape>(shape));
 }
 
 namespace {
-Value add_multi(const std::vector<Value>& xs, const std::string& name, std::shared_ptr<const ops::Op> op) {
+Value add_multi(const std::vector<Value>& xs, const std::string& name,
+                std::shared_ptr<const ops::Op> op) {
   if (xs.size() < 2) fail("layer {}: needs at least 2 inputs, got {}", op->type(), xs.size());
   std::vector<int> ids;
   for (const auto& x : xs) {

@@ -12,13 +12,15 @@ namespace convkit::nn {
 
 using detail::ModelState;
 
-Model::Model(const Value& input, const Value& output) : Model(std::vector{input}, std::vector{output}) {}
+Model::Model(const Value& input, const Value& output)
+    : Model(std::vector{input}, std::vector{output}) {}
 
 Model::Model(const std::vector<Value>& inputs, const std::vector<Value>& outputs) {
   if (inputs.empty() || outputs.empty()) fail("a model needs at least one input and one output");
   const auto& source = inputs[0].graph();
   for (const auto& v : inputs)
-    if (!v.defined() || v.graph() != source) fail("model inputs must come from one nn::Input graph");
+    if (!v.defined() || v.graph() != source)
+      fail("model inputs must come from one nn::Input graph");
   for (const auto& v : outputs)
     if (!v.defined() || v.graph() != source)
       fail("model outputs must be computed from the model's inputs (same graph)");
@@ -26,7 +28,8 @@ Model::Model(const std::vector<Value>& inputs, const std::vector<Value>& outputs
     if (source->value(inputs[i].id()).producer != -1) fail("model input {} is not an nn::Input", i);
   if (inputs.size() != source->inputs().size())
     fail("the graph has {} inputs but the model names {}", source->inputs().size(), inputs.size());
-  auto graph = std::make_shared<graph::Graph>(*source);  // snapshot: later layer calls don't leak in
+  auto graph =
+      std::make_shared<graph::Graph>(*source);  // snapshot: later layer calls don't leak in
   std::vector<graph::ValueId> outs;
   for (const auto& v : outputs) outs.push_back(v.id());
   graph->set_outputs(outs);
@@ -58,7 +61,9 @@ void Model::initialize(std::uint64_t seed) {
   state_->params.initialize(*state_->graph, seed);
 }
 
-std::uint64_t Model::seed() const { return state_->seed; }
+std::uint64_t Model::seed() const {
+  return state_->seed;
+}
 
 std::int64_t Model::parameter_count() const {
   std::int64_t n = 0;
@@ -88,13 +93,15 @@ Shape without_batch(const Shape& s) {
 
 Shape Model::input_shape(int i) const {
   const auto& g = *state_->graph;
-  if (i < 0 || i >= int(g.inputs().size())) fail("input_shape({}): the model has {} inputs", i, g.inputs().size());
+  if (i < 0 || i >= int(g.inputs().size()))
+    fail("input_shape({}): the model has {} inputs", i, g.inputs().size());
   return without_batch(g.value(g.inputs()[i]).spec.shape);
 }
 
 Shape Model::output_shape(int i) const {
   const auto& g = *state_->graph;
-  if (i < 0 || i >= int(g.outputs().size())) fail("output_shape({}): the model has {} outputs", i, g.outputs().size());
+  if (i < 0 || i >= int(g.outputs().size()))
+    fail("output_shape({}): the model has {} outputs", i, g.outputs().size());
   return without_batch(g.value(g.outputs()[i]).spec.shape);
 }
 
@@ -149,7 +156,8 @@ namespace {
 // Applies `set` to every layer `layers` selects on a copy of the graph (copies of a model share
 // graphs: copy on write), then refreshes the parameter slots from it.
 template <typename Set>
-void edit_layers(detail::ModelState& state, std::string_view layers, std::string_view what, Set&& set) {
+void edit_layers(detail::ModelState& state, std::string_view layers, std::string_view what,
+                 Set&& set) {
   auto graph = std::make_shared<graph::Graph>(*state.graph);
   for (const auto id : select_layers(*graph, layers, what)) set(*graph, id);
   state.params.sync_trainable(*graph);
@@ -159,7 +167,8 @@ void edit_layers(detail::ModelState& state, std::string_view layers, std::string
 }  // namespace
 
 void Model::set_trainable(std::string_view layers, bool trainable) {
-  edit_layers(*state_, layers, "set_trainable", [&](graph::Graph& g, graph::NodeId id) { g.set_trainable(id, trainable); });
+  edit_layers(*state_, layers, "set_trainable",
+              [&](graph::Graph& g, graph::NodeId id) { g.set_trainable(id, trainable); });
 }
 
 void Model::set_lr_multiplier(std::string_view layers, double multiplier) {
@@ -188,11 +197,19 @@ Tensor Model::parameter(std::string_view name) const {
   fail("the model has no parameter named '{}'", name);
 }
 
-ParamBlock Model::parameter_block() const { return state_->params.block(); }
+ParamBlock Model::parameter_block() const {
+  return state_->params.block();
+}
 
-const graph::Graph& ModelAccess::graph(const Model& model) { return *model.state_->graph; }
-const graph::ParamStore& ModelAccess::params(const Model& model) { return model.state_->params; }
-graph::ParamStore& ModelAccess::params(Model& model) { return model.state_->params; }
+const graph::Graph& ModelAccess::graph(const Model& model) {
+  return *model.state_->graph;
+}
+const graph::ParamStore& ModelAccess::params(const Model& model) {
+  return model.state_->params;
+}
+graph::ParamStore& ModelAccess::params(Model& model) {
+  return model.state_->params;
+}
 Model ModelAccess::from_graph(std::shared_ptr<const graph::Graph> graph, std::uint64_t seed) {
   auto state = detail::make_model_state(std::move(graph));
   state->seed = seed;
@@ -213,11 +230,13 @@ Plan Model::compile_training(const TrainingOptions& options) const {
   impl->training = true;
   // The training graph: the model plus a labels input and the loss on output 0.
   auto graph = std::make_shared<graph::Graph>(*state_->graph);
-  if (graph->outputs().size() != 1) fail("compile_training: the model must have exactly one output (the logits)");
+  if (graph->outputs().size() != 1)
+    fail("compile_training: the model must have exactly one output (the logits)");
   const auto logits = graph->outputs()[0];
-  const auto labels = options.soft_targets
-                          ? graph->add_input("labels", Shape{graph->value(logits).spec.shape[1]}, DType::f32)
-                          : graph->add_input("labels", Shape{}, DType::i32);
+  const auto labels =
+      options.soft_targets
+          ? graph->add_input("labels", Shape{graph->value(logits).spec.shape[1]}, DType::f32)
+          : graph->add_input("labels", Shape{}, DType::i32);
   auto loss_op = std::make_shared<ops::SoftmaxCrossEntropy>(ops::SoftmaxCrossEntropyAttrs{
       .label_smoothing = options.label_smoothing, .class_weights = options.class_weights});
   const auto loss = graph->add_node("loss", loss_op, {logits, labels})[0];
@@ -225,8 +244,11 @@ Plan Model::compile_training(const TrainingOptions& options) const {
   impl->graph = graph;
   impl->plan = std::make_unique<graph::Plan>(
       *graph, state_->params,
-      graph::CompileOptions{.batch = options.batch, .mode = ops::Mode::Train, .backend = options.backend,
-                            .fuse = options.fuse, .blocked_layouts = options.blocked_layouts,
+      graph::CompileOptions{.batch = options.batch,
+                            .mode = ops::Mode::Train,
+                            .backend = options.backend,
+                            .fuse = options.fuse,
+                            .blocked_layouts = options.blocked_layouts,
                             .seed = state_->seed});
   return Plan(std::move(impl));
 }
@@ -237,9 +259,13 @@ Plan Model::compile_inference(const InferenceOptions& options) const {
   impl->graph = state_->graph;
   impl->plan = std::make_unique<graph::Plan>(
       *state_->graph, state_->params,
-      graph::CompileOptions{.batch = options.batch, .mode = ops::Mode::Infer, .backend = options.backend,
-                            .fuse = options.fuse, .blocked_layouts = options.blocked_layouts,
-                            .seed = state_->seed, .threads = options.threads});
+      graph::CompileOptions{.batch = options.batch,
+                            .mode = ops::Mode::Infer,
+                            .backend = options.backend,
+                            .fuse = options.fuse,
+                            .blocked_layouts = options.blocked_layouts,
+                            .seed = state_->seed,
+                            .threads = options.threads});
   return Plan(std::move(impl));
 }
 
@@ -261,7 +287,9 @@ Plan::~Plan() = default;
 Plan::Plan(Plan&&) noexcept = default;
 Plan& Plan::operator=(Plan&&) noexcept = default;
 
-Tensor Plan::input(int i) const { return impl_->plan->input(i); }
+Tensor Plan::input(int i) const {
+  return impl_->plan->input(i);
+}
 
 Tensor Plan::labels() const {
   if (!impl_->training) fail("labels(): an inference plan has no labels");
@@ -276,37 +304,60 @@ Tensor Plan::output(int i) const {
   return impl_->plan->output(i);
 }
 
-std::int64_t Plan::batch() const { return impl_->plan->options().batch; }
-std::uint64_t Plan::step() const { return impl_->plan->step(); }
-void Plan::set_step(std::uint64_t step) { impl_->plan->set_step(step); }
-void Plan::forward() { impl_->plan->forward(); }
-void Plan::backward() { impl_->plan->backward(); }
+std::int64_t Plan::batch() const {
+  return impl_->plan->options().batch;
+}
+std::uint64_t Plan::step() const {
+  return impl_->plan->step();
+}
+void Plan::set_step(std::uint64_t step) {
+  impl_->plan->set_step(step);
+}
+void Plan::forward() {
+  impl_->plan->forward();
+}
+void Plan::backward() {
+  impl_->plan->backward();
+}
 
 float Plan::loss() const {
   if (!impl_->training) fail("loss(): only training plans compute the loss");
   return impl_->plan->output(0).data<float>()[0];
 }
 
-ParamBlock Plan::parameter_block() const { return impl_->model->params.block(); }
+ParamBlock Plan::parameter_block() const {
+  return impl_->model->params.block();
+}
 
 void Plan::set_gradient_ready_hook(GradientReadyHook hook) {
   if (!impl_->training && hook) fail("set_gradient_ready_hook() on an inference plan");
   impl_->plan->set_gradient_ready_hook(std::move(hook));
 }
 
-std::size_t Plan::memory_bytes() const { return impl_->plan->arena_bytes(); }
-std::size_t Plan::unplanned_bytes() const { return impl_->plan->unplanned_bytes(); }
+std::size_t Plan::memory_bytes() const {
+  return impl_->plan->arena_bytes();
+}
+std::size_t Plan::unplanned_bytes() const {
+  return impl_->plan->unplanned_bytes();
+}
 
-void Plan::set_profiling(bool on) { impl_->plan->set_profiling(on); }
-std::string Plan::profile_report() const { return impl_->plan->profile_report(); }
+void Plan::set_profiling(bool on) {
+  impl_->plan->set_profiling(on);
+}
+std::string Plan::profile_report() const {
+  return impl_->plan->profile_report();
+}
 
-int Plan::threads() const { return impl_->plan->threads(); }
+int Plan::threads() const {
+  return impl_->plan->threads();
+}
 
 std::string Plan::describe() const {
   std::string out;
   for (const auto& s : impl_->plan->steps()) {
-    const bool blocked = std::any_of(s.output_layouts.begin(), s.output_layouts.end(),
-                                     [](backend::Layout l) { return l == backend::Layout::Blocked16; });
+    const bool blocked =
+        std::any_of(s.output_layouts.begin(), s.output_layouts.end(),
+                    [](backend::Layout l) { return l == backend::Layout::Blocked16; });
     out += fmt::format("{:<24} {:<20} {:<8} {:<8}{}\n", s.node, s.op, s.kernel,
                        blocked ? "nChw16c" : "nchw", s.backward ? " +backward" : "");
   }

@@ -45,7 +45,8 @@ double Model::flops_per_sample() const {
 
 std::string Model::summary() const {
   const auto& g = *state_->graph;
-  std::string out = fmt::format("{:<32}{:<22}{:>12}{:>12}\n", "Layer (type)", "Output shape", "Params", "FLOPs");
+  std::string out =
+      fmt::format("{:<32}{:<22}{:>12}{:>12}\n", "Layer (type)", "Output shape", "Params", "FLOPs");
   out += std::string(78, '=') + "\n";
   std::int64_t buffers = 0, frozen = 0;
   for (const auto& n : g.nodes()) {
@@ -54,18 +55,22 @@ std::string Model::summary() const {
     std::int64_t params = 0;
     for (auto p : n.params) {
       const auto& spec = g.params()[p].spec;
-      if (spec.trainable) params += spec.shape.numel();
-      else buffers += spec.shape.numel();
+      if (spec.trainable)
+        params += spec.shape.numel();
+      else
+        buffers += spec.shape.numel();
       if (spec.trainable && !n.trainable) frozen += spec.shape.numel();
     }
-    std::string label = fmt::format("{} ({}){}", n.name, n.op->type(), n.trainable ? "" : " [frozen]");
-    out += fmt::format("{:<32}{:<22}{:>12}{:>12}\n", label, batch_shape(g.value(n.outputs[0]).spec.shape),
-                       grouped(params), si(n.op->flops(in)));
+    std::string label =
+        fmt::format("{} ({}){}", n.name, n.op->type(), n.trainable ? "" : " [frozen]");
+    out += fmt::format("{:<32}{:<22}{:>12}{:>12}\n", label,
+                       batch_shape(g.value(n.outputs[0]).spec.shape), grouped(params),
+                       si(n.op->flops(in)));
   }
   out += std::string(78, '=') + "\n";
   out += fmt::format("Total params: {} (trainable {}, frozen {}); non-trainable buffers: {}\n",
-                     grouped(parameter_count()), grouped(parameter_count() - frozen), grouped(frozen),
-                     grouped(buffers));
+                     grouped(parameter_count()), grouped(parameter_count() - frozen),
+                     grouped(frozen), grouped(buffers));
   out += fmt::format("Forward FLOPs per sample: {}\n", si(flops_per_sample()));
   return out;
 }

@@ -12,15 +12,17 @@ namespace convkit::ops {
 
 namespace {
 
-constexpr std::int64_t kParallelMin = 32768;  // below this, threads cost more than they save
-constexpr float kSqrt1_2 = 0.70710678118654752f;       // 1 / sqrt(2)
-constexpr float kInvSqrt2Pi = 0.39894228040143268f;    // 1 / sqrt(2 pi)
-constexpr float kSqrt2OverPi = 0.79788456080286536f;   // sqrt(2 / pi)
-constexpr float kGeluCubic = 0.044715f;                // the tanh form's cubic coefficient
+constexpr std::int64_t kParallelMin = 32768;         // below this, threads cost more than they save
+constexpr float kSqrt1_2 = 0.70710678118654752f;     // 1 / sqrt(2)
+constexpr float kInvSqrt2Pi = 0.39894228040143268f;  // 1 / sqrt(2 pi)
+constexpr float kSqrt2OverPi = 0.79788456080286536f;  // sqrt(2 / pi)
+constexpr float kGeluCubic = 0.044715f;               // the tanh form's cubic coefficient
 
 // GELU, tanh form: 0.5 x (1 + tanh(u)) = x sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3).
 // NOTE: the sigmoid form avoids the cancellation of 1 + tanh(u) for negative x.
-inline float gelu_tanh_u2(float x) { return 2.0f * kSqrt2OverPi * (x + kGeluCubic * x * x * x); }
+inline float gelu_tanh_u2(float x) {
+  return 2.0f * kSqrt2OverPi * (x + kGeluCubic * x * x * x);
+}
 
 template <typename F>
 void elementwise(std::int64_t n, F&& f) {
@@ -28,16 +30,22 @@ void elementwise(std::int64_t n, F&& f) {
   for (std::int64_t i = 0; i < n; ++i) f(i);
 }
 
-std::string_view kind_name(ActivationKind kind) { return activation_info(kind).op_type; }
+std::string_view kind_name(ActivationKind kind) {
+  return activation_info(kind).op_type;
+}
 
-double default_alpha(ActivationKind kind) { return activation_info(kind).alpha; }
+double default_alpha(ActivationKind kind) {
+  return activation_info(kind).alpha;
+}
 
 bool has_alpha(ActivationKind kind) {
   return kind == ActivationKind::LeakyReLU || kind == ActivationKind::ELU;
 }
 
 // min(max(x, lo), hi), NaN stays NaN.
-inline float clip(float x, float lo, float hi) { return x > lo ? (x < hi ? x : hi) : (x < lo ? lo : x); }
+inline float clip(float x, float lo, float hi) {
+  return x > lo ? (x < hi ? x : hi) : (x < lo ? lo : x);
+}
 
 }  // namespace
 
@@ -57,7 +65,9 @@ Activation::Activation(ActivationKind kind, ActivationAttrs attrs)
   if (!std::isfinite(alpha_)) fail("{} alpha must be finite, got {}", kind_name(kind), alpha_);
 }
 
-std::string_view Activation::type() const { return kind_name(kind_); }
+std::string_view Activation::type() const {
+  return kind_name(kind_);
+}
 
 Attrs Activation::attrs() const {
   if (kind_ == ActivationKind::Clip) return {{"min", alpha_}, {"max", beta_}};
@@ -130,7 +140,8 @@ void Activation::forward(const ForwardCall& call) const {
       elementwise(n, [=](std::int64_t i) { y[i] = clip(x[i] + 3.0f, 0.0f, 6.0f) / 6.0f; });
       break;
     case ActivationKind::None:
-    case ActivationKind::Softmax: break;  // rejected by the constructor
+    case ActivationKind::Softmax:
+      break;  // rejected by the constructor
   }
 }
 
@@ -153,7 +164,8 @@ void Activation::backward(const BackwardCall& call) const {
       elementwise(n, [=](std::int64_t i) { dx[i] = x[i] > 0.0f ? dy[i] : alpha * dy[i]; });
       break;
     case ActivationKind::ELU:  // d/dx alpha (e^x - 1) = alpha e^x
-      elementwise(n, [=](std::int64_t i) { dx[i] = x[i] > 0.0f ? dy[i] : dy[i] * alpha * std::exp(x[i]); });
+      elementwise(
+          n, [=](std::int64_t i) { dx[i] = x[i] > 0.0f ? dy[i] : dy[i] * alpha * std::exp(x[i]); });
       break;
     case ActivationKind::GELU:
       if (gelu_tanh_) {
@@ -202,10 +214,12 @@ void Activation::backward(const BackwardCall& call) const {
       });
       break;
     case ActivationKind::HardSigmoid:  // 1/6 where 0 < y < 1 (there y is increasing in x)
-      elementwise(n, [=](std::int64_t i) { dx[i] = y[i] > 0.0f && y[i] < 1.0f ? dy[i] / 6.0f : 0.0f; });
+      elementwise(
+          n, [=](std::int64_t i) { dx[i] = y[i] > 0.0f && y[i] < 1.0f ? dy[i] / 6.0f : 0.0f; });
       break;
     case ActivationKind::None:
-    case ActivationKind::Softmax: break;
+    case ActivationKind::Softmax:
+      break;
   }
 }
 

@@ -13,9 +13,9 @@
 namespace convkit::ops {
 
 struct ActivationAttrs {
-  double alpha = -1;          // LeakyReLU / ELU slope; < 0 = the kind's default
-  bool gelu_tanh = false;     // GELU: tanh approximation instead of erf
-  double min = 0, max = 6;    // Clip bounds (min <= max)
+  double alpha = -1;        // LeakyReLU / ELU slope; < 0 = the kind's default
+  bool gelu_tanh = false;   // GELU: tanh approximation instead of erf
+  double min = 0, max = 6;  // Clip bounds (min <= max)
 };
 
 class Activation final : public Op {

@@ -38,6 +38,8 @@ void Add::backward(const BackwardCall& call) const {
     if (dx.defined()) std::memcpy(dx.raw(), dy.raw(), dy.nbytes());
 }
 
-std::shared_ptr<const Op> make_add(const Attrs&) { return std::make_shared<Add>(); }
+std::shared_ptr<const Op> make_add(const Attrs&) {
+  return std::make_shared<Add>();
+}
 
 }  // namespace convkit::ops

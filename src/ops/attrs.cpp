@@ -60,11 +60,16 @@ std::string to_string(const AttrValue& value) {
   return std::visit(
       [](const auto& x) -> std::string {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::string>) return x;
-        else if constexpr (std::is_same_v<T, bool>) return x ? "true" : "false";
-        else if constexpr (std::is_same_v<T, double>) return fmt::format("{:g}", x);
-        else if constexpr (std::is_same_v<T, std::int64_t>) return fmt::format("{}", x);
-        else return fmt::format("[{}]", fmt::join(x, ", "));
+        if constexpr (std::is_same_v<T, std::string>)
+          return x;
+        else if constexpr (std::is_same_v<T, bool>)
+          return x ? "true" : "false";
+        else if constexpr (std::is_same_v<T, double>)
+          return fmt::format("{:g}", x);
+        else if constexpr (std::is_same_v<T, std::int64_t>)
+          return fmt::format("{}", x);
+        else
+          return fmt::format("[{}]", fmt::join(x, ", "));
       },
       value);
 }

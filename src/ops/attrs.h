@@ -30,7 +30,8 @@ class Attrs {
   double get_float(std::string_view name, double fallback) const;
   bool get_bool(std::string_view name, bool fallback) const;
   std::string get_string(std::string_view name, std::string fallback) const;
-  std::vector<std::int64_t> get_ints(std::string_view name, std::vector<std::int64_t> fallback) const;
+  std::vector<std::int64_t> get_ints(std::string_view name,
+                                     std::vector<std::int64_t> fallback) const;
   std::vector<double> get_floats(std::string_view name, std::vector<double> fallback) const;
 
   std::string str() const;  // "filters=32, kernel=[3, 3], padding=same"

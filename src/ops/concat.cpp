@@ -22,8 +22,10 @@ void move_rows(std::byte* part, std::byte* whole, std::int64_t outer, std::size_
   for (std::int64_t o = 0; o < outer; ++o) {
     std::byte* at_whole = whole + std::size_t(o) * row + offset;
     std::byte* at_part = part + std::size_t(o) * bytes;
-    if (to_whole) std::memcpy(at_whole, at_part, bytes);
-    else std::memcpy(at_part, at_whole, bytes);
+    if (to_whole)
+      std::memcpy(at_whole, at_part, bytes);
+    else
+      std::memcpy(at_part, at_whole, bytes);
   }
 }
 
@@ -40,7 +42,9 @@ Concat::Concat(int axis) : axis_(axis) {
   if (axis < 1) fail("Concat axis must be >= 1 (axis 0 is the batch), got {}", axis);
 }
 
-Attrs Concat::attrs() const { return {{"axis", std::int64_t(axis_)}}; }
+Attrs Concat::attrs() const {
+  return {{"axis", std::int64_t(axis_)}};
+}
 
 std::vector<TensorSpec> Concat::infer(std::span<const TensorSpec> inputs) const {
   if (inputs.empty()) shape_fail("Concat takes at least 1 input, got 0");
@@ -57,8 +61,9 @@ std::vector<TensorSpec> Concat::infer(std::span<const TensorSpec> inputs) const 
     for (int d = 0; match && d < first.shape.rank(); ++d)
       match = d == axis_ || x.shape[d] == first.shape[d];
     if (!match)
-      shape_fail("Concat along axis {} needs all other dims equal, got {} (input 0) and {} (input {})",
-                 axis_, first.shape.str(), x.shape.str(), i);
+      shape_fail(
+          "Concat along axis {} needs all other dims equal, got {} (input 0) and {} (input {})",
+          axis_, first.shape.str(), x.shape.str(), i);
     dims[axis_] += x.shape[axis_];
   }
   return {{Shape(std::move(dims)), first.dtype}};
@@ -72,8 +77,8 @@ void Concat::forward(const ForwardCall& call) const {
   std::size_t offset = 0;
   for (const Tensor& x : call.inputs) {
     const std::size_t bytes = std::size_t(x.shape().numel_from(axis_)) * elem;
-    move_rows(static_cast<std::byte*>(x.raw()), static_cast<std::byte*>(y.raw()), outer, bytes,
-              row, offset, true);
+    move_rows(static_cast<std::byte*>(x.raw()), static_cast<std::byte*>(y.raw()), outer, bytes, row,
+              offset, true);
     offset += bytes;
   }
 }
@@ -88,7 +93,8 @@ void Concat::backward(const BackwardCall& call) const {
   // the input's spec is used (plans always pass input_specs; bare calls may pass the inputs).
   auto width = [&](std::size_t i) -> std::int64_t {
     if (parts[i].defined()) return parts[i].shape().numel_from(axis_) * std::int64_t(elem);
-    if (i < call.input_specs.size()) return call.input_specs[i].shape.numel_from(axis_) * std::int64_t(elem);
+    if (i < call.input_specs.size())
+      return call.input_specs[i].shape.numel_from(axis_) * std::int64_t(elem);
     if (i < call.inputs.size() && call.inputs[i].rank() == dy.rank())
       return call.inputs[i].shape().numel_from(axis_) * std::int64_t(elem);
     return -1;
@@ -97,12 +103,15 @@ void Concat::backward(const BackwardCall& call) const {
     if (!parts[k].defined()) continue;
     // The offset of part k from the parts before it, or else from the end of the row.
     std::int64_t before = 0, after = 0;
-    for (std::size_t i = 0; i < k && before >= 0; ++i) before = width(i) < 0 ? -1 : before + width(i);
-    for (std::size_t i = k; i < parts.size() && after >= 0; ++i) after = width(i) < 0 ? -1 : after + width(i);
+    for (std::size_t i = 0; i < k && before >= 0; ++i)
+      before = width(i) < 0 ? -1 : before + width(i);
+    for (std::size_t i = k; i < parts.size() && after >= 0; ++i)
+      after = width(i) < 0 ? -1 : after + width(i);
     if (before < 0 && after < 0)
-      fail("Concat backward cannot place the gradient of input {}: inputs on both sides of it have "
-           "neither a gradient nor a shape given",
-           k);
+      fail(
+          "Concat backward cannot place the gradient of input {}: inputs on both sides of it have "
+          "neither a gradient nor a shape given",
+          k);
     const std::size_t offset = before >= 0 ? std::size_t(before) : row - std::size_t(after);
     move_rows(static_cast<std::byte*>(parts[k].raw()), static_cast<std::byte*>(dy.raw()), outer,
               std::size_t(width(k)), row, offset, false);

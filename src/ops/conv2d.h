@@ -20,7 +20,7 @@ using Pads = std::array<std::int64_t, 4>;  // top, left, bottom, right
 
 struct Conv2DAttrs {
   std::int64_t filters = 0;
-  std::array<std::int64_t, 2> kernel{3, 3};    // KH, KW
+  std::array<std::int64_t, 2> kernel{3, 3};  // KH, KW
   std::array<std::int64_t, 2> stride{1, 1};
   std::array<std::int64_t, 2> dilation{1, 1};
   Padding padding = Padding::Valid;
@@ -33,10 +33,12 @@ struct Conv2DAttrs {
 // Pads for one spatial dim under a padding mode: {before, after}.
 std::array<std::int64_t, 2> resolve_pads_1d(Padding mode, std::int64_t in, std::int64_t kernel,
                                             std::int64_t stride, std::int64_t dilation,
-                                            std::int64_t explicit_before, std::int64_t explicit_after);
+                                            std::int64_t explicit_before,
+                                            std::int64_t explicit_after);
 // Output size of one spatial dim; throws ShapeError when the window does not fit.
 std::int64_t window_output_size(std::int64_t in, std::int64_t kernel, std::int64_t stride,
-                                std::int64_t dilation, std::int64_t pad_before, std::int64_t pad_after);
+                                std::int64_t dilation, std::int64_t pad_before,
+                                std::int64_t pad_after);
 
 class Conv2D final : public Op {
  public:

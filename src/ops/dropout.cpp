@@ -15,7 +15,9 @@ namespace {
 constexpr std::int64_t kParallelMin = 32768;  // elements; below this one thread is faster
 
 // The one comparison behind every mask decision: keep when u >= rate, u uniform in [0, 1).
-inline bool keep_bits(std::uint32_t bits, double rate) { return double(uniform01(bits)) >= rate; }
+inline bool keep_bits(std::uint32_t bits, double rate) {
+  return double(uniform01(bits)) >= rate;
+}
 
 // dst = src * scale where the unit is kept, 0 where it is dropped. Tensors are seen as
 // [units, inner] (inner = 1 for plain dropout, H*W for spatial). One Philox block serves four
@@ -53,7 +55,9 @@ bool Dropout::keep(std::uint64_t key, std::uint64_t step, std::int64_t unit, dou
   return keep_bits(r[std::uint64_t(unit) % 4], rate);
 }
 
-Attrs Dropout::attrs() const { return {{"rate", a_.rate}, {"spatial", a_.spatial}}; }
+Attrs Dropout::attrs() const {
+  return {{"rate", a_.rate}, {"spatial", a_.spatial}};
+}
 
 std::vector<TensorSpec> Dropout::infer(std::span<const TensorSpec> inputs) const {
   expect_inputs("Dropout", inputs, 1);
@@ -83,13 +87,13 @@ void Dropout::backward(const BackwardCall& call) const {
   if (a_.rate == 0.0) return copy(dy, dx);
   if (dy.numel() == 0) return;
   const std::int64_t inner = a_.spatial ? dy.shape().numel_from(2) : 1;
-  apply_mask(dy.data<float>(), dx.data<float>(), dy.numel() / inner, inner, call.rng_key,
-             call.step, a_.rate);
+  apply_mask(dy.data<float>(), dx.data<float>(), dy.numel() / inner, inner, call.rng_key, call.step,
+             a_.rate);
 }
 
 std::shared_ptr<const Op> make_dropout(const Attrs& attrs) {
-  return std::make_shared<Dropout>(
-      DropoutAttrs{.rate = attrs.get_float("rate", 0.5), .spatial = attrs.get_bool("spatial", false)});
+  return std::make_shared<Dropout>(DropoutAttrs{.rate = attrs.get_float("rate", 0.5),
+                                                .spatial = attrs.get_bool("spatial", false)});
 }
 
 }  // namespace convkit::ops

@@ -20,7 +20,9 @@ void expect_rank(std::string_view op, const TensorSpec& input, int rank, std::st
     shape_fail("{} expects a {}-D input {}, got {}", op, rank, dims, input.shape.str());
 }
 
-std::string_view name_of(FusedActivation a) { return activation_info(a).name; }
+std::string_view name_of(FusedActivation a) {
+  return activation_info(a).name;
+}
 
 FusedActivation fused_activation_from_name(std::string_view name) {
   const ActivationInfo* a = find_activation(name);

@@ -48,22 +48,32 @@ inline float sigmoid(float x) {
 // The activation of a pre-activation value s.
 inline float apply_fused(FusedActivation a, float s) {
   switch (a) {
-    case FusedActivation::ReLU: return s > 0.0f ? s : 0.0f;
-    case FusedActivation::Tanh: return std::tanh(s);
-    case FusedActivation::Sigmoid: return sigmoid(s);
-    case FusedActivation::ReLU6: return s > 0.0f ? (s < 6.0f ? s : 6.0f) : 0.0f;
-    default: return s;
+    case FusedActivation::ReLU:
+      return s > 0.0f ? s : 0.0f;
+    case FusedActivation::Tanh:
+      return std::tanh(s);
+    case FusedActivation::Sigmoid:
+      return sigmoid(s);
+    case FusedActivation::ReLU6:
+      return s > 0.0f ? (s < 6.0f ? s : 6.0f) : 0.0f;
+    default:
+      return s;
   }
 }
 
 // The gradient with respect to the pre-activation, from the output y and its gradient dy.
 inline float fused_grad(FusedActivation a, float y, float dy) {
   switch (a) {
-    case FusedActivation::ReLU: return y > 0.0f ? dy : 0.0f;
-    case FusedActivation::Tanh: return dy * (1.0f - y * y);
-    case FusedActivation::Sigmoid: return dy * y * (1.0f - y);
-    case FusedActivation::ReLU6: return y > 0.0f && y < 6.0f ? dy : 0.0f;
-    default: return dy;
+    case FusedActivation::ReLU:
+      return y > 0.0f ? dy : 0.0f;
+    case FusedActivation::Tanh:
+      return dy * (1.0f - y * y);
+    case FusedActivation::Sigmoid:
+      return dy * y * (1.0f - y);
+    case FusedActivation::ReLU6:
+      return y > 0.0f && y < 6.0f ? dy : 0.0f;
+    default:
+      return dy;
   }
 }
 

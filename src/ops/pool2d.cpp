@@ -170,8 +170,7 @@ void Pool2D::backward(const BackwardCall& call) const {
   const Geometry g = geometry_of(*this, dxt, call.grad_outputs[0]);
   const float* x = kind_ == PoolKind::Max ? call.inputs[0].data<float>() : nullptr;
   const float* dy = call.grad_outputs[0].data<float>();
-  const float* y =
-      a_.activation != FusedActivation::None ? call.outputs[0].data<float>() : nullptr;
+  const float* y = a_.activation != FusedActivation::None ? call.outputs[0].data<float>() : nullptr;
   float* dx = dxt.data<float>();
 #pragma omp parallel for schedule(static) if (g.parallel())
   for (std::int64_t p = 0; p < g.planes; ++p) {

@@ -19,7 +19,7 @@ struct Pool2DAttrs {
   std::array<std::int64_t, 2> stride{0, 0};  // 0 = same as kernel
   Padding padding = Padding::Valid;
   Pads pads{0, 0, 0, 0};
-  bool count_include_pad = false;  // Avg only
+  bool count_include_pad = false;                      // Avg only
   FusedActivation activation = FusedActivation::None;  // Max only
 };
 
@@ -30,7 +30,9 @@ class Pool2D final : public Op {
   const Pool2DAttrs& pool_attrs() const { return a_; }  // stride already resolved (never 0)
   Pads resolved_pads(std::int64_t h, std::int64_t w) const;
 
-  std::string_view type() const override { return kind_ == PoolKind::Max ? "MaxPool2D" : "AvgPool2D"; }
+  std::string_view type() const override {
+    return kind_ == PoolKind::Max ? "MaxPool2D" : "AvgPool2D";
+  }
   Attrs attrs() const override;
   std::vector<TensorSpec> infer(std::span<const TensorSpec> inputs) const override;
   BackwardNeeds backward_needs() const override;

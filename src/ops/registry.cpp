@@ -22,9 +22,16 @@ namespace convkit::ops {
 
 namespace {
 const OpEntry kOps[] = {
-    {"ReLU", make_relu}, {"LeakyReLU", make_leaky_relu}, {"ELU", make_elu},
-    {"GELU", make_gelu}, {"SiLU", make_silu}, {"Sigmoid", make_sigmoid}, {"Tanh", make_tanh},
-    {"ReLU6", make_relu6}, {"Clip", make_clip}, {"HardSwish", make_hard_swish},
+    {"ReLU", make_relu},
+    {"LeakyReLU", make_leaky_relu},
+    {"ELU", make_elu},
+    {"GELU", make_gelu},
+    {"SiLU", make_silu},
+    {"Sigmoid", make_sigmoid},
+    {"Tanh", make_tanh},
+    {"ReLU6", make_relu6},
+    {"Clip", make_clip},
+    {"HardSwish", make_hard_swish},
     {"HardSigmoid", make_hard_sigmoid},
     {"Add", make_add},
     {"BatchNorm", make_batch_norm},
@@ -35,8 +42,10 @@ const OpEntry kOps[] = {
     {"GlobalAvgPool", make_global_avg_pool},
     {"Multiply", make_multiply},
     {"Pad", make_pad},
-    {"MaxPool2D", make_max_pool2d}, {"AvgPool2D", make_avg_pool2d},
-    {"Flatten", make_flatten}, {"Reshape", make_reshape},
+    {"MaxPool2D", make_max_pool2d},
+    {"AvgPool2D", make_avg_pool2d},
+    {"Flatten", make_flatten},
+    {"Reshape", make_reshape},
     {"Softmax", make_softmax},
     {"SoftmaxCrossEntropy", make_softmax_cross_entropy},
     {"", nullptr},  // sentinel, skipped

@@ -23,8 +23,10 @@ void copy_bytes(const Tensor& from, const Tensor& to) {
 Reshape::Reshape(std::vector<std::int64_t> shape) : shape_(std::move(shape)) {
   int inferred = 0;
   for (std::int64_t d : shape_) {
-    if (d == -1) ++inferred;
-    else if (d <= 0) fail("Reshape dims must be positive or -1, got {}", target_str(shape_));
+    if (d == -1)
+      ++inferred;
+    else if (d <= 0)
+      fail("Reshape dims must be positive or -1, got {}", target_str(shape_));
   }
   if (inferred > 1) fail("Reshape can infer at most one dim (-1), got {}", target_str(shape_));
 }
@@ -46,8 +48,10 @@ std::vector<TensorSpec> Reshape::infer(std::span<const TensorSpec> inputs) const
   std::int64_t known = 1;
   int inferred_at = -1;
   for (std::int64_t d : shape_) {
-    if (d == -1) inferred_at = int(dims.size());
-    else known *= d;
+    if (d == -1)
+      inferred_at = int(dims.size());
+    else
+      known *= d;
     dims.push_back(d);
   }
   if (inferred_at >= 0) {
@@ -62,13 +66,17 @@ std::vector<TensorSpec> Reshape::infer(std::span<const TensorSpec> inputs) const
   return {{Shape(std::move(dims)), x.dtype}};
 }
 
-void Reshape::forward(const ForwardCall& call) const { copy_bytes(call.inputs[0], call.outputs[0]); }
+void Reshape::forward(const ForwardCall& call) const {
+  copy_bytes(call.inputs[0], call.outputs[0]);
+}
 
 void Reshape::backward(const BackwardCall& call) const {
   if (call.grad_inputs[0].defined()) copy_bytes(call.grad_outputs[0], call.grad_inputs[0]);
 }
 
-std::shared_ptr<const Op> make_flatten(const Attrs&) { return std::make_shared<Reshape>(); }
+std::shared_ptr<const Op> make_flatten(const Attrs&) {
+  return std::make_shared<Reshape>();
+}
 
 std::shared_ptr<const Op> make_reshape(const Attrs& attrs) {
   auto shape = attrs.get_ints("shape", {});

@@ -72,6 +72,8 @@ void Softmax::backward(const BackwardCall& call) const {
   }
 }
 
-std::shared_ptr<const Op> make_softmax(const Attrs&) { return std::make_shared<Softmax>(); }
+std::shared_ptr<const Op> make_softmax(const Attrs&) {
+  return std::make_shared<Softmax>();
+}
 
 }  // namespace convkit::ops

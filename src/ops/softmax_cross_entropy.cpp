@@ -52,8 +52,10 @@ Targets targets_of(const SoftmaxCrossEntropyAttrs& a, const Tensor& logits, cons
   t.k = logits.dim(1);
   t.smoothing = a.label_smoothing;
   t.weights = a.class_weights.empty() ? nullptr : a.class_weights.data();
-  if (targets.dtype() == DType::i32) t.labels = targets.data<std::int32_t>();
-  else t.soft = targets.data<float>();
+  if (targets.dtype() == DType::i32)
+    t.labels = targets.data<std::int32_t>();
+  else
+    t.soft = targets.data<float>();
   return t;
 }
 
@@ -95,17 +97,19 @@ std::vector<TensorSpec> SoftmaxCrossEntropy::infer(std::span<const TensorSpec> i
   const TensorSpec& targets = inputs[1];
   expect_rank(kOp, logits, 2, "[N, K]");
   if (logits.dtype != DType::f32)
-    shape_fail("{} expects f32 logits [N, K], got {} {}", kOp, name_of(logits.dtype), logits.shape.str());
+    shape_fail("{} expects f32 logits [N, K], got {} {}", kOp, name_of(logits.dtype),
+               logits.shape.str());
   const std::int64_t n = logits.shape[0], k = logits.shape[1];
   if (k < 1) shape_fail("{} needs at least one class, got logits {}", kOp, logits.shape.str());
   const bool labels = targets.dtype == DType::i32 && targets.shape == Shape{n};
   const bool soft = targets.dtype == DType::f32 && targets.shape == logits.shape;
   if (!labels && !soft)
-    shape_fail("{} expects targets i32 [{}] (labels) or f32 {} (soft) for logits {}, got {} {}", kOp,
-               n, logits.shape.str(), logits.shape.str(), name_of(targets.dtype), targets.shape.str());
+    shape_fail("{} expects targets i32 [{}] (labels) or f32 {} (soft) for logits {}, got {} {}",
+               kOp, n, logits.shape.str(), logits.shape.str(), name_of(targets.dtype),
+               targets.shape.str());
   if (!a_.class_weights.empty() && std::int64_t(a_.class_weights.size()) != k)
-    shape_fail("{} has {} class weights for {} classes (logits {})", kOp, a_.class_weights.size(), k,
-               logits.shape.str());
+    shape_fail("{} has {} class weights for {} classes (logits {})", kOp, a_.class_weights.size(),
+               k, logits.shape.str());
   return {{Shape{1}, DType::f32}};
 }
 
@@ -148,7 +152,8 @@ void SoftmaxCrossEntropy::forward(const ForwardCall& call) const {
         for (std::int64_t j = 0; j < k; ++j) acc += t.w(j) * t.t(i, j) * (lse - double(xi[j]));
       }
       if (probs)
-        for (std::int64_t j = 0; j < k; ++j) probs[i * k + j] = float(std::exp(double(xi[j]) - lse));
+        for (std::int64_t j = 0; j < k; ++j)
+          probs[i * k + j] = float(std::exp(double(xi[j]) - lse));
     }
     partial[c] = acc;
   }
@@ -177,7 +182,8 @@ void SoftmaxCrossEntropy::backward(const BackwardCall& call) const {
     const float* xi = x + i * k;
     const double lse = probs ? 0.0 : log_sum_exp(xi, k);
     double s = 0;  // S_i = sum_k w[k] t[i,k]
-    if (t.labels) s = (1.0 - e) * t.w(t.labels[i]) + e / double(k) * weight_sum;
+    if (t.labels)
+      s = (1.0 - e) * t.w(t.labels[i]) + e / double(k) * weight_sum;
     else
       for (std::int64_t j = 0; j < k; ++j) s += t.w(j) * t.t(i, j);
     for (std::int64_t j = 0; j < k; ++j) {
@@ -188,9 +194,9 @@ void SoftmaxCrossEntropy::backward(const BackwardCall& call) const {
 }
 
 std::shared_ptr<const Op> make_softmax_cross_entropy(const Attrs& attrs) {
-  return std::make_shared<SoftmaxCrossEntropy>(SoftmaxCrossEntropyAttrs{
-      .label_smoothing = attrs.get_float("label_smoothing", 0.0),
-      .class_weights = attrs.get_floats("class_weights", {})});
+  return std::make_shared<SoftmaxCrossEntropy>(
+      SoftmaxCrossEntropyAttrs{.label_smoothing = attrs.get_float("label_smoothing", 0.0),
+                               .class_weights = attrs.get_floats("class_weights", {})});
 }
 
 }  // namespace convkit::ops

@@ -83,15 +83,16 @@ void Optimizer::step(const ParamBlock& block) {
   begin_step();
   for (const ParamSlot& slot : block.slots) {
     if (!slot.trainable || slot.numel == 0) continue;
-    update(SlotUpdate{.param = block.params + slot.offset,
-                      .grad = block.grads + slot.offset,
-                      .offset = slot.offset,
-                      .numel = slot.numel,
-                      .grad_scale = grad_scale,
-                      .weight_decay = slot.decay ? static_cast<float>(reg_.weight_decay) + slot.l2 : 0.0f,
-                      .l1 = slot.decay ? static_cast<float>(reg_.l1) + slot.l1 : 0.0f,
-                      .decay = slot.decay,
-                      .lr_multiplier = slot.lr_multiplier});
+    update(SlotUpdate{
+        .param = block.params + slot.offset,
+        .grad = block.grads + slot.offset,
+        .offset = slot.offset,
+        .numel = slot.numel,
+        .grad_scale = grad_scale,
+        .weight_decay = slot.decay ? static_cast<float>(reg_.weight_decay) + slot.l2 : 0.0f,
+        .l1 = slot.decay ? static_cast<float>(reg_.l1) + slot.l1 : 0.0f,
+        .decay = slot.decay,
+        .lr_multiplier = slot.lr_multiplier});
   }
 }
 

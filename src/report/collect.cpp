@@ -170,12 +170,13 @@ ReportData collect_report_data(const fs::path& run_dir, nn::Model& model, const 
     }
     Tensor probabilities = options.probabilities;
     if (!probabilities.defined()) {
-      probabilities = train::Predictor::borrowing(model, preprocess, class_names,
-                                                  {.batch_size = options.batch_size, .backend = options.backend})
+      probabilities = train::Predictor::borrowing(
+                          model, preprocess, class_names,
+                          {.batch_size = options.batch_size, .backend = options.backend})
                           .predict(test);
     } else if (probabilities.shape() != Shape{n, k} || probabilities.dtype() != DType::f32) {
-      fail("report: the given probabilities are {} {}, expected f32 [{}, {}]", name_of(probabilities.dtype()),
-           probabilities.shape().str(), n, k);
+      fail("report: the given probabilities are {} {}, expected f32 [{}, {}]",
+           name_of(probabilities.dtype()), probabilities.shape().str(), n, k);
     }
     const float* p = probabilities.data<float>();
     const std::int32_t* labels = test.labels.data<std::int32_t>();

@@ -61,9 +61,11 @@ AugmentPreview write_augment_preview(const RunConfig& cfg, const AugmentPreviewO
   data::resize(tiles, big, data::Interpolation::Nearest);
   std::vector<std::int64_t> all(std::size_t(big.dim(0)));
   std::iota(all.begin(), all.end(), 0);
-  const Tensor grid = io::image_grid(big, all, {.columns = int(k + 1), .padding = 4, .background = 96});
+  const Tensor grid =
+      io::image_grid(big, all, {.columns = int(k + 1), .padding = 4, .background = 96});
   io::write_png(out_path, grid);
-  return {.rows = rows, .versions = k, .width = w, .height = h, .zoom = zoom, .mixed = mixer.enabled()};
+  return {
+      .rows = rows, .versions = k, .width = w, .height = h, .zoom = zoom, .mixed = mixer.enabled()};
 }
 
 }  // namespace convkit::run

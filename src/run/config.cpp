@@ -1,9 +1,9 @@
 // RunConfig loading, overrides and validation (see config.h).
 #include <convkit/run/config.h>
 
+#include <convkit/run/tta.h>
 #include "run/augment_config.h"
 #include "run/config_layers.h"
-#include <convkit/run/tta.h>
 #include "run/yaml_section.h"
 
 #include <fmt/format.h>
@@ -49,10 +49,13 @@ void apply_set(YAML::Node root, const std::string& assignment) {
       } catch (...) {
         config_fail("--set {}: '{}' is a list; index it with a number", path, p);
       }
-      if (idx >= cur.size()) config_fail("--set {}: index {} is out of range (the list has {} entries)", path, idx, cur.size());
+      if (idx >= cur.size())
+        config_fail("--set {}: index {} is out of range (the list has {} entries)", path, idx,
+                    cur.size());
       chain.push_back(cur[idx]);
     } else {
-      if (cur.IsScalar()) config_fail("--set {}: '{}' is a value, not a section", path, parts[i - 1]);
+      if (cur.IsScalar())
+        config_fail("--set {}: '{}' is a value, not a section", path, parts[i - 1]);
       chain.push_back(cur[p]);
     }
   }
@@ -81,30 +84,37 @@ YAML::Node merge(const YAML::Node& base, const YAML::Node& over) {
 YAML::Node load_yaml(const std::string& text, const std::string& source) {
   try {
     YAML::Node node = YAML::Load(text);
-    if (node && !node.IsNull() && !node.IsMap()) config_fail("{}: the config must be a YAML mapping", source);
+    if (node && !node.IsNull() && !node.IsMap())
+      config_fail("{}: the config must be a YAML mapping", source);
     return node;
   } catch (const YAML::Exception& e) {
-    config_fail("{}: invalid YAML at line {}, column {}: {}", source, e.mark.line + 1, e.mark.column + 1, e.msg);
+    config_fail("{}: invalid YAML at line {}, column {}: {}", source, e.mark.line + 1,
+                e.mark.column + 1, e.msg);
   }
 }
 
 // Whom to blame for a ConfigError: the --set override whose key the message names, else the file.
-std::string blame(std::string message, const std::string& source, const std::vector<std::string>& sets) {
-  for (std::size_t open; (open = message.find('[')) != std::string::npos;) {  // layers[3] -> layers.3
+std::string blame(std::string message, const std::string& source,
+                  const std::vector<std::string>& sets) {
+  for (std::size_t open;
+       (open = message.find('[')) != std::string::npos;) {  // layers[3] -> layers.3
     const std::size_t close = message.find(']', open);
     if (close == std::string::npos) break;
-    message = message.substr(0, open) + "." + message.substr(open + 1, close - open - 1) + message.substr(close + 1);
+    message = message.substr(0, open) + "." + message.substr(open + 1, close - open - 1) +
+              message.substr(close + 1);
   }
   for (auto it = sets.rbegin(); it != sets.rend(); ++it) {
     const std::string key = it->substr(0, it->find('='));
-    if (!key.empty() && (message.find("'" + key + "'") != std::string::npos ||
-                         message.find("'" + key + ".") != std::string::npos || message.find(key + ":") == 0))
+    if (!key.empty() &&
+        (message.find("'" + key + "'") != std::string::npos ||
+         message.find("'" + key + ".") != std::string::npos || message.find(key + ":") == 0))
       return "--set " + *it;
   }
   return source;
 }
 
-RunConfig parse(YAML::Node doc, const std::string& source, const std::vector<std::string>& sets = {}) {
+RunConfig parse(YAML::Node doc, const std::string& source,
+                const std::vector<std::string>& sets = {}) {
   RunConfig c;
   try {
     YamlSection root(doc, "");
@@ -115,7 +125,8 @@ RunConfig parse(YAML::Node doc, const std::string& source, const std::vector<std
       config_fail("'dataset.validation_split' must be in [0, 1), got {}", c.validation_split);
     c.train_samples = dataset.get<std::int64_t>("train_samples", 0);
     c.test_samples = dataset.get<std::int64_t>("test_samples", 0);
-    if (c.train_samples < 0 || c.test_samples < 0) config_fail("'dataset.train_samples' and 'dataset.test_samples' must be >= 0");
+    if (c.train_samples < 0 || c.test_samples < 0)
+      config_fail("'dataset.train_samples' and 'dataset.test_samples' must be >= 0");
     auto augment = dataset.child("augment");
     c.augment = parse_augment(augment);
     dataset.finish();
@@ -134,7 +145,8 @@ RunConfig parse(YAML::Node doc, const std::string& source, const std::vector<std
     c.batch_size = train.get<std::int64_t>("batch_size", c.batch_size);
     if (c.batch_size < 1) config_fail("'train.batch_size' must be >= 1, got {}", c.batch_size);
     c.eval_batch_size = train.get<std::int64_t>("eval_batch_size", c.eval_batch_size);
-    if (c.eval_batch_size < 1) config_fail("'train.eval_batch_size' must be >= 1, got {}", c.eval_batch_size);
+    if (c.eval_batch_size < 1)
+      config_fail("'train.eval_batch_size' must be >= 1, got {}", c.eval_batch_size);
     c.seed = train.get<std::uint64_t>("seed", c.seed);
     c.threads = train.get<int>("threads", 0);
     if (c.threads < 0) config_fail("'train.threads' must be >= 0, got {}", c.threads);
@@ -146,7 +158,8 @@ RunConfig parse(YAML::Node doc, const std::string& source, const std::vector<std
       config_fail("'train.label_smoothing' must be in [0, 1), got {}", c.label_smoothing);
     c.ema_decay = train.get<double>("ema_decay", 0.0);
     if (!(c.ema_decay >= 0 && c.ema_decay < 1))
-      config_fail("'train.ema_decay' must be in [0, 1) (0 = off, typical 0.999), got {}", c.ema_decay);
+      config_fail("'train.ema_decay' must be in [0, 1) (0 = off, typical 0.999), got {}",
+                  c.ema_decay);
     c.test_tta = train.get<std::string>("test_tta", c.test_tta);
     if (std::find(tta_modes().begin(), tta_modes().end(), c.test_tta) == tta_modes().end())
       config_fail("'train.test_tta' must be none, shift, flip or shift+flip, got '{}'", c.test_tta);
@@ -155,7 +168,8 @@ RunConfig parse(YAML::Node doc, const std::string& source, const std::vector<std
     YAML::Node groups = train.raw("param_groups");
     if (groups && !groups.IsNull()) {
       if (!groups.IsSequence())
-        config_fail("'train.param_groups' must be a list like [{{layers: \"conv*\", lr_multiplier: 0.1}}]");
+        config_fail(
+            "'train.param_groups' must be a list like [{{layers: \"conv*\", lr_multiplier: 0.1}}]");
       for (std::size_t i = 0; i < groups.size(); ++i) {
         YamlSection g(groups[i], fmt::format("train.param_groups.{}", i));
         RunConfig::ParamGroup group{.layers = g.required<std::string>("layers")};
@@ -163,7 +177,8 @@ RunConfig parse(YAML::Node doc, const std::string& source, const std::vector<std
         if (g.has("lr_multiplier")) {
           group.lr_multiplier = g.get<double>("lr_multiplier", 1.0);
           if (!(*group.lr_multiplier >= 0) || !std::isfinite(*group.lr_multiplier))
-            config_fail("'{}' must be a finite number >= 0, got {}", g.path_of("lr_multiplier"), *group.lr_multiplier);
+            config_fail("'{}' must be a finite number >= 0, got {}", g.path_of("lr_multiplier"),
+                        *group.lr_multiplier);
         } else {
           g.get<double>("lr_multiplier", 1.0);  // mark as known
         }
@@ -177,10 +192,14 @@ RunConfig parse(YAML::Node doc, const std::string& source, const std::vector<std
       for (const auto& item : opt) {
         const auto key = item.first.as<std::string>();
         const auto path = "train.optimizer." + key;
-        if (key == "type") c.optimizer = YamlSection::as<std::string>(item.second, path);
-        else if (item.second.IsScalar() && (item.second.Scalar() == "true" || item.second.Scalar() == "false"))
-          c.optimizer_options.push_back({key, YamlSection::as<bool>(item.second, path) ? 1.0 : 0.0});
-        else c.optimizer_options.push_back({key, YamlSection::as<double>(item.second, path)});
+        if (key == "type")
+          c.optimizer = YamlSection::as<std::string>(item.second, path);
+        else if (item.second.IsScalar() &&
+                 (item.second.Scalar() == "true" || item.second.Scalar() == "false"))
+          c.optimizer_options.push_back(
+              {key, YamlSection::as<bool>(item.second, path) ? 1.0 : 0.0});
+        else
+          c.optimizer_options.push_back({key, YamlSection::as<double>(item.second, path)});
       }
     } else if (opt && !opt.IsNull()) {
       config_fail("'train.optimizer' must be a mapping like {{type: adam, lr: 0.001}}");
@@ -201,7 +220,8 @@ RunConfig parse(YAML::Node doc, const std::string& source, const std::vector<std
     c.schedule.min_lr = sched.get<double>("min_lr", 0.0);
     c.schedule.pct_start = sched.get<double>("pct_start", c.schedule.pct_start);
     c.schedule.div_factor = sched.get<double>("div_factor", c.schedule.div_factor);
-    c.schedule.final_div_factor = sched.get<double>("final_div_factor", c.schedule.final_div_factor);
+    c.schedule.final_div_factor =
+        sched.get<double>("final_div_factor", c.schedule.final_div_factor);
     c.schedule.warmup_epochs = sched.get<double>("warmup_epochs", 0.0);
     c.schedule.restart_epochs = sched.get<double>("restart_epochs", c.schedule.restart_epochs);
     c.schedule.restart_mult = sched.get<double>("restart_mult", c.schedule.restart_mult);
@@ -260,19 +280,26 @@ RunConfig parse(YAML::Node doc, const std::string& source, const std::vector<std
     c.checkpoint_monitor = monitor(ck, c.checkpoint_monitor);
     c.checkpoint_every_n_epochs = ck.get<int>("every_n_epochs", 0);
     ck.finish();
-    validated([&] { train::ModelCheckpoint check({.monitor = c.checkpoint_monitor, .every_n_epochs = c.checkpoint_every_n_epochs}, {}); });
+    validated([&] {
+      train::ModelCheckpoint check(
+          {.monitor = c.checkpoint_monitor, .every_n_epochs = c.checkpoint_every_n_epochs}, {});
+    });
     const bool has_validation = c.validation_split > 0;
-    for (const auto& [used, m, key] : {std::tuple{c.early_stopping, c.early_stopping_options.monitor, "early_stopping"},
-                                       std::tuple{c.reduce_lr_on_plateau, c.reduce_lr_options.monitor, "reduce_lr_on_plateau"},
-                                       std::tuple{true, c.checkpoint_monitor, "checkpoint"}})
+    for (const auto& [used, m, key] :
+         {std::tuple{c.early_stopping, c.early_stopping_options.monitor, "early_stopping"},
+          std::tuple{c.reduce_lr_on_plateau, c.reduce_lr_options.monitor, "reduce_lr_on_plateau"},
+          std::tuple{true, c.checkpoint_monitor, "checkpoint"}})
       if (used && m.metric.starts_with("val_") && !has_validation)
-        config_fail("'train.callbacks.{}.monitor' is {} but there is no validation data (set dataset.validation_split)", key,
-                    m.metric);
+        config_fail(
+            "'train.callbacks.{}.monitor' is {} but there is no validation data (set "
+            "dataset.validation_split)",
+            key, m.metric);
     callbacks.finish();
     train.finish();
     root.finish();
     try {
-      c.build_model();  // layer options the YAML reader passed but the layers reject (shapes, ranges)
+      c.build_model();  // layer options the YAML reader passed but the layers reject (shapes,
+                        // ranges)
     } catch (const ConfigError&) {
       throw;
     } catch (const Error& e) {
@@ -313,14 +340,16 @@ nn::Model RunConfig::build_model() const {
   return model;
 }
 
-RunConfig parse_run_config(const std::string& text, const std::string& source, const std::vector<std::string>& sets) {
+RunConfig parse_run_config(const std::string& text, const std::string& source,
+                           const std::vector<std::string>& sets) {
   YAML::Node doc = load_yaml(text, source);
   if (!doc || doc.IsNull()) doc = YAML::Node(YAML::NodeType::Map);
   for (const auto& s : sets) apply_set(doc, s);
   return parse(doc, source, sets);
 }
 
-RunConfig load_run_config(const std::optional<std::string>& file, const std::vector<std::string>& sets) {
+RunConfig load_run_config(const std::optional<std::string>& file,
+                          const std::vector<std::string>& sets) {
   YAML::Node defaults = load_yaml(default_config_text(), "built-in default config");
   if (!file) {
     for (const auto& s : sets) apply_set(defaults, s);

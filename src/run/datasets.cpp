@@ -18,9 +18,10 @@ namespace {
 fs::path find_file(const fs::path& dir, const std::string& name) {
   for (const auto& candidate : {dir / (name + ".gz"), dir / name})
     if (fs::exists(candidate)) return candidate;
-  throw DataError(fmt::format("{}: missing {} (or {}.gz); an idx dataset needs train-images-idx3-ubyte, "
-                              "train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte",
-                              dir.string(), name, name));
+  throw DataError(
+      fmt::format("{}: missing {} (or {}.gz); an idx dataset needs train-images-idx3-ubyte, "
+                  "train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte",
+                  dir.string(), name, name));
 }
 
 data::Dataset first(const data::Dataset& d, std::int64_t n, std::uint64_t seed) {
@@ -31,17 +32,20 @@ data::Dataset first(const data::Dataset& d, std::int64_t n, std::uint64_t seed) 
 
 }  // namespace
 
-LoadedData load_data(const std::string& name, const std::string& data_dir, std::int64_t train_samples,
-                     std::int64_t test_samples, std::uint64_t seed) {
+LoadedData load_data(const std::string& name, const std::string& data_dir,
+                     std::int64_t train_samples, std::int64_t test_samples, std::uint64_t seed) {
   return as_data_error([&] {
     LoadedData out;
     bool known_stats = false;
     if (name == "idx") {
-      if (data_dir.empty()) throw DataError("dataset 'idx' reads your own IDX files: give their folder with --data DIR");
+      if (data_dir.empty())
+        throw DataError(
+            "dataset 'idx' reads your own IDX files: give their folder with --data DIR");
       const fs::path dir(data_dir);
-      out.train = data::read_idx(find_file(dir, "train-images-idx3-ubyte"), find_file(dir, "train-labels-idx1-ubyte"));
-      out.test = data::read_idx(find_file(dir, "t10k-images-idx3-ubyte"), find_file(dir, "t10k-labels-idx1-ubyte"),
-                                out.train.num_classes);
+      out.train = data::read_idx(find_file(dir, "train-images-idx3-ubyte"),
+                                 find_file(dir, "train-labels-idx1-ubyte"));
+      out.test = data::read_idx(find_file(dir, "t10k-images-idx3-ubyte"),
+                                find_file(dir, "t10k-labels-idx1-ubyte"), out.train.num_classes);
       out.class_names = out.train.class_names;
     } else {
       data::ResolveOptions resolve;

@@ -16,12 +16,14 @@ namespace fs = std::filesystem;
 void write_report(const fs::path& run_dir, nn::Model& model, const data::Dataset& test,
                   const train::Preprocess& preprocess, const std::vector<std::string>& class_names,
                   const fs::path& out, const Tensor& probabilities) {
-  const auto data =
-      report::collect_report_data(run_dir, model, test, preprocess, class_names, {.probabilities = probabilities});
-  write_text_atomic(out.empty() ? RunDirectory{run_dir}.report() : out, report::render_report(data));
+  const auto data = report::collect_report_data(run_dir, model, test, preprocess, class_names,
+                                                {.probabilities = probabilities});
+  write_text_atomic(out.empty() ? RunDirectory{run_dir}.report() : out,
+                    report::render_report(data));
 }
 
-fs::path write_run_report(const fs::path& run_dir, const std::string& data_dir, const fs::path& out) {
+fs::path write_run_report(const fs::path& run_dir, const std::string& data_dir,
+                          const fs::path& out) {
   const RunDirectory dir{run_dir};
   if (!fs::is_regular_file(dir.best_checkpoint()))
     throw DataError(fmt::format("{}: no checkpoint; is {} a run directory of `convkit train`?",
@@ -32,16 +34,19 @@ fs::path write_run_report(const fs::path& run_dir, const std::string& data_dir, 
   std::uint64_t seed = 0;
   if (!opened.info.config_yaml.empty()) {
     try {
-      RunConfig cfg = parse_run_config(opened.info.config_yaml, opened.path.string() + " (stored config)");
+      RunConfig cfg =
+          parse_run_config(opened.info.config_yaml, opened.path.string() + " (stored config)");
       train_samples = cfg.train_samples, test_samples = cfg.test_samples, seed = cfg.seed;
     } catch (const ConfigError& e) {
       fmt::print(stderr, "convkit: warning: {}; reporting on the whole test set\n", e.what());
     }
   }
-  LoadedData data = load_data(opened.info.dataset, data_dir.empty() ? opened.info.data_dir : data_dir, train_samples,
-                              test_samples, seed);
+  LoadedData data =
+      load_data(opened.info.dataset, data_dir.empty() ? opened.info.data_dir : data_dir,
+                train_samples, test_samples, seed);
   const fs::path target = out.empty() ? dir.report() : out;
-  write_report(run_dir, opened.checkpoint.model, data.test, opened.info.preprocess, opened.info.class_names, target);
+  write_report(run_dir, opened.checkpoint.model, data.test, opened.info.preprocess,
+               opened.info.class_names, target);
   return target;
 }
 

@@ -66,8 +66,8 @@ RunInfo run_info_from_json(const std::string& text, const std::string& source) {
     fail("{}: the checkpoint does not record how its inputs were prepared ({})", source, e.what());
   }
   if (info.preprocess.mean.empty() || info.preprocess.mean.size() != info.preprocess.std.size())
-    fail("{}: invalid preprocessing record (mean/std sizes {} and {})", source, info.preprocess.mean.size(),
-         info.preprocess.std.size());
+    fail("{}: invalid preprocessing record (mean/std sizes {} and {})", source,
+         info.preprocess.mean.size(), info.preprocess.std.size());
   for (float s : info.preprocess.std)
     if (!(s > 0)) fail("{}: invalid preprocessing record (std {})", source, s);
   return info;
@@ -86,26 +86,28 @@ std::filesystem::path resolve_checkpoint(const std::filesystem::path& path) {
   if (fs::is_directory(path)) {
     const fs::path best = RunDirectory{path}.best_checkpoint();
     if (!fs::is_regular_file(best))
-      throw DataError(fmt::format("{}: no checkpoint; is {} a run directory of `convkit train`?", best.string(),
-                                  path.string()));
+      throw DataError(fmt::format("{}: no checkpoint; is {} a run directory of `convkit train`?",
+                                  best.string(), path.string()));
     return best;
   }
-  if (!fs::exists(path)) throw DataError(fmt::format("{}: no such checkpoint file or run directory", path.string()));
+  if (!fs::exists(path))
+    throw DataError(fmt::format("{}: no such checkpoint file or run directory", path.string()));
   return path;
 }
 
 OpenedCheckpoint open_checkpoint(const std::filesystem::path& checkpoint_or_run_dir) {
   const auto path = resolve_checkpoint(checkpoint_or_run_dir);
   auto loaded = as_data_error([&] { return io::load_checkpoint(path); });
-  RunInfo info = as_data_error([&] { return run_info_from_json(loaded.contents.extra_json, path.string()); });
+  RunInfo info =
+      as_data_error([&] { return run_info_from_json(loaded.contents.extra_json, path.string()); });
   return {path, std::move(loaded), std::move(info)};
 }
 
 train::Predictor open_predictor(const std::filesystem::path& checkpoint_or_run_dir,
                                 const train::PredictorOptions& options) {
   OpenedCheckpoint opened = open_checkpoint(checkpoint_or_run_dir);
-  return train::Predictor(std::move(opened.checkpoint.model), opened.info.preprocess, opened.info.class_names,
-                          options);
+  return train::Predictor(std::move(opened.checkpoint.model), opened.info.preprocess,
+                          opened.info.class_names, options);
 }
 
 }  // namespace convkit::run

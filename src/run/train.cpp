@@ -1,6 +1,6 @@
 // run::train: a training run from a RunConfig to a finished run directory (see train.h).
-#include <convkit/version.h>
 #include <convkit/run/train.h>
+#include <convkit/version.h>
 
 #include <convkit/io/checkpoint.h>
 #include <convkit/run/errors.h>
@@ -14,8 +14,8 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <nlohmann/json.hpp>
 #include <omp.h>
+#include <nlohmann/json.hpp>
 
 #include <ctime>
 
@@ -47,8 +47,8 @@ std::string absolute_or_empty(const std::string& dir) {
   return dir.empty() ? dir : fs::absolute(dir).lexically_normal().string();
 }
 
-nlohmann::json metrics_json(const RunConfig& cfg, const RunResult& r, const nn::Model& model, bool stopped_early,
-                            const std::vector<std::string>& class_names) {
+nlohmann::json metrics_json(const RunConfig& cfg, const RunResult& r, const nn::Model& model,
+                            bool stopped_early, const std::vector<std::string>& class_names) {
   std::int64_t images = 0;
   std::vector<double> epoch_seconds;
   for (const auto& e : r.history.epochs) {
@@ -78,28 +78,33 @@ nlohmann::json metrics_json(const RunConfig& cfg, const RunResult& r, const nn::
 }
 
 // Mistakes a config can only show against its data, found before anything is trained.
-void check_against_data(const RunConfig& cfg, const nn::Model& model, const data::Dataset& train_set,
-                        const data::Dataset& test_set) {
+void check_against_data(const RunConfig& cfg, const nn::Model& model,
+                        const data::Dataset& train_set, const data::Dataset& test_set) {
   const Shape images{train_set.channels(), train_set.height(), train_set.width()};
   if (cfg.input != images)
-    config_fail("'model.input' is {} but the {} images are {} (channels, height, width)", cfg.input.str(),
-                cfg.dataset, images.str());
+    config_fail("'model.input' is {} but the {} images are {} (channels, height, width)",
+                cfg.input.str(), cfg.dataset, images.str());
   const Shape out = model.output_shape(0);
   if (out.rank() != 1 || out[0] != train_set.num_classes)
-    config_fail("the model outputs {} values per image but {} has {} classes: give the last layer 'units: {}' "
-                "(model.layers)", out.str(), cfg.dataset, train_set.num_classes, train_set.num_classes);
+    config_fail(
+        "the model outputs {} values per image but {} has {} classes: give the last layer 'units: "
+        "{}' "
+        "(model.layers)",
+        out.str(), cfg.dataset, train_set.num_classes, train_set.num_classes);
   if (test_set.size() > 0 && test_set.num_classes != train_set.num_classes)
-    throw DataError(fmt::format("{}: the test split has {} classes, the training split {}", cfg.dataset,
-                                test_set.num_classes, train_set.num_classes));
+    throw DataError(fmt::format("{}: the test split has {} classes, the training split {}",
+                                cfg.dataset, test_set.num_classes, train_set.num_classes));
   if (cfg.batch_size > train_set.size())
-    config_fail("'train.batch_size' is {} but the training set has only {} samples{}", cfg.batch_size, train_set.size(),
+    config_fail("'train.batch_size' is {} but the training set has only {} samples{}",
+                cfg.batch_size, train_set.size(),
                 cfg.validation_split > 0 ? " after the validation split" : "");
 }
 
 // The same layers and parameter shapes (what a checkpoint must hold to continue a run).
 std::string model_mismatch(const nn::Model& expected, const nn::Model& found) {
   const auto a = expected.parameter_names(), b = found.parameter_names();
-  if (a != b) return fmt::format("parameters {} against {}", fmt::join(b, ", "), fmt::join(a, ", "));
+  if (a != b)
+    return fmt::format("parameters {} against {}", fmt::join(b, ", "), fmt::join(a, ", "));
   for (const auto& name : a)
     if (expected.parameter(name).shape() != found.parameter(name).shape())
       return fmt::format("{} is {} against {}", name, found.parameter(name).shape().str(),
@@ -107,7 +112,8 @@ std::string model_mismatch(const nn::Model& expected, const nn::Model& found) {
   return {};
 }
 
-void write_status(const RunDirectory& dir, const std::string& status, const std::string& error = {}) {
+void write_status(const RunDirectory& dir, const std::string& status,
+                  const std::string& error = {}) {
   nlohmann::json j{{"status", status}};
   if (!error.empty()) j["error"] = error;
   try {
@@ -127,15 +133,19 @@ RunConfig load_run_directory_config(const fs::path& run_dir, const std::vector<s
 }
 
 RunResult train(const RunConfig& cfg, const TrainOptions& options) {
-  if (options.resume && options.out.empty()) config_fail("resume: name the run directory to continue");
+  if (options.resume && options.out.empty())
+    config_fail("resume: name the run directory to continue");
   const RunDirectory dir{options.out.empty() ? default_run_dir(cfg.dataset) : options.out};
   if (!options.resume && fs::exists(dir.root)) {
-    if (!fs::is_directory(dir.root)) config_fail("--out {}: exists and is not a directory", dir.root.string());
+    if (!fs::is_directory(dir.root))
+      config_fail("--out {}: exists and is not a directory", dir.root.string());
     if (!fs::is_empty(dir.root)) {
       if (!options.overwrite)
-        config_fail("--out {}: the directory is not empty (another run's files would mix with this one's); choose "
-                    "another directory, continue it with --resume, or replace it with --overwrite",
-                    dir.root.string());
+        config_fail(
+            "--out {}: the directory is not empty (another run's files would mix with this one's); "
+            "choose "
+            "another directory, continue it with --resume, or replace it with --overwrite",
+            dir.root.string());
       fs::remove_all(dir.root);
     }
   }
@@ -159,13 +169,18 @@ RunResult train_in(const RunConfig& cfg, const TrainOptions& options, const RunD
   RunInfo recorded;
   if (resume) {
     last = as_data_error([&] { return io::load_checkpoint(dir.last_checkpoint()); });
-    recorded = as_data_error([&] { return run_info_from_json(last->contents.extra_json, dir.last_checkpoint().string()); });
+    recorded = as_data_error([&] {
+      return run_info_from_json(last->contents.extra_json, dir.last_checkpoint().string());
+    });
   }
-  const std::string data_dir = absolute_or_empty(options.data_dir.empty() ? recorded.data_dir : options.data_dir);
+  const std::string data_dir =
+      absolute_or_empty(options.data_dir.empty() ? recorded.data_dir : options.data_dir);
   LoadedData data = options.data ? *options.data
-                                 : load_data(cfg.dataset, data_dir, cfg.train_samples, cfg.test_samples, cfg.seed);
+                                 : load_data(cfg.dataset, data_dir, cfg.train_samples,
+                                             cfg.test_samples, cfg.seed);
   data::Dataset train_set = data.train, validation;
-  if (cfg.validation_split > 0) std::tie(train_set, validation) = train_set.split(cfg.validation_split, cfg.seed);
+  if (cfg.validation_split > 0)
+    std::tie(train_set, validation) = train_set.split(cfg.validation_split, cfg.seed);
   const train::Preprocess pre = data.preprocess;
   const data::Dataset& test_set = data.test;
 
@@ -175,8 +190,9 @@ RunResult train_in(const RunConfig& cfg, const TrainOptions& options, const RunD
   if (resume) {
     const std::string mismatch = model_mismatch(model, last->model);
     if (!mismatch.empty())
-      throw DataError(fmt::format("{}: holds another model than {} describes ({}); it cannot continue this run",
-                                  dir.last_checkpoint().string(), dir.config().string(), mismatch));
+      throw DataError(
+          fmt::format("{}: holds another model than {} describes ({}); it cannot continue this run",
+                      dir.last_checkpoint().string(), dir.config().string(), mismatch));
     model = last->model;
   } else {
     model.initialize(cfg.seed);
@@ -187,14 +203,22 @@ RunResult train_in(const RunConfig& cfg, const TrainOptions& options, const RunD
   write_status(dir, "running");
   write_text_atomic(dir.config(), cfg.resolved_yaml);
 
-  train::FitOptions fit{.epochs = cfg.epochs, .batch_size = cfg.batch_size, .eval_batch_size = cfg.eval_batch_size,
-                        .seed = cfg.seed, .schedule = cfg.schedule, .label_smoothing = cfg.label_smoothing,
-                        .backend = cfg.backend, .preprocess = pre, .augment = cfg.augment, .ema_decay = cfg.ema_decay,
+  train::FitOptions fit{.epochs = cfg.epochs,
+                        .batch_size = cfg.batch_size,
+                        .eval_batch_size = cfg.eval_batch_size,
+                        .seed = cfg.seed,
+                        .schedule = cfg.schedule,
+                        .label_smoothing = cfg.label_smoothing,
+                        .backend = cfg.backend,
+                        .preprocess = pre,
+                        .augment = cfg.augment,
+                        .ema_decay = cfg.ema_decay,
                         .progress = options.progress};
   train::Trainer trainer(model, *optimizer, fit);  // takes the config's learning rate as the base
   if (resume) {
     io::restore_optimizer(last->contents, *optimizer);
-    if (last->contents.training_weights.defined()) trainer.resume_averaging(last->contents.training_weights);
+    if (last->contents.training_weights.defined())
+      trainer.resume_averaging(last->contents.training_weights);
   }
 
   // Callbacks: the stateful ones are saved in every checkpoint so a resumed run continues them.
@@ -204,7 +228,8 @@ RunResult train_in(const RunConfig& cfg, const TrainOptions& options, const RunD
   if (cfg.early_stopping) stateful.push_back(&early_stopping.emplace(cfg.early_stopping_options));
   if (cfg.reduce_lr_on_plateau) stateful.push_back(&reduce_lr.emplace(cfg.reduce_lr_options));
   const RunInfo info{cfg.dataset, data_dir, pre, data.class_names, cfg.resolved_yaml};
-  train::ModelCheckpoint checkpoint({.directory = dir.checkpoints(), .monitor = cfg.checkpoint_monitor,
+  train::ModelCheckpoint checkpoint({.directory = dir.checkpoints(),
+                                     .monitor = cfg.checkpoint_monitor,
                                      .every_n_epochs = cfg.checkpoint_every_n_epochs,
                                      .extra_json = run_info_to_json(info)},
                                     stateful);
@@ -218,21 +243,28 @@ RunResult train_in(const RunConfig& cfg, const TrainOptions& options, const RunD
   if (resume) {
     std::vector<train::Callback*> restored = stateful;
     restored.push_back(&checkpoint);
-    train::ModelCheckpoint::restore(last->contents.rng_json, trainer, restored, dir.last_checkpoint().string());
+    train::ModelCheckpoint::restore(last->contents.rng_json, trainer, restored,
+                                    dir.last_checkpoint().string());
     if (options.verbose)
-      fmt::print("resuming {} at epoch {} (step {}, batch {} of the epoch)\n", dir.root.string(), trainer.epoch() + 1,
-                 trainer.step(), trainer.state().batch);
+      fmt::print("resuming {} at epoch {} (step {}, batch {} of the epoch)\n", dir.root.string(),
+                 trainer.epoch() + 1, trainer.step(), trainer.state().batch);
   }
   if (options.verbose)
-    fmt::print("training {} on {} ({} train, {} validation, {} test images), {} epochs, batch {}, {} threads\n",
-               cfg.optimizer, cfg.dataset, train_set.size(), validation.size(), test_set.size(), cfg.epochs,
-               cfg.batch_size, omp_get_max_threads());
+    fmt::print(
+        "training {} on {} ({} train, {} validation, {} test images), {} epochs, batch {}, {} "
+        "threads\n",
+        cfg.optimizer, cfg.dataset, train_set.size(), validation.size(), test_set.size(),
+        cfg.epochs, cfg.batch_size, omp_get_max_threads());
   std::fflush(stdout);
   train::install_interrupt_handlers();
   trainer.fit(train_set, validation.size() > 0 ? &validation : nullptr, callbacks);
 
-  RunResult result{.dir = dir.root, .epoch = trainer.epoch(), .step = trainer.step(), .history = trainer.history(),
-                   .best_epoch = checkpoint.best_epoch(), .train_seconds = trainer.train_seconds()};
+  RunResult result{.dir = dir.root,
+                   .epoch = trainer.epoch(),
+                   .step = trainer.step(),
+                   .history = trainer.history(),
+                   .best_epoch = checkpoint.best_epoch(),
+                   .train_seconds = trainer.train_seconds()};
   if (trainer.interrupted()) {
     result.interrupted = true;
     result.signal = train::interrupted_by();
@@ -246,22 +278,29 @@ RunResult train_in(const RunConfig& cfg, const TrainOptions& options, const RunD
                         {.batch_size = cfg.eval_batch_size, .backend = cfg.backend});
   const Tensor plain_probabilities = best.predict(test_set);
   const bool tta = cfg.test_tta != "none";
-  const Tensor probabilities = tta ? predict_with_tta(best, test_set, cfg.test_tta, plain_probabilities)
-                                   : plain_probabilities;
+  const Tensor probabilities =
+      tta ? predict_with_tta(best, test_set, cfg.test_tta, plain_probabilities)
+          : plain_probabilities;
   result.test = train::report_from_probabilities(probabilities, test_set.labels);
   result.test_accuracy_without_tta =
-      tta ? train::report_from_probabilities(plain_probabilities, test_set.labels).accuracy : result.test.accuracy;
+      tta ? train::report_from_probabilities(plain_probabilities, test_set.labels).accuracy
+          : result.test.accuracy;
   const bool stopped_early = early_stopping && early_stopping->stopped_epoch() > 0;
-  write_text_atomic(dir.metrics(), metrics_json(cfg, result, model, stopped_early, data.class_names).dump(2) + "\n");
-  if (options.write_report) write_report(dir.root, best.model(), test_set, pre, data.class_names, {}, probabilities);
+  write_text_atomic(
+      dir.metrics(),
+      metrics_json(cfg, result, model, stopped_early, data.class_names).dump(2) + "\n");
+  if (options.write_report)
+    write_report(dir.root, best.model(), test_set, pre, data.class_names, {}, probabilities);
   if (options.verbose) {
     const std::string tta_note =
         tta ? fmt::format(" with test-time augmentation {} ({:.2f}% without)", cfg.test_tta,
                           100 * result.test_accuracy_without_tta)
             : "";
-    fmt::print("test accuracy {:.2f}%{} (loss {:.4f}) with best.ckpt from epoch {}; trained {:.1f} s; run directory {}\n",
-               100 * result.test.accuracy, tta_note, result.test.loss, result.best_epoch, result.train_seconds,
-               dir.root.string());
+    fmt::print(
+        "test accuracy {:.2f}%{} (loss {:.4f}) with best.ckpt from epoch {}; trained {:.1f} s; run "
+        "directory {}\n",
+        100 * result.test.accuracy, tta_note, result.test.loss, result.best_epoch,
+        result.train_seconds, dir.root.string());
   }
   return result;
 }

@@ -26,7 +26,8 @@ Variant shift(int dx, int dy, std::vector<float> fill) {
         for (std::int64_t y = 0; y < h; ++y)
           for (std::int64_t xx = 0; xx < w; ++xx) {
             const std::int64_t sy = y - dy, sx = xx - dx;
-            plane[std::size_t(y * w + xx)] = sy >= 0 && sy < h && sx >= 0 && sx < w ? p[sy * w + sx] : f;
+            plane[std::size_t(y * w + xx)] =
+                sy >= 0 && sy < h && sx >= 0 && sx < w ? p[sy * w + sx] : f;
           }
         std::copy(plane.begin(), plane.end(), p);
       }
@@ -47,7 +48,8 @@ std::vector<Variant> variants(const std::string& mode, const train::Preprocess& 
   std::vector<float> black;
   for (std::size_t k = 0; k < pre.mean.size(); ++k) black.push_back(pre.black(std::int64_t(k)));
   if (mode == "shift" || mode == "shift+flip")
-    for (auto [dx, dy] : {std::pair{1, 0}, {-1, 0}, {0, 1}, {0, -1}}) out.push_back(shift(dx, dy, black));
+    for (auto [dx, dy] : {std::pair{1, 0}, {-1, 0}, {0, 1}, {0, -1}})
+      out.push_back(shift(dx, dy, black));
   if (mode == "flip" || mode == "shift+flip") out.push_back(flip_horizontal);
   return out;
 }
@@ -59,8 +61,8 @@ const std::vector<std::string>& tta_modes() {
   return modes;
 }
 
-Tensor predict_with_tta(train::Predictor& predictor, const data::Dataset& dataset, const std::string& mode,
-                        const Tensor& plain) {
+Tensor predict_with_tta(train::Predictor& predictor, const data::Dataset& dataset,
+                        const std::string& mode, const Tensor& plain) {
   const auto list = variants(mode, predictor.preprocess());
   Tensor sum;
   for (const auto& variant : list) {

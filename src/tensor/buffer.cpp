@@ -11,15 +11,18 @@ namespace convkit {
 
 std::string Device::str() const {
   switch (kind) {
-    case DeviceKind::Host: return "host";
-    case DeviceKind::Cuda: return fmt::format("cuda:{}", index);
+    case DeviceKind::Host:
+      return "host";
+    case DeviceKind::Cuda:
+      return fmt::format("cuda:{}", index);
   }
   return "unknown device";
 }
 
 Buffer::Buffer(std::shared_ptr<std::byte> memory, std::size_t size, Device device)
     : memory_(std::move(memory)), size_(size), device_(device) {
-  if (!memory_ && size_ > 0) fail("a buffer of {} bytes on {} without memory", size_, device_.str());
+  if (!memory_ && size_ > 0)
+    fail("a buffer of {} bytes on {} without memory", size_, device_.str());
 }
 
 Buffer Buffer::host(std::size_t bytes, bool zeroed) {
@@ -27,7 +30,8 @@ Buffer Buffer::host(std::size_t bytes, bool zeroed) {
   auto* p = static_cast<std::byte*>(std::aligned_alloc(kAlignment, size));
   if (!p) fail("out of memory allocating {} bytes of host memory", size);
   if (zeroed) std::memset(p, 0, size);
-  return Buffer(std::shared_ptr<std::byte>(p, [](std::byte* q) { std::free(q); }), size, Device::host());
+  return Buffer(std::shared_ptr<std::byte>(p, [](std::byte* q) { std::free(q); }), size,
+                Device::host());
 }
 
 Tensor Buffer::view(std::size_t offset, const Shape& shape, DType dtype) const {

@@ -8,7 +8,8 @@ namespace convkit {
 bf16 to_bf16(float x) {
   std::uint32_t u;
   std::memcpy(&u, &x, 4);
-  if ((u & 0x7f800000u) == 0x7f800000u && (u & 0x007fffffu)) return bf16{std::uint16_t((u >> 16) | 0x40)};
+  if ((u & 0x7f800000u) == 0x7f800000u && (u & 0x007fffffu))
+    return bf16{std::uint16_t((u >> 16) | 0x40)};
   u += 0x7fffu + ((u >> 16) & 1u);
   return bf16{static_cast<std::uint16_t>(u >> 16)};
 }

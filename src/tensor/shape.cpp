@@ -6,7 +6,9 @@
 
 namespace convkit {
 
-std::int64_t Shape::numel() const { return numel_from(0); }
+std::int64_t Shape::numel() const {
+  return numel_from(0);
+}
 
 std::int64_t Shape::numel_from(int from) const {
   std::int64_t n = 1;
@@ -20,7 +22,9 @@ Shape Shape::with_batch(std::int64_t n) const {
   return s;
 }
 
-std::string Shape::str() const { return fmt::format("[{}]", fmt::join(dims_, ", ")); }
+std::string Shape::str() const {
+  return fmt::format("[{}]", fmt::join(dims_, ", "));
+}
 
 std::vector<std::int64_t> contiguous_strides(const Shape& shape) {
   std::vector<std::int64_t> strides(shape.rank());

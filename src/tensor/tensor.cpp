@@ -53,14 +53,16 @@ bool Tensor::is_contiguous() const {
 }
 
 void Tensor::check_dtype(DType want) const {
-  if (want != dtype_) fail("tensor holds {} elements, accessed as {}", name_of(dtype_), name_of(want));
+  if (want != dtype_)
+    fail("tensor holds {} elements, accessed as {}", name_of(dtype_), name_of(want));
 }
 
 void Tensor::check_host(const char* what) const {
   if (!device_.is_host())
-    fail("Tensor::{} reads host memory, but this {} tensor lives on {} (use its backend's memory "
-         "operations)",
-         what, shape_.str(), device_.str());
+    fail(
+        "Tensor::{} reads host memory, but this {} tensor lives on {} (use its backend's memory "
+        "operations)",
+        what, shape_.str(), device_.str());
 }
 
 Tensor Tensor::reshape(const Shape& shape) const {
@@ -112,9 +114,11 @@ void Tensor::copy_from(const Tensor& src) const {
 }
 
 float max_abs_diff(const Tensor& a, const Tensor& b) {
-  if (a.shape() != b.shape()) fail("max_abs_diff: shapes {} and {} differ", a.shape().str(), b.shape().str());
+  if (a.shape() != b.shape())
+    fail("max_abs_diff: shapes {} and {} differ", a.shape().str(), b.shape().str());
   if (!a.device().is_host() || !b.device().is_host())
-    fail("max_abs_diff reads host memory, got tensors on {} and {}", a.device().str(), b.device().str());
+    fail("max_abs_diff reads host memory, got tensors on {} and {}", a.device().str(),
+         b.device().str());
   const float* x = a.data<float>();
   const float* y = b.data<float>();
   float m = 0;

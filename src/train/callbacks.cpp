@@ -3,7 +3,6 @@
 
 #include <convkit/io/checkpoint.h>
 
-
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -18,22 +17,33 @@ bool minimizing(const Monitor& m) {
   if (m.mode == "max") return false;
   return m.metric.find("loss") != std::string::npos;
 }
-nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
-double number(const nlohmann::json& j, double fallback) { return j.is_null() ? fallback : j.get<double>(); }
+nlohmann::json number(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+}
+double number(const nlohmann::json& j, double fallback) {
+  return j.is_null() ? fallback : j.get<double>();
+}
 }  // namespace
 
 void Monitor::validate(const std::string& key) const {
   if (metric != "loss" && metric != "accuracy" && metric != "val_loss" && metric != "val_accuracy")
-    fail("{}.monitor: unknown metric '{}' (expected loss, accuracy, val_loss, val_accuracy)", key, metric);
-  if (mode != "auto" && mode != "min" && mode != "max") fail("{}.mode: expected auto, min or max, got '{}'", key, mode);
+    fail("{}.monitor: unknown metric '{}' (expected loss, accuracy, val_loss, val_accuracy)", key,
+         metric);
+  if (mode != "auto" && mode != "min" && mode != "max")
+    fail("{}.mode: expected auto, min or max, got '{}'", key, mode);
   if (!(min_delta >= 0)) fail("{}.min_delta must be >= 0, got {}", key, min_delta);
 }
 
 double Monitor::value(const EpochLog& log) const {
-  double v = metric == "loss" ? log.loss : metric == "accuracy" ? log.accuracy : metric == "val_loss" ? log.val_loss : log.val_accuracy;
+  double v = metric == "loss"       ? log.loss
+             : metric == "accuracy" ? log.accuracy
+             : metric == "val_loss" ? log.val_loss
+                                    : log.val_accuracy;
   if (!std::isfinite(v))
     fail("the monitored metric '{}' is not available{}", metric,
-         metric.starts_with("val_") ? " (set dataset.validation_split to monitor validation metrics)" : "");
+         metric.starts_with("val_")
+             ? " (set dataset.validation_split to monitor validation metrics)"
+             : "");
   return v;
 }
 
@@ -41,11 +51,14 @@ bool Monitor::improved(double value, double best) const {
   return minimizing(*this) ? value < best - min_delta : value > best + min_delta;
 }
 
-double Monitor::worst() const { return minimizing(*this) ? INFINITY : -INFINITY; }
+double Monitor::worst() const {
+  return minimizing(*this) ? INFINITY : -INFINITY;
+}
 
 // ---- EarlyStopping ----
 
-EarlyStopping::EarlyStopping(EarlyStoppingOptions options) : o_(std::move(options)), best_(o_.monitor.worst()) {
+EarlyStopping::EarlyStopping(EarlyStoppingOptions options)
+    : o_(std::move(options)), best_(o_.monitor.worst()) {
   o_.monitor.validate("callbacks.early_stopping");
   if (o_.patience < 0) fail("callbacks.early_stopping.patience must be >= 0, got {}", o_.patience);
 }
@@ -90,7 +103,8 @@ void EarlyStopping::on_train_end(Trainer& trainer, const History&) {
 }
 
 std::string EarlyStopping::state_json() const {
-  return nlohmann::json{{"best", number(best_)}, {"best_epoch", best_epoch_}, {"wait", wait_}}.dump();
+  return nlohmann::json{{"best", number(best_)}, {"best_epoch", best_epoch_}, {"wait", wait_}}
+      .dump();
 }
 
 void EarlyStopping::load_state_json(const std::string& text) {
@@ -102,12 +116,17 @@ void EarlyStopping::load_state_json(const std::string& text) {
 
 // ---- ReduceLROnPlateau ----
 
-ReduceLROnPlateau::ReduceLROnPlateau(ReduceLROnPlateauOptions options) : o_(std::move(options)), best_(o_.monitor.worst()) {
+ReduceLROnPlateau::ReduceLROnPlateau(ReduceLROnPlateauOptions options)
+    : o_(std::move(options)), best_(o_.monitor.worst()) {
   o_.monitor.validate("callbacks.reduce_lr_on_plateau");
-  if (!(o_.factor > 0 && o_.factor < 1)) fail("callbacks.reduce_lr_on_plateau.factor must be in (0, 1), got {}", o_.factor);
-  if (o_.patience < 0) fail("callbacks.reduce_lr_on_plateau.patience must be >= 0, got {}", o_.patience);
-  if (o_.cooldown < 0) fail("callbacks.reduce_lr_on_plateau.cooldown must be >= 0, got {}", o_.cooldown);
-  if (!(o_.min_lr >= 0)) fail("callbacks.reduce_lr_on_plateau.min_lr must be >= 0, got {}", o_.min_lr);
+  if (!(o_.factor > 0 && o_.factor < 1))
+    fail("callbacks.reduce_lr_on_plateau.factor must be in (0, 1), got {}", o_.factor);
+  if (o_.patience < 0)
+    fail("callbacks.reduce_lr_on_plateau.patience must be >= 0, got {}", o_.patience);
+  if (o_.cooldown < 0)
+    fail("callbacks.reduce_lr_on_plateau.cooldown must be >= 0, got {}", o_.cooldown);
+  if (!(o_.min_lr >= 0))
+    fail("callbacks.reduce_lr_on_plateau.min_lr must be >= 0, got {}", o_.min_lr);
 }
 
 void ReduceLROnPlateau::on_train_begin(Trainer&) {}
@@ -136,7 +155,8 @@ void ReduceLROnPlateau::on_epoch_end(Trainer& trainer, const EpochLog& log) {
 }
 
 std::string ReduceLROnPlateau::state_json() const {
-  return nlohmann::json{{"best", number(best_)}, {"wait", wait_}, {"cooldown_left", cooldown_left_}}.dump();
+  return nlohmann::json{{"best", number(best_)}, {"wait", wait_}, {"cooldown_left", cooldown_left_}}
+      .dump();
 }
 
 void ReduceLROnPlateau::load_state_json(const std::string& text) {
@@ -151,25 +171,31 @@ void ReduceLROnPlateau::load_state_json(const std::string& text) {
 ModelCheckpoint::ModelCheckpoint(ModelCheckpointOptions options, std::vector<Callback*> stateful)
     : o_(std::move(options)), stateful_(std::move(stateful)), best_(o_.monitor.worst()) {
   o_.monitor.validate("callbacks.checkpoint");
-  if (o_.every_n_epochs < 0) fail("callbacks.checkpoint.every_n_epochs must be >= 0, got {}", o_.every_n_epochs);
+  if (o_.every_n_epochs < 0)
+    fail("callbacks.checkpoint.every_n_epochs must be >= 0, got {}", o_.every_n_epochs);
 }
 
-void ModelCheckpoint::on_train_begin(Trainer&) { std::filesystem::create_directories(o_.directory); }
+void ModelCheckpoint::on_train_begin(Trainer&) {
+  std::filesystem::create_directories(o_.directory);
+}
 
-std::string ModelCheckpoint::resume_json(const Trainer& trainer, const std::vector<Callback*>& callbacks) {
+std::string ModelCheckpoint::resume_json(const Trainer& trainer,
+                                         const std::vector<Callback*>& callbacks) {
   nlohmann::json j{{"trainer", nlohmann::json::parse(trainer.state().to_json())}};
-  for (const auto* c : callbacks) j["callbacks"][c->name()] = nlohmann::json::parse(c->state_json());
+  for (const auto* c : callbacks)
+    j["callbacks"][c->name()] = nlohmann::json::parse(c->state_json());
   return j.dump();
 }
 
-void ModelCheckpoint::restore(const std::string& text, Trainer& trainer, const std::vector<Callback*>& callbacks,
-                              const std::string& source) {
+void ModelCheckpoint::restore(const std::string& text, Trainer& trainer,
+                              const std::vector<Callback*>& callbacks, const std::string& source) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
     trainer.set_state(TrainerState::from_json(j.at("trainer").dump(), source));
     for (auto* c : callbacks)
-      if (j.contains("callbacks") && j["callbacks"].contains(c->name())) c->load_state_json(j["callbacks"][c->name()].dump());
+      if (j.contains("callbacks") && j["callbacks"].contains(c->name()))
+        c->load_state_json(j["callbacks"][c->name()].dump());
   } catch (const nlohmann::json::exception& e) {
     fail("{}: cannot resume from this checkpoint ({})", source, e.what());
   }
@@ -204,7 +230,9 @@ void ModelCheckpoint::on_epoch_end(Trainer& trainer, const EpochLog& log) {
     save(trainer, o_.directory / fmt::format("epoch-{}.ckpt", log.epoch));
 }
 
-void ModelCheckpoint::on_interrupt(Trainer& trainer) { save(trainer, o_.directory / "last.ckpt"); }
+void ModelCheckpoint::on_interrupt(Trainer& trainer) {
+  save(trainer, o_.directory / "last.ckpt");
+}
 
 std::string ModelCheckpoint::state_json() const {
   return nlohmann::json{{"best", number(best_)}, {"best_epoch", best_epoch_}}.dump();

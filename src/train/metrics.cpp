@@ -11,7 +11,9 @@
 namespace convkit::train {
 
 MetricAccumulator::MetricAccumulator(int num_classes, int top_k)
-    : k_(num_classes), top_k_(std::min(top_k, num_classes)), confusion_(std::size_t(num_classes) * num_classes, 0) {
+    : k_(num_classes),
+      top_k_(std::min(top_k, num_classes)),
+      confusion_(std::size_t(num_classes) * num_classes, 0) {
   if (num_classes < 2) fail("metrics need at least 2 classes, got {}", num_classes);
 }
 
@@ -25,16 +27,19 @@ void MetricAccumulator::add(const Tensor& scores, const Tensor& labels, double l
   add(scores, labels, labels.numel(), loss_sum);
 }
 
-void MetricAccumulator::add(const Tensor& scores, const Tensor& labels, std::int64_t rows, double loss_sum) {
+void MetricAccumulator::add(const Tensor& scores, const Tensor& labels, std::int64_t rows,
+                            double loss_sum) {
   if (scores.rank() != 2 || scores.dim(1) != k_)
     fail("metrics: expected scores [B, {}], got {}", k_, scores.shape().str());
-  if (rows > scores.dim(0) || rows > labels.numel()) fail("metrics: {} rows requested of a batch of {}", rows, scores.dim(0));
+  if (rows > scores.dim(0) || rows > labels.numel())
+    fail("metrics: {} rows requested of a batch of {}", rows, scores.dim(0));
   const float* s = scores.data<float>();
   const std::int32_t* y = labels.data<std::int32_t>();
   for (std::int64_t i = 0; i < rows; ++i) {
     const float* row = s + i * k_;
     const int truth = y[i];
-    if (truth < 0 || truth >= k_) fail("metrics: label {} of sample {} is outside [0, {})", truth, i, k_);
+    if (truth < 0 || truth >= k_)
+      fail("metrics: label {} of sample {} is outside [0, {})", truth, i, k_);
     int best = 0, rank = 0;  // rank = number of classes scored strictly above the truth
     for (int c = 0; c < k_; ++c) {
       if (row[c] > row[best]) best = c;
@@ -47,10 +52,11 @@ void MetricAccumulator::add(const Tensor& scores, const Tensor& labels, std::int
   loss_sum_ += loss_sum;
 }
 
-ClassificationReport report_from_probabilities(const Tensor& probabilities, const Tensor& labels, int top_k) {
+ClassificationReport report_from_probabilities(const Tensor& probabilities, const Tensor& labels,
+                                               int top_k) {
   if (probabilities.rank() != 2 || labels.numel() != probabilities.dim(0))
-    fail("report_from_probabilities: probabilities {} do not match labels {}", probabilities.shape().str(),
-         labels.shape().str());
+    fail("report_from_probabilities: probabilities {} do not match labels {}",
+         probabilities.shape().str(), labels.shape().str());
   const std::int64_t n = probabilities.dim(0), k = probabilities.dim(1);
   const float* p = probabilities.data<float>();
   const std::int32_t* y = labels.data<std::int32_t>();
@@ -107,16 +113,20 @@ std::string class_name(const std::vector<std::string>& names, int c) {
 
 std::string format_report(const ClassificationReport& r, const std::vector<std::string>& names) {
   const int k = int(r.classes.size());
-  std::string out = fmt::format("samples {}  loss {:.4f}  accuracy {:.2f}%  top-{} {:.2f}%\n\n", r.samples, r.loss,
-                                100 * r.accuracy, r.top_k, 100 * r.top_k_accuracy);
-  out += fmt::format("{:<16}{:>10}{:>10}{:>10}{:>10}\n", "class", "precision", "recall", "f1", "support");
+  std::string out =
+      fmt::format("samples {}  loss {:.4f}  accuracy {:.2f}%  top-{} {:.2f}%\n\n", r.samples,
+                  r.loss, 100 * r.accuracy, r.top_k, 100 * r.top_k_accuracy);
+  out += fmt::format("{:<16}{:>10}{:>10}{:>10}{:>10}\n", "class", "precision", "recall", "f1",
+                     "support");
   for (int c = 0; c < k; ++c) {
     const auto& s = r.classes[c];
-    out += fmt::format("{:<16}{:>10.4f}{:>10.4f}{:>10.4f}{:>10}\n", class_name(names, c), s.precision, s.recall, s.f1, s.support);
+    out += fmt::format("{:<16}{:>10.4f}{:>10.4f}{:>10.4f}{:>10}\n", class_name(names, c),
+                       s.precision, s.recall, s.f1, s.support);
   }
-  out += fmt::format("{:<16}{:>10.4f}{:>10.4f}{:>10.4f}{:>10}\n", "macro avg", r.macro.precision, r.macro.recall, r.macro.f1, r.samples);
-  out += fmt::format("{:<16}{:>10.4f}{:>10.4f}{:>10.4f}{:>10}\n\n", "weighted avg", r.weighted.precision, r.weighted.recall,
-                     r.weighted.f1, r.samples);
+  out += fmt::format("{:<16}{:>10.4f}{:>10.4f}{:>10.4f}{:>10}\n", "macro avg", r.macro.precision,
+                     r.macro.recall, r.macro.f1, r.samples);
+  out += fmt::format("{:<16}{:>10.4f}{:>10.4f}{:>10.4f}{:>10}\n\n", "weighted avg",
+                     r.weighted.precision, r.weighted.recall, r.weighted.f1, r.samples);
   out += "confusion matrix (rows: true class, columns: predicted)\n";
   out += fmt::format("{:>6}", "");
   for (int c = 0; c < k; ++c) out += fmt::format("{:>7}", c);
@@ -137,7 +147,8 @@ std::string report_to_json(const ClassificationReport& r, const std::vector<std:
   j["top_k"] = r.top_k;
   j["top_k_accuracy"] = r.top_k_accuracy;
   auto scores = [](const ClassScores& s) {
-    return nlohmann::json{{"precision", s.precision}, {"recall", s.recall}, {"f1", s.f1}, {"support", s.support}};
+    return nlohmann::json{
+        {"precision", s.precision}, {"recall", s.recall}, {"f1", s.f1}, {"support", s.support}};
   };
   for (int c = 0; c < int(r.classes.size()); ++c) {
     auto entry = scores(r.classes[c]);

@@ -17,7 +17,8 @@ namespace {
 void copy_rows(const Tensor& dst, const Tensor& src, std::int64_t rows) {
   const std::size_t row_bytes = dst.nbytes() / std::size_t(dst.dim(0));
   std::memcpy(dst.raw(), src.raw(), row_bytes * std::size_t(rows));
-  std::memset(static_cast<std::byte*>(dst.raw()) + row_bytes * rows, 0, row_bytes * std::size_t(dst.dim(0) - rows));
+  std::memset(static_cast<std::byte*>(dst.raw()) + row_bytes * rows, 0,
+              row_bytes * std::size_t(dst.dim(0) - rows));
 }
 
 }  // namespace
@@ -40,43 +41,54 @@ Predictor::Predictor(std::unique_ptr<nn::Model> owned, nn::Model* model, Preproc
       preprocess_(std::move(preprocess)),
       class_names_(std::move(class_names)),
       options_(std::move(options)) {
-  if (options_.batch_size < 1) fail("predictor: batch_size must be >= 1, got {}", options_.batch_size);
+  if (options_.batch_size < 1)
+    fail("predictor: batch_size must be >= 1, got {}", options_.batch_size);
   if (preprocess_.mean.empty() || preprocess_.mean.size() != preprocess_.std.size())
-    fail("predictor: preprocessing needs as many std as mean values (1 or one per channel), got {} and {}",
-         preprocess_.mean.size(), preprocess_.std.size());
+    fail(
+        "predictor: preprocessing needs as many std as mean values (1 or one per channel), got {} "
+        "and {}",
+        preprocess_.mean.size(), preprocess_.std.size());
 }
 
 Predictor::Predictor(nn::Model model, Preprocess preprocess, std::vector<std::string> class_names,
                      PredictorOptions options)
-    : Predictor(std::make_unique<nn::Model>(std::move(model)), nullptr, std::move(preprocess), std::move(class_names),
-                std::move(options)) {}
+    : Predictor(std::make_unique<nn::Model>(std::move(model)), nullptr, std::move(preprocess),
+                std::move(class_names), std::move(options)) {}
 
-Predictor Predictor::borrowing(nn::Model& model, Preprocess preprocess, std::vector<std::string> class_names,
-                               PredictorOptions options) {
-  return Predictor(nullptr, &model, std::move(preprocess), std::move(class_names), std::move(options));
+Predictor Predictor::borrowing(nn::Model& model, Preprocess preprocess,
+                               std::vector<std::string> class_names, PredictorOptions options) {
+  return Predictor(nullptr, &model, std::move(preprocess), std::move(class_names),
+                   std::move(options));
 }
 
 Predictor::~Predictor() = default;
 Predictor::Predictor(Predictor&&) noexcept = default;
 Predictor& Predictor::operator=(Predictor&&) noexcept = default;
 
-Shape Predictor::input_shape() const { return model_->input_shape(); }
+Shape Predictor::input_shape() const {
+  return model_->input_shape();
+}
 
 nn::Plan& Predictor::plan_for(std::int64_t batch) {
   auto it = plans_.find(batch);
   if (it == plans_.end())
-    it = plans_.emplace(batch, model_->compile_inference({.batch = batch, .backend = options_.backend})).first;
+    it = plans_
+             .emplace(batch,
+                      model_->compile_inference({.batch = batch, .backend = options_.backend}))
+             .first;
   return it->second;
 }
 
 Tensor Predictor::predict(const Tensor& inputs) {
   const Shape sample = input_shape();
   if (inputs.dtype() != DType::f32 || inputs.rank() != sample.rank() + 1 || !inputs.is_contiguous())
-    fail("predict: expected contiguous f32 [N, {}], got {} {}", sample.str().substr(1, sample.str().size() - 2),
-         name_of(inputs.dtype()), inputs.shape().str());
+    fail("predict: expected contiguous f32 [N, {}], got {} {}",
+         sample.str().substr(1, sample.str().size() - 2), name_of(inputs.dtype()),
+         inputs.shape().str());
   for (int d = 0; d < sample.rank(); ++d)
     if (inputs.dim(d + 1) != sample[d])
-      fail("predict: the model takes inputs {} per sample, got {}", sample.str(), inputs.shape().str());
+      fail("predict: the model takes inputs {} per sample, got {}", sample.str(),
+           inputs.shape().str());
   const std::int64_t n = inputs.dim(0);
   const std::int64_t batch = std::max<std::int64_t>(1, std::min(n, options_.batch_size));
   nn::Plan& plan = plan_for(batch);
@@ -87,19 +99,23 @@ Tensor Predictor::predict(const Tensor& inputs) {
     plan.forward();
     const Tensor logits = plan.output();
     if (!probabilities.defined()) probabilities = Tensor::empty({n, logits.dim(1)});
-    softmax_rows(logits.data<float>(), probabilities.data<float>() + start * logits.dim(1), rows, logits.dim(1));
+    softmax_rows(logits.data<float>(), probabilities.data<float>() + start * logits.dim(1), rows,
+                 logits.dim(1));
   }
   return probabilities;
 }
 
 Tensor Predictor::prepare(const Tensor& image) const {
   const Shape sample = input_shape();
-  if (sample.rank() != 3) fail("predict: an image model takes input [C, H, W], this one {}", sample.str());
+  if (sample.rank() != 3)
+    fail("predict: an image model takes input [C, H, W], this one {}", sample.str());
   if (image.dtype() != DType::u8 || image.rank() != 3)
-    fail("predict: expected a decoded u8 image [C, H, W], got {} {}", name_of(image.dtype()), image.shape().str());
+    fail("predict: expected a decoded u8 image [C, H, W], got {} {}", name_of(image.dtype()),
+         image.shape().str());
   const Tensor fitted = data::fit_image(image, sample[0], sample[1], sample[2]);
   Tensor out = Tensor::empty(sample);
-  preprocess_.apply(fitted.reshape({1, sample[0], sample[1], sample[2]}), out.reshape({1, sample[0], sample[1], sample[2]}));
+  preprocess_.apply(fitted.reshape({1, sample[0], sample[1], sample[2]}),
+                    out.reshape({1, sample[0], sample[1], sample[2]}));
   return out;
 }
 
@@ -117,11 +133,16 @@ Tensor Predictor::predict_encoded(std::span<const std::byte> bytes, const std::s
   return predict_images(std::span(&image, 1));
 }
 
-template <typename Fn> void Predictor::for_each_batch(const data::Dataset& dataset, Fn&& fn) {
-  const std::int64_t batch = std::min(options_.batch_size, std::max<std::int64_t>(dataset.size(), 1));
+template <typename Fn>
+void Predictor::for_each_batch(const data::Dataset& dataset, Fn&& fn) {
+  const std::int64_t batch =
+      std::min(options_.batch_size, std::max<std::int64_t>(dataset.size(), 1));
   nn::Plan& plan = plan_for(batch);
-  data::Loader loader(dataset, {.batch_size = batch, .shuffle = false, .drop_last = false,
-                                .mean = preprocess_.mean, .std = preprocess_.std});
+  data::Loader loader(dataset, {.batch_size = batch,
+                                .shuffle = false,
+                                .drop_last = false,
+                                .mean = preprocess_.mean,
+                                .std = preprocess_.std});
   loader.start_epoch(0);
   while (auto b = loader.next()) {
     const std::int64_t rows = b->labels.numel();
@@ -130,7 +151,8 @@ template <typename Fn> void Predictor::for_each_batch(const data::Dataset& datas
   }
 }
 
-Tensor Predictor::predict(const data::Dataset& dataset, const std::function<void(const Tensor&)>& transform) {
+Tensor Predictor::predict(const data::Dataset& dataset,
+                          const std::function<void(const Tensor&)>& transform) {
   const std::int64_t k = dataset.num_classes;
   Tensor probabilities = Tensor::empty({dataset.size(), k});
   std::int64_t done = 0;
@@ -177,11 +199,13 @@ std::vector<ClassScore> top_k(const Tensor& probabilities, std::int64_t row, int
   const int top = std::clamp<int>(k, 0, int(classes));
   std::vector<int> order(static_cast<std::size_t>(classes));
   std::iota(order.begin(), order.end(), 0);
-  std::partial_sort(order.begin(), order.begin() + top, order.end(), [&](int a, int b) { return p[a] > p[b]; });
+  std::partial_sort(order.begin(), order.begin() + top, order.end(),
+                    [&](int a, int b) { return p[a] > p[b]; });
   std::vector<ClassScore> out;
   for (int r = 0; r < top; ++r) {
     const int c = order[std::size_t(r)];
-    out.push_back({c, c < int(class_names.size()) ? class_names[std::size_t(c)] : std::to_string(c), p[c]});
+    out.push_back(
+        {c, c < int(class_names.size()) ? class_names[std::size_t(c)] : std::to_string(c), p[c]});
   }
   return out;
 }

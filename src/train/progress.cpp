@@ -14,8 +14,12 @@ ProgressBar::ProgressBar(std::string label, std::int64_t total, std::FILE* out)
 
 ProgressBar::ProgressBar(std::string label, std::int64_t total, std::FILE* out, bool interactive,
                          std::chrono::milliseconds plain_interval)
-    : label_(std::move(label)), total_(std::max<std::int64_t>(total, 1)), out_(out), interactive_(interactive),
-      plain_interval_(plain_interval), start_(std::chrono::steady_clock::now()),
+    : label_(std::move(label)),
+      total_(std::max<std::int64_t>(total, 1)),
+      out_(out),
+      interactive_(interactive),
+      plain_interval_(plain_interval),
+      start_(std::chrono::steady_clock::now()),
       last_draw_(interactive ? start_ - std::chrono::seconds(1) : start_) {}
 
 double ProgressBar::elapsed() const {
@@ -29,18 +33,21 @@ std::string ProgressBar::format_duration(double seconds) {
   return fmt::format("{:02d}:{:02d}", int(s / 60), int(s % 60));
 }
 
-std::string ProgressBar::line(std::int64_t done, std::int64_t items, const MetricList& metrics, bool final) const {
+std::string ProgressBar::line(std::int64_t done, std::int64_t items, const MetricList& metrics,
+                              bool final) const {
   const double t = elapsed();
   const double rate = t > 0 ? double(items) / t : 0;
   std::string out = label_;
   if (!interactive_ && !final) {  // a plain progress line
     const double eta = done > 0 ? t * double(total_ - done) / double(done) : NAN;
     out += fmt::format("  {}/{} ({:.0f}%)  {} elapsed  ETA {}  {:.0f} img/s", done, total_,
-                       100.0 * double(done) / double(total_), format_duration(t), format_duration(eta), rate);
+                       100.0 * double(done) / double(total_), format_duration(t),
+                       format_duration(eta), rate);
   } else if (interactive_ && !final) {
     constexpr int kWidth = 24;
     const int filled = int(kWidth * double(done) / double(total_));
-    out += fmt::format(" [{}{}] {}/{}", std::string(filled, '='), std::string(kWidth - filled, ' '), done, total_);
+    out += fmt::format(" [{}{}] {}/{}", std::string(filled, '='), std::string(kWidth - filled, ' '),
+                       done, total_);
     const double eta = done > 0 ? t * double(total_ - done) / double(done) : NAN;
     out += fmt::format("  {:.0f} img/s  ETA {}", rate, format_duration(eta));
   } else {
@@ -53,7 +60,8 @@ std::string ProgressBar::line(std::int64_t done, std::int64_t items, const Metri
 void ProgressBar::update(std::int64_t done, std::int64_t items_done, const MetricList& metrics) {
   auto now = std::chrono::steady_clock::now();
   if (!interactive_) {
-    if (done >= total_ || now - last_draw_ < plain_interval_) return;  // finish() prints the last line
+    if (done >= total_ || now - last_draw_ < plain_interval_)
+      return;  // finish() prints the last line
     last_draw_ = now;
     fmt::print(out_, "{}\n", line(done, items_done, metrics, false));
     std::fflush(out_);
@@ -67,8 +75,10 @@ void ProgressBar::update(std::int64_t done, std::int64_t items_done, const Metri
 
 double ProgressBar::finish(std::int64_t items_done, const MetricList& metrics) {
   const double t = elapsed();
-  if (interactive_) fmt::print(out_, "\r{}\033[K\n", line(total_, items_done, metrics, true));
-  else fmt::print(out_, "{}\n", line(total_, items_done, metrics, true));
+  if (interactive_)
+    fmt::print(out_, "\r{}\033[K\n", line(total_, items_done, metrics, true));
+  else
+    fmt::print(out_, "{}\n", line(total_, items_done, metrics, true));
   std::fflush(out_);
   return t;
 }

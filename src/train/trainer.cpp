@@ -21,7 +21,8 @@ namespace convkit::train {
 
 namespace {
 
-data::LoaderOptions loader_options(const FitOptions& o, std::int64_t batch, bool shuffle, bool drop_last) {
+data::LoaderOptions loader_options(const FitOptions& o, std::int64_t batch, bool shuffle,
+                                   bool drop_last) {
   data::LoaderOptions l;
   l.batch_size = batch;
   l.shuffle = shuffle;
@@ -52,8 +53,9 @@ std::string History::to_csv() const {
   auto cell = [](double v) { return std::isfinite(v) ? fmt::format("{:.6f}", v) : std::string(); };
   std::string out = "epoch,loss,accuracy,val_loss,val_accuracy,val_top5,val_macro_f1,lr\n";
   for (const auto& e : epochs)
-    out += fmt::format("{},{},{},{},{},{},{},{:.8g}\n", e.epoch, cell(e.loss), cell(e.accuracy), cell(e.val_loss),
-                       cell(e.val_accuracy), cell(e.val_top5), cell(e.val_macro_f1), e.lr);
+    out += fmt::format("{},{},{},{},{},{},{},{:.8g}\n", e.epoch, cell(e.loss), cell(e.accuracy),
+                       cell(e.val_loss), cell(e.val_accuracy), cell(e.val_top5),
+                       cell(e.val_macro_f1), e.lr);
   return out;
 }
 
@@ -94,8 +96,12 @@ void Trainer::with_averaged_weights(const std::function<void(const Tensor& train
 
 void Trainer::resume_averaging(const Tensor& training_weights) {
   const auto block = model_.parameter_block();
-  if (!training_weights.defined() || training_weights.dtype() != DType::f32 || training_weights.numel() != block.numel)
-    fail("resume: the checkpoint's training weights must be f32 with {} floats (the parameter block)", block.numel);
+  if (!training_weights.defined() || training_weights.dtype() != DType::f32 ||
+      training_weights.numel() != block.numel)
+    fail(
+        "resume: the checkpoint's training weights must be f32 with {} floats (the parameter "
+        "block)",
+        block.numel);
   const float* w = training_weights.data<float>();
   if (average_.enabled()) average_.reset(block.params, block.numel);
   std::copy(w, w + block.numel, block.params);
@@ -135,12 +141,14 @@ bool DivergenceCheck::diverged(double loss) {
   return loss > threshold();
 }
 
-double DivergenceCheck::threshold() const { return kFactor * std::max(reference_, 1.0); }
+double DivergenceCheck::threshold() const {
+  return kFactor * std::max(reference_, 1.0);
+}
 
 std::string DivergenceCheck::rule() const {
   if (!started_) return "not finite";
-  return fmt::format("above {:g} = {:g} x max(1, {:.4g}, the loss of the first step)", threshold(), kFactor,
-                     reference_);
+  return fmt::format("above {:g} = {:g} x max(1, {:.4g}, the loss of the first step)", threshold(),
+                     kFactor, reference_);
 }
 
 void install_interrupt_handlers() {
@@ -149,18 +157,34 @@ void install_interrupt_handlers() {
   std::signal(SIGTERM, on_interrupt_signal);
 }
 
-int interrupted_by() { return g_interrupt_signal.load(); }
+int interrupted_by() {
+  return g_interrupt_signal.load();
+}
 
 std::string TrainerState::to_json() const {
-  nlohmann::json j{{"epoch", epoch}, {"step", step}, {"batch", batch}, {"epoch_loss_sum", epoch_loss_sum},
-                   {"epoch_correct", epoch_correct}, {"epoch_seen", epoch_seen}, {"epoch_seconds", epoch_seconds},
-                   {"lr_scale", lr_scale}, {"train_seconds", train_seconds}};
+  nlohmann::json j{{"epoch", epoch},
+                   {"step", step},
+                   {"batch", batch},
+                   {"epoch_loss_sum", epoch_loss_sum},
+                   {"epoch_correct", epoch_correct},
+                   {"epoch_seen", epoch_seen},
+                   {"epoch_seconds", epoch_seconds},
+                   {"lr_scale", lr_scale},
+                   {"train_seconds", train_seconds}};
   auto& h = j["history"] = nlohmann::json::array();
-  auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  auto num = [](double v) {
+    return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+  };
   for (const auto& e : history.epochs)
-    h.push_back({{"epoch", e.epoch}, {"loss", num(e.loss)}, {"accuracy", num(e.accuracy)}, {"val_loss", num(e.val_loss)},
-                 {"val_accuracy", num(e.val_accuracy)}, {"val_top5", num(e.val_top5)},
-                 {"val_macro_f1", num(e.val_macro_f1)}, {"lr", e.lr}, {"seconds", e.seconds},
+    h.push_back({{"epoch", e.epoch},
+                 {"loss", num(e.loss)},
+                 {"accuracy", num(e.accuracy)},
+                 {"val_loss", num(e.val_loss)},
+                 {"val_accuracy", num(e.val_accuracy)},
+                 {"val_top5", num(e.val_top5)},
+                 {"val_macro_f1", num(e.val_macro_f1)},
+                 {"lr", e.lr},
+                 {"seconds", e.seconds},
                  {"images_per_second", e.images_per_second}});
   return j.dump();
 }
@@ -180,25 +204,30 @@ TrainerState TrainerState::from_json(const std::string& text, const std::string&
     s.train_seconds = j.at("train_seconds").get<double>();
     auto num = [](const nlohmann::json& v) { return v.is_null() ? double(NAN) : v.get<double>(); };
     for (const auto& e : j.at("history"))
-      s.history.epochs.push_back({.epoch = e.at("epoch").get<int>(), .loss = num(e.at("loss")),
-                                  .accuracy = num(e.at("accuracy")), .val_loss = num(e.at("val_loss")),
-                                  .val_accuracy = num(e.at("val_accuracy")), .val_top5 = num(e.at("val_top5")),
-                                  .val_macro_f1 = num(e.at("val_macro_f1")), .lr = e.at("lr").get<double>(),
+      s.history.epochs.push_back({.epoch = e.at("epoch").get<int>(),
+                                  .loss = num(e.at("loss")),
+                                  .accuracy = num(e.at("accuracy")),
+                                  .val_loss = num(e.at("val_loss")),
+                                  .val_accuracy = num(e.at("val_accuracy")),
+                                  .val_top5 = num(e.at("val_top5")),
+                                  .val_macro_f1 = num(e.at("val_macro_f1")),
+                                  .lr = e.at("lr").get<double>(),
                                   .seconds = e.at("seconds").get<double>(),
                                   .images_per_second = e.at("images_per_second").get<double>()});
   } catch (const nlohmann::json::exception& e) {
     fail("{}: invalid training state ({})", source, e.what());
   }
   if (s.epoch < 0 || s.step < 0 || s.batch < 0 || !(s.lr_scale > 0))
-    fail("{}: invalid training state (epoch {}, step {}, batch {}, lr_scale {})", source, s.epoch, s.step, s.batch,
-         s.lr_scale);
+    fail("{}: invalid training state (epoch {}, step {}, batch {}, lr_scale {})", source, s.epoch,
+         s.step, s.batch, s.lr_scale);
   return s;
 }
 
 const History& Trainer::fit(const data::Dataset& train, const data::Dataset* validation,
                             const std::vector<Callback*>& callbacks) {
   if (train.size() < options_.batch_size)
-    fail("the training set has {} samples, fewer than one batch of {}", train.size(), options_.batch_size);
+    fail("the training set has {} samples, fewer than one batch of {}", train.size(),
+         options_.batch_size);
   data::Mixer mixer(options_.augment, options_.seed);
   nn::Plan plan = model_.compile_training({.batch = options_.batch_size,
                                            .label_smoothing = options_.label_smoothing,
@@ -216,16 +245,19 @@ const History& Trainer::fit(const data::Dataset& train, const data::Dataset* val
     data::AugmentOptions augment = options_.augment;
     // NOTE: one thread: the hook runs in the loader's worker beside the step's OpenMP threads.
     if (augment.threads == 0) augment.threads = 1;
-    train_loading.augment = data::make_augmenter(augment, options_.seed, options_.preprocess.mean, options_.preprocess.std);
+    train_loading.augment = data::make_augmenter(augment, options_.seed, options_.preprocess.mean,
+                                                 options_.preprocess.std);
   }
   data::Loader loader(train, train_loading);
   const std::int64_t steps_per_epoch = loader.batches_per_epoch();
   const std::int64_t total_steps = steps_per_epoch * options_.epochs;
   const auto [fault_step, fault_signal] = fault_injection();
   const optim::ParamBlock weights = model_.parameter_block();
-  if (average_in_model_) average_.swap(weights.params, weights.numel);  // continue from the training weights
+  if (average_in_model_)
+    average_.swap(weights.params, weights.numel);  // continue from the training weights
   average_in_model_ = false;
-  if (average_.enabled() && !average_.average().defined()) average_.reset(weights.params, weights.numel);
+  if (average_.enabled() && !average_.average().defined())
+    average_.reset(weights.params, weights.numel);
   stop_ = false;
   interrupted_ = false;
   DivergenceCheck divergence;
@@ -239,28 +271,35 @@ const History& Trainer::fit(const data::Dataset& train, const data::Dataset* val
     }
     ProgressBar bar(fmt::format("epoch {}/{}", state_.epoch + 1, options_.epochs), steps_per_epoch);
     auto start = std::chrono::steady_clock::now();
-    auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+    auto elapsed = [&] {
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    };
     double lr = optimizer_.lr();
     while (auto batch = loader.next()) {
-      lr = state_.lr_scale * optim::learning_rate(options_.schedule, base_lr_, state_.step, steps_per_epoch, total_steps);
+      lr = state_.lr_scale * optim::learning_rate(options_.schedule, base_lr_, state_.step,
+                                                  steps_per_epoch, total_steps);
       optimizer_.set_lr(lr);
       plan.input().copy_from(batch->images);
       if (mixer.enabled()) {
-        mixer.apply(plan.input(), std::uint64_t(state_.epoch), std::uint64_t(state_.batch), partner, lambda);
+        mixer.apply(plan.input(), std::uint64_t(state_.epoch), std::uint64_t(state_.batch), partner,
+                    lambda);
         data::mix_targets(batch->labels, partner, lambda, int(plan.labels().dim(1)), plan.labels());
       } else {
         plan.labels().copy_from(batch->labels);
       }
       const float loss = train_step(plan, optimizer_);
       if (divergence.diverged(loss))
-        fail("training diverged: the loss became {} at epoch {}, step {} ({}; learning rate {:g}); the last "
-             "checkpoint is from before; try a lower learning rate or gradient clipping",
-             loss, state_.epoch + 1, state_.step + 1, divergence.rule(), lr);
+        fail(
+            "training diverged: the loss became {} at epoch {}, step {} ({}; learning rate {:g}); "
+            "the last "
+            "checkpoint is from before; try a lower learning rate or gradient clipping",
+            loss, state_.epoch + 1, state_.step + 1, divergence.rule(), lr);
       ++state_.step;
       ++state_.batch;
       average_.update(weights.params, weights.numel, state_.step);
       state_.epoch_loss_sum += loss;
-      state_.epoch_correct += correct_predictions(plan.output(), batch->labels, batch->labels.numel());
+      state_.epoch_correct +=
+          correct_predictions(plan.output(), batch->labels, batch->labels.numel());
       state_.epoch_seen += batch->labels.numel();
       if (options_.progress)
         bar.update(state_.batch, state_.epoch_seen,
@@ -278,9 +317,12 @@ const History& Trainer::fit(const data::Dataset& train, const data::Dataset* val
     state_.train_seconds += seconds;
     ++state_.epoch;
     const std::int64_t batches = std::max<std::int64_t>(state_.batch, 1);
-    EpochLog log{.epoch = state_.epoch, .loss = state_.epoch_loss_sum / double(batches),
-                 .accuracy = double(state_.epoch_correct) / double(std::max<std::int64_t>(state_.epoch_seen, 1)),
-                 .lr = lr, .seconds = seconds,
+    EpochLog log{.epoch = state_.epoch,
+                 .loss = state_.epoch_loss_sum / double(batches),
+                 .accuracy = double(state_.epoch_correct) /
+                             double(std::max<std::int64_t>(state_.epoch_seen, 1)),
+                 .lr = lr,
+                 .seconds = seconds,
                  .images_per_second = double(state_.epoch_seen) / std::max(seconds, 1e-9)};
     state_.batch = 0;
     MetricList shown{{"loss", log.loss}, {"acc", log.accuracy}};
@@ -299,7 +341,8 @@ const History& Trainer::fit(const data::Dataset& train, const data::Dataset* val
     for (auto* c : callbacks) c->on_epoch_end(*this, log);
   }
   predictor_.reset();  // the validation plans are not needed after training (their memory is freed)
-  if (average_.enabled()) {  // leave the averaged weights in the model (restored when fit() continues)
+  if (average_
+          .enabled()) {  // leave the averaged weights in the model (restored when fit() continues)
     average_.swap(weights.params, weights.numel);
     average_in_model_ = true;
   }
@@ -309,17 +352,23 @@ const History& Trainer::fit(const data::Dataset& train, const data::Dataset* val
 
 Predictor& Trainer::predictor() {
   if (!predictor_)
-    predictor_.emplace(Predictor::borrowing(model_, options_.preprocess, {},
-                                            {.batch_size = options_.eval_batch_size, .backend = options_.backend}));
+    predictor_.emplace(Predictor::borrowing(
+        model_, options_.preprocess, {},
+        {.batch_size = options_.eval_batch_size, .backend = options_.backend}));
   return *predictor_;
 }
 
-ClassificationReport Trainer::evaluate(const data::Dataset& dataset) { return predictor().evaluate(dataset); }
+ClassificationReport Trainer::evaluate(const data::Dataset& dataset) {
+  return predictor().evaluate(dataset);
+}
 
-Tensor Trainer::predict(const data::Dataset& dataset, const std::function<void(const Tensor&)>& transform) {
+Tensor Trainer::predict(const data::Dataset& dataset,
+                        const std::function<void(const Tensor&)>& transform) {
   return predictor().predict(dataset, transform);
 }
 
-Tensor Trainer::predict_images(const Tensor& images) { return predictor().predict(images); }
+Tensor Trainer::predict_images(const Tensor& images) {
+  return predictor().predict(images);
+}
 
 }  // namespace convkit::train

@@ -9,7 +9,10 @@ namespace convkit::train {
 
 WeightAverage::WeightAverage(double decay) : decay_(decay) {
   if (!(decay >= 0 && decay < 1))
-    fail("weight averaging (train.ema_decay): the decay must lie in [0, 1) (0 = off, typical 0.999), got {}", decay);
+    fail(
+        "weight averaging (train.ema_decay): the decay must lie in [0, 1) (0 = off, typical "
+        "0.999), got {}",
+        decay);
 }
 
 double WeightAverage::decay_at(std::int64_t step) const {
@@ -18,7 +21,8 @@ double WeightAverage::decay_at(std::int64_t step) const {
 
 void WeightAverage::check_size(std::int64_t n) const {
   if (average_.defined() && average_.numel() != n)
-    fail("weight averaging: the average holds {} floats but the model's parameter block has {}", average_.numel(), n);
+    fail("weight averaging: the average holds {} floats but the model's parameter block has {}",
+         average_.numel(), n);
 }
 
 void WeightAverage::reset(const float* weights, std::int64_t n) {

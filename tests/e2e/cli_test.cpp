@@ -32,7 +32,8 @@ Result run(const std::string& args, const std::string& env = "") {
   FILE* pipe = popen(command.c_str(), "r");
   std::string output;
   std::array<char, 4096> buffer;
-  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
+  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe))
+    output.append(buffer.data(), n);
   const int status = pclose(pipe);
   if (WIFSIGNALED(status)) return {128 + WTERMSIG(status), output};
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
@@ -58,14 +59,19 @@ data::Dataset bars(std::int64_t n, std::uint64_t seed) {
     const int label = int(r[0] % 4), offset = int(r[1] % 11) - 5;
     d.labels.data<std::int32_t>()[i] = label;
     std::uint8_t* img = px + i * 784;
-    for (int j = 0; j < 784; ++j) img[j] = std::uint8_t(philox(seed + 1, std::uint64_t(i * 784 + j))[0] % 60);
+    for (int j = 0; j < 784; ++j)
+      img[j] = std::uint8_t(philox(seed + 1, std::uint64_t(i * 784 + j))[0] % 60);
     for (int a = 0; a < 28; ++a)
       for (int w = -1; w <= 1; ++w) {
         int b = 14 + offset + w, row = 0, col = 0;
-        if (label == 0) row = b, col = a;
-        else if (label == 1) row = a, col = b;
-        else if (label == 2) row = a, col = a + offset + w;
-        else row = a, col = 27 - a + offset + w;
+        if (label == 0)
+          row = b, col = a;
+        else if (label == 1)
+          row = a, col = b;
+        else if (label == 2)
+          row = a, col = a + offset + w;
+        else
+          row = a, col = 27 - a + offset + w;
         if (row >= 0 && row < 28 && col >= 0 && col < 28) img[row * 28 + col] = 230;
       }
   }
@@ -96,14 +102,16 @@ class CliTest : public ::testing::Test {
   static void SetUpTestSuite() {
     root_ = fs::temp_directory_path() / ("convkit_e2e_" + std::to_string(::getpid()));
     fs::create_directories(root_ / "data");
-    data::write_idx(bars(2000, 11), root_ / "data/train-images-idx3-ubyte.gz", root_ / "data/train-labels-idx1-ubyte.gz", true);
-    data::write_idx(bars(400, 99), root_ / "data/t10k-images-idx3-ubyte", root_ / "data/t10k-labels-idx1-ubyte");
+    data::write_idx(bars(2000, 11), root_ / "data/train-images-idx3-ubyte.gz",
+                    root_ / "data/train-labels-idx1-ubyte.gz", true);
+    data::write_idx(bars(400, 99), root_ / "data/t10k-images-idx3-ubyte",
+                    root_ / "data/t10k-labels-idx1-ubyte");
     std::ofstream(root_ / "tiny.yaml") << kTinyConfig;
   }
   static void TearDownTestSuite() { fs::remove_all(root_); }
   static std::string train_args(const std::string& out) {
-    return "train -q --config " + (root_ / "tiny.yaml").string() + " --data " + (root_ / "data").string() + " --out " +
-           (root_ / out).string();
+    return "train -q --config " + (root_ / "tiny.yaml").string() + " --data " +
+           (root_ / "data").string() + " --out " + (root_ / out).string();
   }
   static fs::path root_;
 };
@@ -116,16 +124,16 @@ TEST_F(CliTest, TrainEvalPredictRoundTrip) {
   r = run(train_args("run") + " --seed 5");
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("test accuracy"), std::string::npos) << r.output;
-  for (const char* f : {"config.yaml", "history.csv", "metrics.json", "checkpoints/last.ckpt", "checkpoints/best.ckpt",
-                        "report.html"})
+  for (const char* f : {"config.yaml", "history.csv", "metrics.json", "checkpoints/last.ckpt",
+                        "checkpoints/best.ckpt", "report.html"})
     EXPECT_TRUE(fs::exists(root_ / "run" / f)) << f;
   bool events = false;
   for (const auto& entry : fs::directory_iterator(root_ / "run"))
     events |= entry.path().filename().string().starts_with("events.out.tfevents.");
   EXPECT_TRUE(events) << "no TensorBoard event file";
   auto metrics = nlohmann::json::parse(read_file(root_ / "run/metrics.json"));
-  for (const char* key : {"test_accuracy", "test_loss", "epochs", "train_seconds", "images_per_second", "parameters",
-                          "seed", "convkit_version"})
+  for (const char* key : {"test_accuracy", "test_loss", "epochs", "train_seconds",
+                          "images_per_second", "parameters", "seed", "convkit_version"})
     EXPECT_TRUE(metrics.contains(key)) << key;
   EXPECT_EQ(metrics["seed"], 5);
   EXPECT_EQ(metrics["epochs"], 3);
@@ -133,7 +141,8 @@ TEST_F(CliTest, TrainEvalPredictRoundTrip) {
   EXPECT_GT(accuracy, 0.9);
 
   // eval on best.ckpt reports the same accuracy.
-  r = run("eval " + (root_ / "run/checkpoints/best.ckpt").string() + " --data " + (root_ / "data").string() + " --json");
+  r = run("eval " + (root_ / "run/checkpoints/best.ckpt").string() + " --data " +
+          (root_ / "data").string() + " --json");
   ASSERT_EQ(r.code, 0) << r.output;
   auto report = nlohmann::json::parse(r.output);
   EXPECT_DOUBLE_EQ(report["accuracy"].get<double>(), accuracy);
@@ -155,7 +164,8 @@ TEST_F(CliTest, TrainEvalPredictRoundTrip) {
     for (int y = 0; y < 28; ++y)
       for (int x = 0; x < 28; ++x) pgm.put(char(x >= 13 && x <= 15 ? 230 : 10));
   }
-  r = run("predict " + (root_ / "run/checkpoints/best.ckpt").string() + " " + (root_ / "bar.pgm").string() + " --json");
+  r = run("predict " + (root_ / "run/checkpoints/best.ckpt").string() + " " +
+          (root_ / "bar.pgm").string() + " --json");
   ASSERT_EQ(r.code, 0) << r.output;
   auto predictions = nlohmann::json::parse(r.output);
   EXPECT_EQ(predictions[0]["top"][0]["class"], 1) << r.output;
@@ -200,12 +210,12 @@ TEST_F(CliTest, ConfigErrorsExitTwoAndNameTheKey) {
 
 TEST_F(CliTest, BrokenDataExitsThreeAndNamesTheFile) {
   fs::create_directories(root_ / "broken");
-  for (const char* f : {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte",
-                        "t10k-labels-idx1-ubyte"})
+  for (const char* f : {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                        "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"})
     fs::copy_file(root_ / "data" / f, root_ / "broken" / f, fs::copy_options::overwrite_existing);
   fs::resize_file(root_ / "broken/t10k-images-idx3-ubyte", 1000);  // truncated
-  auto r = run("train -q --config " + (root_ / "tiny.yaml").string() + " --data " + (root_ / "broken").string() +
-               " --out " + (root_ / "x").string());
+  auto r = run("train -q --config " + (root_ / "tiny.yaml").string() + " --data " +
+               (root_ / "broken").string() + " --out " + (root_ / "x").string());
   EXPECT_EQ(r.code, 3) << r.output;
   EXPECT_NE(r.output.find("t10k-images-idx3-ubyte"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("truncated"), std::string::npos) << r.output;
@@ -217,7 +227,8 @@ TEST_F(CliTest, CorruptCheckpointIsRejected) {
   std::string bytes = read_file(ckpt);
   bytes[bytes.size() / 2] ^= 0x10;
   std::ofstream(root_ / "flipped.ckpt", std::ios::binary) << bytes;
-  auto r = run("eval " + (root_ / "flipped.ckpt").string() + " --data " + (root_ / "data").string());
+  auto r =
+      run("eval " + (root_ / "flipped.ckpt").string() + " --data " + (root_ / "data").string());
   EXPECT_EQ(r.code, 3) << r.output;
   EXPECT_NE(r.output.find("flipped.ckpt"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("checksum"), std::string::npos) << r.output;
@@ -238,9 +249,11 @@ TEST_F(CliTest, ResumeAfterSigkillEndsWithTheSameWeights) {
   ASSERT_EQ(r.code, 128 + 9) << r.output;  // SIGKILL: no chance to save anything
   ASSERT_TRUE(fs::exists(root_ / "killed/checkpoints/last.ckpt"));  // from the end of epoch 2
   EXPECT_EQ(io::load_checkpoint(root_ / "killed/checkpoints/last.ckpt").contents.epoch, 2);
-  r = run("train -q --resume " + (root_ / "killed").string() + " --data " + (root_ / "data").string());
+  r = run("train -q --resume " + (root_ / "killed").string() + " --data " +
+          (root_ / "data").string());
   ASSERT_EQ(r.code, 0) << r.output;
-  EXPECT_EQ(weights_of(root_ / "killed/checkpoints/last.ckpt"), weights_of(root_ / "full/checkpoints/last.ckpt"));
+  EXPECT_EQ(weights_of(root_ / "killed/checkpoints/last.ckpt"),
+            weights_of(root_ / "full/checkpoints/last.ckpt"));
   EXPECT_EQ(read_file(root_ / "killed/history.csv"), read_file(root_ / "full/history.csv"));
 }
 
@@ -252,8 +265,10 @@ TEST_F(CliTest, SigintSavesAMidEpochCheckpointAndResumesExactly) {
   EXPECT_NE(r.output.find("--resume"), std::string::npos) << r.output;
   r = run("train -q --resume " + (root_ / "int").string() + " --data " + (root_ / "data").string());
   ASSERT_EQ(r.code, 0) << r.output;
-  EXPECT_NE(r.output.find("batch 27"), std::string::npos) << r.output;  // step 77 = epoch 2, batch 27
-  EXPECT_EQ(weights_of(root_ / "int/checkpoints/last.ckpt"), weights_of(root_ / "full2/checkpoints/last.ckpt"));
+  EXPECT_NE(r.output.find("batch 27"), std::string::npos)
+      << r.output;  // step 77 = epoch 2, batch 27
+  EXPECT_EQ(weights_of(root_ / "int/checkpoints/last.ckpt"),
+            weights_of(root_ / "full2/checkpoints/last.ckpt"));
   EXPECT_EQ(read_file(root_ / "int/history.csv"), read_file(root_ / "full2/history.csv"));
 }
 
@@ -265,20 +280,25 @@ TEST_F(CliTest, TrainReportsTestTimeAugmentationWhenConfigured) {
   EXPECT_NE(r.output.find("with test-time augmentation flip ("), std::string::npos) << r.output;
   const auto metrics = nlohmann::json::parse(read_file(root_ / "tta/metrics.json"));
   EXPECT_EQ(metrics["test_tta"], "flip");
-  const std::string best = (root_ / "tta/checkpoints/best.ckpt").string(), data = (root_ / "data").string();
+  const std::string best = (root_ / "tta/checkpoints/best.ckpt").string(),
+                    data = (root_ / "data").string();
   r = run("eval " + best + " --tta flip --json --data " + data);
   ASSERT_EQ(r.code, 0) << r.output;
-  EXPECT_NEAR(nlohmann::json::parse(r.output)["accuracy"].get<double>(), metrics["test_accuracy"].get<double>(), 1e-12);
+  EXPECT_NEAR(nlohmann::json::parse(r.output)["accuracy"].get<double>(),
+              metrics["test_accuracy"].get<double>(), 1e-12);
   r = run("eval " + best + " --json --data " + data);
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NEAR(nlohmann::json::parse(r.output)["accuracy"].get<double>(),
               metrics["test_accuracy_without_tta"].get<double>(), 1e-12);
 }
 
-std::vector<float> values_of(const Tensor& t) { return std::vector<float>(t.data<float>(), t.data<float>() + t.numel()); }
+std::vector<float> values_of(const Tensor& t) {
+  return std::vector<float>(t.data<float>(), t.data<float>() + t.numel());
+}
 
 TEST_F(CliTest, WeightAveragingLeavesTheTrajectoryAloneAndResumesExactly) {
-  const std::string opts = " --seed 8 --epochs 3 --set train.batch_size=40 --set model.layers.0.l2=0.001";
+  const std::string opts =
+      " --seed 8 --epochs 3 --set train.batch_size=40 --set model.layers.0.l2=0.001";
   const std::string ema = " --set train.ema_decay=0.9";
   ASSERT_EQ(run(train_args("plain") + opts).code, 0);
   ASSERT_EQ(run(train_args("ema") + opts + ema).code, 0);
@@ -286,23 +306,30 @@ TEST_F(CliTest, WeightAveragingLeavesTheTrajectoryAloneAndResumesExactly) {
   ASSERT_TRUE(averaged.contents.training_weights.defined());
   // Averaging never feeds back into training: the raw weights are the plain run's, bit for bit,
   // and the checkpoint's model (what eval uses) is the average, which differs.
-  EXPECT_EQ(values_of(averaged.contents.training_weights), weights_of(root_ / "plain/checkpoints/last.ckpt"));
-  EXPECT_NE(weights_of(root_ / "ema/checkpoints/last.ckpt"), weights_of(root_ / "plain/checkpoints/last.ckpt"));
-  EXPECT_FALSE(io::load_checkpoint(root_ / "plain/checkpoints/last.ckpt").contents.training_weights.defined());
+  EXPECT_EQ(values_of(averaged.contents.training_weights),
+            weights_of(root_ / "plain/checkpoints/last.ckpt"));
+  EXPECT_NE(weights_of(root_ / "ema/checkpoints/last.ckpt"),
+            weights_of(root_ / "plain/checkpoints/last.ckpt"));
+  EXPECT_FALSE(io::load_checkpoint(root_ / "plain/checkpoints/last.ckpt")
+                   .contents.training_weights.defined());
 
   auto r = run(train_args("ema_int") + opts + ema, "CONVKIT_FAULT_AT_STEP=77:2");
   ASSERT_EQ(r.code, 128 + 2) << r.output;
-  r = run("train -q --resume " + (root_ / "ema_int").string() + " --data " + (root_ / "data").string());
+  r = run("train -q --resume " + (root_ / "ema_int").string() + " --data " +
+          (root_ / "data").string());
   ASSERT_EQ(r.code, 0) << r.output;
   const auto resumed = io::load_checkpoint(root_ / "ema_int/checkpoints/last.ckpt");
-  EXPECT_EQ(weights_of(root_ / "ema_int/checkpoints/last.ckpt"), weights_of(root_ / "ema/checkpoints/last.ckpt"));
-  EXPECT_EQ(values_of(resumed.contents.training_weights), values_of(averaged.contents.training_weights));
+  EXPECT_EQ(weights_of(root_ / "ema_int/checkpoints/last.ckpt"),
+            weights_of(root_ / "ema/checkpoints/last.ckpt"));
+  EXPECT_EQ(values_of(resumed.contents.training_weights),
+            values_of(averaged.contents.training_weights));
   EXPECT_EQ(read_file(root_ / "ema_int/history.csv"), read_file(root_ / "ema/history.csv"));
 }
 
 TEST_F(CliTest, DivergenceStopsWithAClearMessageAndKeepsTheLastGoodCheckpoint) {
   // Epoch 1 at a sane rate, then an absurd one: the loss overflows in epoch 2.
-  auto r = run(train_args("nan") + " --epochs 3 --set train.optimizer.type=sgd --set train.optimizer.lr=0.05" +
+  auto r = run(train_args("nan") +
+               " --epochs 3 --set train.optimizer.type=sgd --set train.optimizer.lr=0.05" +
                " --set train.schedule.type=multi_step --set train.schedule.milestones=[1]" +
                " --set train.schedule.gamma=1e30");
   EXPECT_EQ(r.code, 1) << r.output;
@@ -312,12 +339,16 @@ TEST_F(CliTest, DivergenceStopsWithAClearMessageAndKeepsTheLastGoodCheckpoint) {
 }
 
 TEST_F(CliTest, AugmentationAndMixupTrainAndPreview) {
-  const std::string augment = " --set 'dataset.augment={rotation: 10, zoom: 0.1, elastic: {alpha: 20, sigma: 4}, mixup: 0.2}'";
+  const std::string augment =
+      " --set 'dataset.augment={rotation: 10, zoom: 0.1, elastic: {alpha: 20, sigma: 4}, mixup: "
+      "0.2}'";
   auto r = run(train_args("aug") + " --epochs 2" + augment);
   ASSERT_EQ(r.code, 0) << r.output;
-  EXPECT_GT(nlohmann::json::parse(read_file(root_ / "aug/metrics.json"))["test_accuracy"].get<double>(), 0.5);
-  r = run("augment-preview --config " + (root_ / "tiny.yaml").string() + " --data " + (root_ / "data").string() +
-          " --out " + (root_ / "grid.png").string() + augment);
+  EXPECT_GT(
+      nlohmann::json::parse(read_file(root_ / "aug/metrics.json"))["test_accuracy"].get<double>(),
+      0.5);
+  r = run("augment-preview --config " + (root_ / "tiny.yaml").string() + " --data " +
+          (root_ / "data").string() + " --out " + (root_ / "grid.png").string() + augment);
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(read_file(root_ / "grid.png").substr(1, 3), "PNG");
   r = run(train_args("aug_bad") + " --set 'dataset.augment={zoom: -0.5}'");
@@ -339,7 +370,8 @@ TEST_F(CliTest, InvalidCallbackSettingsFailAtConfigLoad) {
 
 TEST_F(CliTest, EarlyStoppingStopsAndRestoresTheBestWeights) {
   auto r = run(train_args("es") + " --epochs 30 --set dataset.validation_split=0.2" +
-               " --set train.callbacks.early_stopping.patience=1 --set train.callbacks.early_stopping.monitor=val_loss" +
+               " --set train.callbacks.early_stopping.patience=1 --set "
+               "train.callbacks.early_stopping.monitor=val_loss" +
                " --set train.callbacks.early_stopping.min_delta=0.05");
   ASSERT_EQ(r.code, 0) << r.output;
   auto metrics = nlohmann::json::parse(read_file(root_ / "es/metrics.json"));

@@ -20,7 +20,8 @@ TEST(MemoryPlannerTest, ReusesMemoryOfDeadBuffers) {
   EXPECT_EQ(plan.naive, 10u * 1024);
   EXPECT_LE(plan.total, 2u * 1024);  // two live at a time
   for (std::size_t i = 0; i < r.size(); ++i)
-    for (std::size_t j = i + 1; j < r.size(); ++j) EXPECT_FALSE(overlaps(r[i], plan.offsets[i], r[j], plan.offsets[j]));
+    for (std::size_t j = i + 1; j < r.size(); ++j)
+      EXPECT_FALSE(overlaps(r[i], plan.offsets[i], r[j], plan.offsets[j]));
 }
 
 TEST(MemoryPlannerTest, NeverOverlapsLiveBuffersOnRandomLifetimes) {

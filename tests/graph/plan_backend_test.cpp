@@ -17,8 +17,8 @@ namespace convkit::graph {
 namespace {
 
 using nn::Activation;
-using nn::ModelAccess;
 using nn::Model;
+using nn::ModelAccess;
 using nn::Padding;
 
 // The cpu backend's kernels and host memory, counting the memory operations; `device` tags its
@@ -33,7 +33,9 @@ class CountingBackend final : public backend::cpu::HostBackend {
     host.device = Device::host();
     return cpu_->make_kernel(host);
   }
-  backend::LayoutOffer layout_offer(const backend::KernelRequest& r) override { return cpu_->layout_offer(r); }
+  backend::LayoutOffer layout_offer(const backend::KernelRequest& r) override {
+    return cpu_->layout_offer(r);
+  }
   Device device() const override { return device_; }
   Buffer allocate(std::size_t bytes) override {
     ++allocations;
@@ -65,7 +67,8 @@ class CountingBackend final : public backend::cpu::HostBackend {
 // Two paths from x to the loss (a skip connection), so x's consumers' gradients are summed.
 Model fan_in_net() {
   nn::Value x = nn::Input({3, 4, 4});
-  nn::Value a = nn::Conv2D{.filters = 4, .kernel = 3, .padding = Padding::Same, .activation = Activation::ReLU}(x);
+  nn::Value a = nn::Conv2D{
+      .filters = 4, .kernel = 3, .padding = Padding::Same, .activation = Activation::ReLU}(x);
   nn::Value b = nn::Conv2D{.filters = 4, .kernel = 3, .padding = Padding::Same}(a);
   nn::Value y = nn::Dense{.units = 2}(nn::Flatten{}(nn::Add{}({a, b})));
   return Model(x, y);
@@ -85,15 +88,17 @@ TEST(PlanBackendTest, ArenaSeedAndFanInGoThroughTheBackend) {
   Model model = fan_in_net();
   const auto graph = training_graph(model);
   auto counting = std::make_shared<CountingBackend>();
-  Plan plan(*graph, ModelAccess::params(model), {.batch = 2, .mode = ops::Mode::Train, .context = counting});
+  Plan plan(*graph, ModelAccess::params(model),
+            {.batch = 2, .mode = ops::Mode::Train, .context = counting});
   EXPECT_EQ(&plan.backend(), counting.get());
   EXPECT_EQ(plan.options().backend, "counting");
   EXPECT_EQ(counting->allocations, 1);  // one arena for activations, gradients, saved, scratch
   EXPECT_EQ(counting->last.size(), plan.arena_bytes());
   EXPECT_EQ(plan.input(0).device(), Device::host());
   EXPECT_GE(reinterpret_cast<std::byte*>(plan.input(0).raw()), counting->last.data());
-  EXPECT_LT(reinterpret_cast<std::byte*>(plan.input(0).raw()), counting->last.data() + counting->last.size());
-  EXPECT_EQ(counting->fills, 1);  // the loss seed
+  EXPECT_LT(reinterpret_cast<std::byte*>(plan.input(0).raw()),
+            counting->last.data() + counting->last.size());
+  EXPECT_EQ(counting->fills, 1);   // the loss seed
   EXPECT_EQ(counting->scopes, 1);  // kernels are built inside the backend's scope
   plan.input(0).fill(0.5f);
   plan.forward();
@@ -138,7 +143,8 @@ TEST(PlanBackendTest, MemoryTheKernelsCannotTouchIsRefused) {
   const auto graph = training_graph(model);
   auto gpu = std::make_shared<CountingBackend>(Device::cuda(0));
   try {
-    Plan plan(*graph, ModelAccess::params(model), {.batch = 2, .mode = ops::Mode::Train, .context = gpu, .fuse = false});
+    Plan plan(*graph, ModelAccess::params(model),
+              {.batch = 2, .mode = ops::Mode::Train, .context = gpu, .fuse = false});
     ADD_FAILURE() << "compiled";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("reference kernel of"), std::string::npos) << e.what();

@@ -1,7 +1,7 @@
 // Plan: whole-network gradients against finite differences, backends and fusion agreeing,
 // skip connections (gradient fan-in), frozen layers, memory planning, allocation-free steps.
-#include "graph/fusion.h"
 #include "graph/plan.h"
+#include "graph/fusion.h"
 #include "nn/model_access.h"
 
 #include <convkit/nn/model.h>
@@ -25,12 +25,22 @@ void* operator new(std::size_t n) {
   if (void* p = std::malloc(n ? n : 1)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
 // The array forms too: otherwise a sanitizer's operator new[] would pair with the free() above.
-void* operator new[](std::size_t bytes) { return ::operator new(bytes); }
-void operator delete[](void* p) noexcept { ::operator delete(p); }
-void operator delete[](void* p, std::size_t) noexcept { ::operator delete(p); }
+void* operator new[](std::size_t bytes) {
+  return ::operator new(bytes);
+}
+void operator delete[](void* p) noexcept {
+  ::operator delete(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  ::operator delete(p);
+}
 
 namespace convkit::nn {
 namespace {
@@ -39,7 +49,8 @@ namespace {
 // connection (gradient fan-in), concat, global pooling, dense.
 Model residual_net() {
   Value x = Input({2, 7, 6});
-  Value a = Conv2D{.filters = 4, .kernel = 3, .padding = Padding::Same, .activation = Activation::ReLU}(x);
+  Value a = Conv2D{
+      .filters = 4, .kernel = 3, .padding = Padding::Same, .activation = Activation::ReLU}(x);
   Value b = Conv2D{.filters = 4, .kernel = 3, .padding = Padding::Same}(a);
   b = BatchNorm{}(b);
   Value s = ReLU{}(Add{}({a, b}));
@@ -54,7 +65,8 @@ void fill_batch(Plan& plan, std::uint64_t seed) {
   Tensor in = plan.input();
   fill_normal(in.data<float>(), in.numel(), derive_key(seed, "x"), 0.0f, 1.0f);
   Tensor labels = plan.labels();
-  for (std::int64_t i = 0; i < labels.numel(); ++i) labels.data<std::int32_t>()[i] = std::int32_t(i % 3);
+  for (std::int64_t i = 0; i < labels.numel(); ++i)
+    labels.data<std::int32_t>()[i] = std::int32_t(i % 3);
 }
 
 std::vector<float> flat_grads(const Model& m) {
@@ -95,7 +107,8 @@ TEST(PlanTest, WholeNetworkGradientsMatchFiniteDifferences) {
       double down = plan.loss();
       *w = saved;
       double numeric = (up - down) / (2 * eps);
-      EXPECT_NEAR(grads[slot.offset + j], numeric, 2e-3 + 2e-2 * std::fabs(numeric)) << slot.name << "[" << j << "]";
+      EXPECT_NEAR(grads[slot.offset + j], numeric, 2e-3 + 2e-2 * std::fabs(numeric))
+          << slot.name << "[" << j << "]";
       ++checked;
     }
   }
@@ -117,7 +130,8 @@ TEST(PlanTest, CpuBackendAndFusionAgreeWithReference) {
     auto [loss, grads] = run(backend, fuse);
     EXPECT_NEAR(loss, ref_loss, 1e-4) << backend << " fuse=" << fuse;
     float worst = 0;
-    for (std::size_t i = 0; i < grads.size(); ++i) worst = std::max(worst, std::fabs(grads[i] - ref_grads[i]));
+    for (std::size_t i = 0; i < grads.size(); ++i)
+      worst = std::max(worst, std::fabs(grads[i] - ref_grads[i]));
     EXPECT_LT(worst, 1e-3) << backend << " fuse=" << fuse;
   }
 }
@@ -141,10 +155,10 @@ TEST(PlanTest, FusionFoldsReluIntoConv) {
 // LeNet's tanh activations fold into their conv and dense layers; tanh after BatchNorm does not
 // (its kernels fuse ReLU only); training results match the unfused plan.
 TEST(PlanTest, FusionFoldsTanhAndSigmoidIntoConvAndDense) {
-  Model model = sequential({1, 8, 8}, {Conv2D{.filters = 3, .activation = Activation::Tanh},
-                                       BatchNorm{}, Tanh{}, Flatten{},
-                                       Dense{.units = 5, .activation = Activation::Sigmoid},
-                                       Dense{.units = 2}});
+  Model model = sequential(
+      {1, 8, 8},
+      {Conv2D{.filters = 3, .activation = Activation::Tanh}, BatchNorm{}, Tanh{}, Flatten{},
+       Dense{.units = 5, .activation = Activation::Sigmoid}, Dense{.units = 2}});
   model.initialize(3);
   Plan fused = model.compile_training({.batch = 2, .fuse = true});
   Plan plain = model.compile_training({.batch = 2, .fuse = false});
@@ -155,7 +169,8 @@ TEST(PlanTest, FusionFoldsTanhAndSigmoidIntoConvAndDense) {
   auto [loss_fused, grads_fused] = train_step(model, {.batch = 2, .fuse = true}, 5);
   auto [loss_plain, grads_plain] = train_step(model, {.batch = 2, .fuse = false}, 5);
   EXPECT_NEAR(loss_fused, loss_plain, 1e-5f);
-  for (std::size_t i = 0; i < grads_fused.size(); ++i) EXPECT_NEAR(grads_fused[i], grads_plain[i], 1e-4f) << i;
+  for (std::size_t i = 0; i < grads_fused.size(); ++i)
+    EXPECT_NEAR(grads_fused[i], grads_plain[i], 1e-4f) << i;
 }
 
 // A ReLU read only by a max pooling moves into the pooling (relu(max) = max(relu), on a quarter
@@ -171,7 +186,8 @@ TEST(PlanTest, FusionMovesAnActivationReadOnlyByMaxPoolingIntoIt) {
   const graph::FusedGraph fused = graph::fuse_activations(ModelAccess::graph(model));
   std::vector<std::string> acts;
   for (const graph::Node& n : fused.nodes)
-    acts.push_back(std::string(n.op->type()) + ":" + n.op->attrs().get_string("activation", "none"));
+    acts.push_back(std::string(n.op->type()) + ":" +
+                   n.op->attrs().get_string("activation", "none"));
   // The first ReLU has two readers (a pooling and a conv): folded into its conv. The second is
   // read only by the pooling: moved into it, so its conv keeps no activation.
   // Flatten is a view of its input (an alias), so it runs no step.
@@ -181,17 +197,19 @@ TEST(PlanTest, FusionMovesAnActivationReadOnlyByMaxPoolingIntoIt) {
   auto [loss_fused, grads_fused] = train_step(model, {.batch = 3, .fuse = true}, 4);
   auto [loss_plain, grads_plain] = train_step(model, {.batch = 3, .fuse = false}, 4);
   EXPECT_NEAR(loss_fused, loss_plain, 1e-5f);
-  for (std::size_t i = 0; i < grads_fused.size(); ++i) EXPECT_NEAR(grads_fused[i], grads_plain[i], 1e-4f) << i;
+  for (std::size_t i = 0; i < grads_fused.size(); ++i)
+    EXPECT_NEAR(grads_fused[i], grads_plain[i], 1e-4f) << i;
 }
 
 // Between two oneDNN convolutions and a max pooling, activations (and their gradients) are kept
 // nChw16c instead of being reordered to NCHW and back at each kernel; the results are those of
 // the all-NCHW plan (reorders are exact) and of the reference backend.
 TEST(PlanTest, BlockedLayoutsBetweenConvolutionsAndPoolingChangeNoResult) {
-  Model model = sequential({3, 12, 12}, {Conv2D{.filters = 16, .kernel = 3, .activation = Activation::ReLU},
-                                         Conv2D{.filters = 32, .kernel = 3, .padding = Padding::Same,
-                                                .activation = Activation::ReLU},
-                                         MaxPool2D{.pool = 2}, Flatten{}, Dense{.units = 3}});
+  Model model = sequential(
+      {3, 12, 12},
+      {Conv2D{.filters = 16, .kernel = 3, .activation = Activation::ReLU},
+       Conv2D{.filters = 32, .kernel = 3, .padding = Padding::Same, .activation = Activation::ReLU},
+       MaxPool2D{.pool = 2}, Flatten{}, Dense{.units = 3}});
   model.initialize(4);
   const TrainingOptions blocked{.batch = 4}, plain{.batch = 4, .blocked_layouts = false},
       reference{.batch = 4, .backend = "reference"};
@@ -223,7 +241,8 @@ TEST(PlanTest, BlockedLayoutsBetweenConvolutionsAndPoolingChangeNoResult) {
     fill_normal(plan.input().data<float>(), plan.input().numel(), 7, 0.0f, 1.0f);
     plan.forward();
     const Tensor& y = plan.output();
-    return std::pair{std::vector<float>(y.data<float>(), y.data<float>() + y.numel()), plan.describe()};
+    return std::pair{std::vector<float>(y.data<float>(), y.data<float>() + y.numel()),
+                     plan.describe()};
   };
   auto [y, describe] = infer(true);
   auto [y_plain, describe_plain] = infer(false);
@@ -236,12 +255,11 @@ TEST(PlanTest, BlockedLayoutsBetweenConvolutionsAndPoolingChangeNoResult) {
 // its input is blocked only where its output can be: between convolutions and a pooling it is;
 // before a Flatten neither is. Results match the NCHW plan and the reference.
 TEST(PlanTest, BatchNormIsBlockedOnlyWhereItsOutputCanBe) {
-  Model model = sequential({3, 10, 10}, {Conv2D{.filters = 16, .kernel = 3, .padding = Padding::Same},
-                                         BatchNorm{}, ReLU{},
-                                         Conv2D{.filters = 16, .kernel = 3, .padding = Padding::Same},
-                                         BatchNorm{}, MaxPool2D{.pool = 2},
-                                         Conv2D{.filters = 32, .kernel = 3}, BatchNorm{}, Flatten{},
-                                         Dense{.units = 3}});
+  Model model = sequential(
+      {3, 10, 10}, {Conv2D{.filters = 16, .kernel = 3, .padding = Padding::Same}, BatchNorm{},
+                    ReLU{}, Conv2D{.filters = 16, .kernel = 3, .padding = Padding::Same},
+                    BatchNorm{}, MaxPool2D{.pool = 2}, Conv2D{.filters = 32, .kernel = 3},
+                    BatchNorm{}, Flatten{}, Dense{.units = 3}});
   model.initialize(5);
   const std::string steps = model.compile_training({.batch = 4}).describe();
   // conv, bn (relu fused), conv, bn and the pooling write nChw16c; the last BN feeds Flatten, so
@@ -264,7 +282,8 @@ TEST(PlanTest, BatchNormIsBlockedOnlyWhereItsOutputCanBe) {
 // An inference plan whose output is a view (Flatten) returns it in its own shape.
 TEST(PlanTest, BlockedGradientsOfAValueWithTwoReadersAndAViewAsOutput) {
   Value x = Input({3, 8, 8});
-  Value a = Conv2D{.filters = 16, .kernel = 3, .padding = Padding::Same, .activation = Activation::ReLU}(x);
+  Value a = Conv2D{
+      .filters = 16, .kernel = 3, .padding = Padding::Same, .activation = Activation::ReLU}(x);
   Value b = Conv2D{.filters = 16, .kernel = 3, .padding = Padding::Same}(a);
   Value c = Conv2D{.filters = 16, .kernel = 1}(a);
   Model model(x, Dense{.units = 3}(Flatten{}(Add{}({b, c}))));
@@ -294,10 +313,11 @@ TEST(PlanTest, BlockedGradientsOfAValueWithTwoReadersAndAViewAsOutput) {
 // like the one that runs them. A conv reading a 16-channel value through a Reshape to another
 // shape must not get it blocked (the view is of the NCHW bytes).
 TEST(PlanTest, FlattenAndReshapeAreViewsOfTheirInput) {
-  Model model = sequential({3, 8, 8}, {Conv2D{.filters = 16, .kernel = 3, .padding = Padding::Same},
-                                       Reshape{.shape = {32, 4, 8}},
-                                       Conv2D{.filters = 16, .kernel = 3, .activation = Activation::ReLU},
-                                       Flatten{}, Dense{.units = 3}});
+  Model model =
+      sequential({3, 8, 8}, {Conv2D{.filters = 16, .kernel = 3, .padding = Padding::Same},
+                             Reshape{.shape = {32, 4, 8}},
+                             Conv2D{.filters = 16, .kernel = 3, .activation = Activation::ReLU},
+                             Flatten{}, Dense{.units = 3}});
   model.initialize(8);
   const std::string steps = model.compile_training({.batch = 2}).describe();
   EXPECT_EQ(count(steps, " Reshape "), 0) << steps;
@@ -313,14 +333,16 @@ TEST(PlanTest, FlattenAndReshapeAreViewsOfTheirInput) {
 }
 
 TEST(PlanTest, FrozenLayerGetsNoGradientAndNoUpdate) {
-  Model model = sequential({1, 8, 8}, {Conv2D{.filters = 3, .name = "features"}, Flatten{}, Dense{.units = 2, .name = "head"}});
+  Model model = sequential({1, 8, 8}, {Conv2D{.filters = 3, .name = "features"}, Flatten{},
+                                       Dense{.units = 2, .name = "head"}});
   model.initialize(1);
   model.set_trainable("features", false);
   EXPECT_EQ(model.trainable_parameter_count(), 3 * 6 * 6 * 2 + 2);
   Tensor w = model.parameter("features.weight");
   Tensor before = w.clone();
   auto block = model.parameter_block();
-  std::fill(const_cast<float*>(block.grads), const_cast<float*>(block.grads) + block.numel, 12345.0f);
+  std::fill(const_cast<float*>(block.grads), const_cast<float*>(block.grads) + block.numel,
+            12345.0f);
   Plan plan = model.compile_training({.batch = 2});
   fill_batch(plan, 3);
   for (std::int64_t i = 0; i < 2; ++i) plan.labels().data<std::int32_t>()[i] = std::int32_t(i);
@@ -328,13 +350,17 @@ TEST(PlanTest, FrozenLayerGetsNoGradientAndNoUpdate) {
   train::train_step(plan, *sgd);
   EXPECT_EQ(max_abs_diff(w, before), 0.0f);
   for (const auto& slot : block.slots)
-    if (slot.name.starts_with("features")) EXPECT_EQ(block.grads[slot.offset], 12345.0f) << slot.name;
-    else EXPECT_NE(block.grads[slot.offset], 12345.0f) << slot.name;
+    if (slot.name.starts_with("features"))
+      EXPECT_EQ(block.grads[slot.offset], 12345.0f) << slot.name;
+    else
+      EXPECT_NE(block.grads[slot.offset], 12345.0f) << slot.name;
 }
 
 TEST(PlanTest, InferencePlanNeedsFarLessMemoryThanTraining) {
   std::vector<Layer> layers;
-  for (int i = 0; i < 8; ++i) layers.push_back(Conv2D{.filters = 16, .padding = Padding::Same, .activation = Activation::ReLU});
+  for (int i = 0; i < 8; ++i)
+    layers.push_back(
+        Conv2D{.filters = 16, .padding = Padding::Same, .activation = Activation::ReLU});
   layers.push_back(MaxPool2D{});
   layers.push_back(Flatten{});
   layers.push_back(Dense{.units = 10});

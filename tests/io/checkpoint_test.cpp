@@ -2,9 +2,9 @@
 // training step), the optimizer state, epoch, rng and extra; the file is plain safetensors
 // (checked here with an independent parser); writes are atomic (a failed save leaves the
 // previous checkpoint and no temp file).
-#include <convkit/version.h>
 #include <convkit/io/checkpoint.h>
 #include <convkit/train/step.h>
+#include <convkit/version.h>
 
 #include "io/safetensors.h"
 #include "io_test_util.h"

@@ -88,7 +88,8 @@ TEST(ModelSpecTest, BackboneLayersRoundTrip) {
   using namespace nn;
   Value in = Input({3, 10, 10}, "image");
   Value x = Pad{.pads = {1, 1, 0, 0}, .value = 0.5, .name = "pad"}(in);  // 11 x 11
-  x = Conv2D{.filters = 8, .kernel = 3, .stride = 2, .activation = Activation::ReLU6, .name = "stem"}(x);
+  x = Conv2D{
+      .filters = 8, .kernel = 3, .stride = 2, .activation = Activation::ReLU6, .name = "stem"}(x);
   x = HardSwish{.name = "hs"}(x);
   Value g = GlobalAvgPool2D{.keepdims = true}(x);
   g = Conv2D{.filters = 2, .kernel = 1, .activation = Activation::HardSwish}(g);
@@ -100,7 +101,8 @@ TEST(ModelSpecTest, BackboneLayersRoundTrip) {
   nn::Model model(in, y);
   const auto& original = nn::ModelAccess::graph(model);
   const std::string json = graph_to_json(original);
-  for (auto op : {"\"Pad\"", "\"Multiply\"", "\"Clip\"", "\"ReLU6\"", "\"HardSwish\"", "\"HardSigmoid\""})
+  for (auto op :
+       {"\"Pad\"", "\"Multiply\"", "\"Clip\"", "\"ReLU6\"", "\"HardSwish\"", "\"HardSigmoid\""})
     EXPECT_NE(json.find(op), std::string::npos) << op;
   auto rebuilt = graph_from_json(json, "backbone.json");
   expect_same_graph(original, *rebuilt);
@@ -133,7 +135,8 @@ TEST(ModelSpecTest, FloatAttributesStayFloats) {
   const std::string json = graph_to_json(nn::ModelAccess::graph(model));
   EXPECT_NE(json.find(R"("alpha":1.0)"), std::string::npos) << json;
   auto rebuilt = graph_from_json(json, "x");
-  const auto attrs = rebuilt->node(0).op->attrs();  // by value: iterate a named copy, not a temporary
+  const auto attrs =
+      rebuilt->node(0).op->attrs();  // by value: iterate a named copy, not a temporary
   for (const auto& [key, value] : attrs.items())
     if (key == "alpha") EXPECT_TRUE(std::holds_alternative<double>(value));
 }

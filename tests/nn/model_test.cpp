@@ -14,11 +14,12 @@ namespace {
 
 // The classic Keras/PyTorch MNIST CNN: 1,199,882 parameters.
 Model mnist_cnn() {
-  return sequential({1, 28, 28}, {Conv2D{.filters = 32, .kernel = 3, .activation = Activation::ReLU},
-                                  Conv2D{.filters = 64, .kernel = 3, .activation = Activation::ReLU},
-                                  MaxPool2D{.pool = 2}, Dropout{.rate = 0.25}, Flatten{},
-                                  Dense{.units = 128, .activation = Activation::ReLU}, Dropout{.rate = 0.5},
-                                  Dense{.units = 10}});
+  return sequential(
+      {1, 28, 28},
+      {Conv2D{.filters = 32, .kernel = 3, .activation = Activation::ReLU},
+       Conv2D{.filters = 64, .kernel = 3, .activation = Activation::ReLU}, MaxPool2D{.pool = 2},
+       Dropout{.rate = 0.25}, Flatten{}, Dense{.units = 128, .activation = Activation::ReLU},
+       Dropout{.rate = 0.5}, Dense{.units = 10}});
 }
 
 TEST(ModelTest, SummaryOfTheClassicMnistCnn) {
@@ -71,7 +72,9 @@ TEST(ModelTest, DefaultInitMatchesPyTorchBounds) {
 }
 
 TEST(ModelTest, InitOverridesApply) {
-  Model model = sequential({4}, {Dense{.units = 3, .kernel_init = {InitKind::Constant, 0.5f}, .bias_init = {InitKind::Ones}}});
+  Model model = sequential({4}, {Dense{.units = 3,
+                                       .kernel_init = {InitKind::Constant, 0.5f},
+                                       .bias_init = {InitKind::Ones}}});
   model.initialize(1);
   EXPECT_EQ(model.parameter("dense.weight").data<float>()[5], 0.5f);
   EXPECT_EQ(model.parameter("dense.bias").data<float>()[2], 1.0f);
@@ -93,7 +96,10 @@ TEST(ModelTest, BadOptionsAndShapesAreClearErrors) {
   EXPECT_NE(m.find("filters"), std::string::npos) << m;
   m = message([] { sequential({3, 4, 4}, {Conv2D{.filters = 8, .kernel = 5}}); });
   EXPECT_NE(m.find("conv2d"), std::string::npos) << m;
-  m = message([] { Model model = sequential({4}, {Dense{.units = 2}}); model.set_trainable("nope", false); });
+  m = message([] {
+    Model model = sequential({4}, {Dense{.units = 2}});
+    model.set_trainable("nope", false);
+  });
   EXPECT_NE(m.find("nope"), std::string::npos) << m;
 }
 

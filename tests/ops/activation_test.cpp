@@ -16,8 +16,8 @@ namespace {
 
 using testing::random_normal;
 
-const std::vector<float> kPoints = {-1e30f, -1e4f, -100.0f, -20.0f, -3.0f, -0.5f, -1e-3f, 0.0f,
-                                    1e-3f,  0.25f, 2.0f,    7.5f,   20.0f, 100.0f, 1e4f, 1e30f};
+const std::vector<float> kPoints = {-1e30f, -1e4f, -100.0f, -20.0f, -3.0f, -0.5f,  -1e-3f, 0.0f,
+                                    1e-3f,  0.25f, 2.0f,    7.5f,   20.0f, 100.0f, 1e4f,   1e30f};
 
 Tensor points() {
   Tensor t = Tensor::empty({2, std::int64_t(kPoints.size()) / 2});
@@ -57,8 +57,12 @@ void expect_derivatives(const Activation& op, const std::function<double(double)
   }
 }
 
-double sigmoid(double x) { return x >= 0 ? 1 / (1 + std::exp(-x)) : std::exp(x) / (1 + std::exp(x)); }
-double gelu_tanh_u(double x) { return std::sqrt(2 / std::numbers::pi) * (x + 0.044715 * x * x * x); }
+double sigmoid(double x) {
+  return x >= 0 ? 1 / (1 + std::exp(-x)) : std::exp(x) / (1 + std::exp(x));
+}
+double gelu_tanh_u(double x) {
+  return std::sqrt(2 / std::numbers::pi) * (x + 0.044715 * x * x * x);
+}
 
 TEST(ActivationTest, ReLU) {
   Activation op(ActivationKind::ReLU);
@@ -89,7 +93,8 @@ TEST(ActivationTest, GeluErf) {
   EXPECT_FALSE(op.gelu_tanh());
   expect_values(op, [](double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); });
   expect_derivatives(op, [](double x) {
-    return 0.5 * (1 + std::erf(x / std::sqrt(2.0))) + x * std::exp(-0.5 * x * x) / std::sqrt(2 * std::numbers::pi);
+    return 0.5 * (1 + std::erf(x / std::sqrt(2.0))) +
+           x * std::exp(-0.5 * x * x) / std::sqrt(2 * std::numbers::pi);
   });
 }
 
@@ -244,7 +249,9 @@ Tensor away_from(const Shape& shape, std::uint64_t seed, std::initializer_list<f
   return x;
 }
 
-double clip(double x, double lo, double hi) { return std::min(std::max(x, lo), hi); }
+double clip(double x, double lo, double hi) {
+  return std::min(std::max(x, lo), hi);
+}
 
 TEST(ActivationTest, ReLU6AndClip) {
   Activation relu6(ActivationKind::ReLU6);
@@ -281,7 +288,8 @@ TEST(ActivationTest, HardActivationGradientsMatchFiniteDifferences) {
 
 TEST(ActivationTest, HardActivationsFollowTheTable) {
   for (auto kind : {ActivationKind::ReLU6, ActivationKind::Clip, ActivationKind::HardSigmoid})
-    EXPECT_TRUE(Activation(kind).backward_needs().outputs && !Activation(kind).backward_needs().inputs);
+    EXPECT_TRUE(Activation(kind).backward_needs().outputs &&
+                !Activation(kind).backward_needs().inputs);
   EXPECT_TRUE(Activation(ActivationKind::HardSwish).backward_needs().inputs);
   for (auto name : {"ReLU6", "HardSwish", "HardSigmoid"}) {
     auto op = make_op(name, {});

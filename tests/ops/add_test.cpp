@@ -12,15 +12,18 @@ using testing::random_normal;
 
 TEST(AddTest, SumsInputs) {
   Add op;
-  Tensor a = random_normal({2, 3, 4, 5}, 1), b = random_normal({2, 3, 4, 5}, 2), c = random_normal({2, 3, 4, 5}, 3);
+  Tensor a = random_normal({2, 3, 4, 5}, 1), b = random_normal({2, 3, 4, 5}, 2),
+         c = random_normal({2, 3, 4, 5}, 3);
   auto y = testing::run_forward(op, {a, b, c}, {});
   for (std::int64_t i = 0; i < a.numel(); ++i)
-    EXPECT_FLOAT_EQ(y[0].data<float>()[i], a.data<float>()[i] + b.data<float>()[i] + c.data<float>()[i]);
+    EXPECT_FLOAT_EQ(y[0].data<float>()[i],
+                    a.data<float>()[i] + b.data<float>()[i] + c.data<float>()[i]);
 }
 
 TEST(AddTest, GradientsMatchFiniteDifferences) {
   Add op;
-  testing::expect_gradients_match(op, {random_normal({2, 3, 4, 5}, 1), random_normal({2, 3, 4, 5}, 2)}, {});
+  testing::expect_gradients_match(
+      op, {random_normal({2, 3, 4, 5}, 1), random_normal({2, 3, 4, 5}, 2)}, {});
 }
 
 TEST(AddTest, MismatchedShapesNameBoth) {
@@ -30,7 +33,8 @@ TEST(AddTest, MismatchedShapesNameBoth) {
     op.infer(in);
     FAIL() << "expected ShapeError";
   } catch (const ShapeError& e) {
-    EXPECT_NE(std::string(e.what()).find("[8, 16, 14, 14] and [8, 32, 14, 14]"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("[8, 16, 14, 14] and [8, 32, 14, 14]"), std::string::npos)
+        << e.what();
   }
 }
 

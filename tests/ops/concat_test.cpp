@@ -63,10 +63,13 @@ TEST(ConcatTest, InnerAxesAndThreeInputs) {
 
 TEST(ConcatTest, GradientsMatchFiniteDifferences) {
   Concat op(1);
-  testing::expect_gradients_match(op, {random_normal({2, 2, 3, 3}, 6), random_normal({2, 1, 3, 3}, 7),
-                                       random_normal({2, 3, 3, 3}, 8)}, {});
+  testing::expect_gradients_match(op,
+                                  {random_normal({2, 2, 3, 3}, 6), random_normal({2, 1, 3, 3}, 7),
+                                   random_normal({2, 3, 3, 3}, 8)},
+                                  {});
   Concat last(2);
-  testing::expect_gradients_match(last, {random_normal({3, 4, 2}, 9), random_normal({3, 4, 5}, 10)}, {});
+  testing::expect_gradients_match(last, {random_normal({3, 4, 2}, 9), random_normal({3, 4, 5}, 10)},
+                                  {});
 }
 
 // Backward with some gradients not needed (undefined): the others are the right slices of dy.
@@ -76,7 +79,8 @@ TEST(ConcatTest, BackwardSkipsUnneededGradients) {
   auto check = [&](const Tensor& dx, std::int64_t first, std::int64_t width) {
     for (std::int64_t n = 0; n < 2; ++n)
       for (std::int64_t c = 0; c < width; ++c)
-        for (std::int64_t w = 0; w < 2; ++w) ASSERT_EQ(at(dx, {n, c, w}), at(dy, {n, first + c, w}));
+        for (std::int64_t w = 0; w < 2; ++w)
+          ASSERT_EQ(at(dx, {n, c, w}), at(dy, {n, first + c, w}));
   };
   std::vector<Tensor> dys{dy};
   // The middle gradient unneeded and no inputs given: the last part is placed from the end.
@@ -85,12 +89,14 @@ TEST(ConcatTest, BackwardSkipsUnneededGradients) {
   check(dxs[0], 0, 1);
   check(dxs[2], 3, 3);
   // Only the middle one needed, with the inputs (their shapes) given.
-  std::vector<Tensor> inputs{Tensor::zeros({2, 1, 2}), Tensor::zeros({2, 2, 2}), Tensor::zeros({2, 3, 2})};
+  std::vector<Tensor> inputs{Tensor::zeros({2, 1, 2}), Tensor::zeros({2, 2, 2}),
+                             Tensor::zeros({2, 3, 2})};
   std::vector<Tensor> middle{Tensor(), Tensor::full({2, 2, 2}, NAN), Tensor()};
   op.backward({.inputs = inputs, .grad_outputs = dys, .grad_inputs = middle});
   check(middle[1], 1, 2);
   // Only the middle one needed and no shapes at all: its place is unknowable.
-  std::vector<Tensor> four{Tensor(), Tensor::full({2, 2, 2}, NAN), Tensor(), Tensor::full({2, 1, 2}, NAN)};
+  std::vector<Tensor> four{Tensor(), Tensor::full({2, 2, 2}, NAN), Tensor(),
+                           Tensor::full({2, 1, 2}, NAN)};
   EXPECT_THROW(op.backward({.grad_outputs = dys, .grad_inputs = four}), Error);
 }
 

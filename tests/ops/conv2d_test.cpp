@@ -258,7 +258,11 @@ TEST(Conv2DTest, GradientsFusedRelu) {
 
 TEST(Conv2DTest, GradientsFusedTanhAndSigmoid) {
   for (FusedActivation act : {FusedActivation::Tanh, FusedActivation::Sigmoid}) {
-    Conv2D op({.filters = 3, .kernel = {3, 3}, .stride = {2, 1}, .padding = Padding::Same, .activation = act});
+    Conv2D op({.filters = 3,
+               .kernel = {3, 3},
+               .stride = {2, 1},
+               .padding = Padding::Same,
+               .activation = act});
     EXPECT_TRUE(op.backward_needs().outputs);
     testing::expect_gradients_match(op, {random_normal({2, 2, 5, 4}, 21)},
                                     {random_normal({3, 2, 3, 3}, 22), random_normal({3}, 23)});

@@ -188,7 +188,9 @@ TEST(DenseTest, FusedReLU6AndUnfusableKinds) {
   auto params = testing::make_params(op, {x});
   testing::expect_gradients_match(op, {x}, params);
   EXPECT_THROW(Dense({.units = 3, .activation = FusedActivation::HardSwish}), Error);
-  EXPECT_THROW(make_op("Dense", {{"units", std::int64_t{3}}, {"activation", std::string("hard_sigmoid")}}), Error);
+  EXPECT_THROW(
+      make_op("Dense", {{"units", std::int64_t{3}}, {"activation", std::string("hard_sigmoid")}}),
+      Error);
 }
 
 }  // namespace

@@ -20,7 +20,8 @@ using testing::random_uniform;
 
 constexpr std::uint64_t kKey = 7;  // the key testing::run_forward uses by default
 
-Tensor train_forward(const Dropout& op, const Tensor& x, std::uint64_t step, std::uint64_t key = kKey) {
+Tensor train_forward(const Dropout& op, const Tensor& x, std::uint64_t step,
+                     std::uint64_t key = kKey) {
   return testing::run_forward(op, {x}, {}, Mode::Train, key, step)[0];
 }
 
@@ -86,7 +87,8 @@ TEST(DropoutTest, SameKeyAndStepGiveTheSameMaskOthersDiffer) {
   EXPECT_TRUE(same_bits(a, b));
   auto differing = [&](const Tensor& c) {
     std::int64_t n = 0;
-    for (std::int64_t i = 0; i < x.numel(); ++i) n += (a.data<float>()[i] == 0) != (c.data<float>()[i] == 0);
+    for (std::int64_t i = 0; i < x.numel(); ++i)
+      n += (a.data<float>()[i] == 0) != (c.data<float>()[i] == 0);
     return double(n) / double(x.numel());
   };
   // Independent masks at rate 0.5 disagree on about half the elements.
@@ -119,7 +121,8 @@ TEST(DropoutTest, SpatialDropsWholeChannels) {
     kept += keep;
     for (std::int64_t k = 0; k < hw; ++k) {
       const std::int64_t i = unit * hw + k;
-      ASSERT_FLOAT_EQ(y.data<float>()[i], keep ? x.data<float>()[i] * 2.0f : 0.0f) << "element " << i;
+      ASSERT_FLOAT_EQ(y.data<float>()[i], keep ? x.data<float>()[i] * 2.0f : 0.0f)
+          << "element " << i;
     }
   }
   EXPECT_GT(kept, 0);
@@ -131,7 +134,8 @@ TEST(DropoutTest, GradientIsMaskTimesScale) {
     Dropout op({.rate = 0.25, .spatial = spatial});
     Tensor x = Tensor::full({3, 6, 4, 4}, 1.0f);
     Tensor y = train_forward(op, x, 11);  // y = mask * scale
-    std::vector<Tensor> dys{testing::random_normal(x.shape(), 6)}, dxs{Tensor::full(x.shape(), NAN)};
+    std::vector<Tensor> dys{testing::random_normal(x.shape(), 6)},
+        dxs{Tensor::full(x.shape(), NAN)};
     BackwardCall call{.grad_outputs = dys, .grad_inputs = dxs, .rng_key = kKey, .step = 11};
     op.backward(call);
     for (std::int64_t i = 0; i < x.numel(); ++i)

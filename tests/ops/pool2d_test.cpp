@@ -166,9 +166,10 @@ TEST(Pool2DTest, MaxWithFusedActivationIsTheActivationOfTheMax) {
 }
 
 TEST(Pool2DTest, MaxWithFusedActivationGradients) {
-  for (FusedActivation act : {FusedActivation::ReLU, FusedActivation::Tanh, FusedActivation::Sigmoid}) {
-    Pool2D op(PoolKind::Max, {.kernel = {3, 3}, .stride = {2, 2}, .padding = Padding::Same,
-                              .activation = act});
+  for (FusedActivation act :
+       {FusedActivation::ReLU, FusedActivation::Tanh, FusedActivation::Sigmoid}) {
+    Pool2D op(PoolKind::Max,
+              {.kernel = {3, 3}, .stride = {2, 2}, .padding = Padding::Same, .activation = act});
     Tensor x = distinct({2, 2, 5, 6});
     for (std::int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] += 0.013f;  // off ReLU's kink
     testing::expect_gradients_match(op, {x}, {});

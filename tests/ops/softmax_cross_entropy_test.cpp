@@ -89,7 +89,8 @@ TEST(SoftmaxCrossEntropyTest, MatchesTorchDefinitionWithSmoothingAndWeights) {
   const std::vector<double> w{1.0, 2.0, 0.5, 3.0};
   for (double e : {0.0, 0.1, 0.35}) {
     for (bool weighted : {false, true}) {
-      SoftmaxCrossEntropy op({.label_smoothing = e, .class_weights = weighted ? w : std::vector<double>{}});
+      SoftmaxCrossEntropy op(
+          {.label_smoothing = e, .class_weights = weighted ? w : std::vector<double>{}});
       const double want = torch_loss_labels(x, y, e, weighted ? w : std::vector<double>{});
       EXPECT_NEAR(loss_of(op, x, labels(y)), want, 1e-6 * std::max(1.0, want))
           << "smoothing " << e << " weighted " << weighted;
@@ -100,11 +101,13 @@ TEST(SoftmaxCrossEntropyTest, MatchesTorchDefinitionWithSmoothingAndWeights) {
 TEST(SoftmaxCrossEntropyTest, SoftTargetsMatchTorchDefinition) {
   const Tensor x = testing::random_normal({4, 3}, 2, 2.0f);
   // Rows of soft targets summing to 1 (mixup-style), one of them one-hot.
-  const Tensor t = floats({4, 3}, {0.7f, 0.3f, 0.0f, 0.0f, 0.0f, 1.0f, 0.2f, 0.2f, 0.6f, 0.5f, 0.0f, 0.5f});
+  const Tensor t =
+      floats({4, 3}, {0.7f, 0.3f, 0.0f, 0.0f, 0.0f, 1.0f, 0.2f, 0.2f, 0.6f, 0.5f, 0.0f, 0.5f});
   const std::vector<double> w{0.5, 1.5, 2.0};
   for (double e : {0.0, 0.2})
     for (bool weighted : {false, true}) {
-      SoftmaxCrossEntropy op({.label_smoothing = e, .class_weights = weighted ? w : std::vector<double>{}});
+      SoftmaxCrossEntropy op(
+          {.label_smoothing = e, .class_weights = weighted ? w : std::vector<double>{}});
       const double want = torch_loss_soft(x, t, e, weighted ? w : std::vector<double>{});
       EXPECT_NEAR(loss_of(op, x, t), want, 1e-6 * std::max(1.0, want))
           << "smoothing " << e << " weighted " << weighted;
@@ -135,11 +138,13 @@ TEST(SoftmaxCrossEntropyTest, SavesProbabilitiesInTraining) {
   auto saved_specs = op.saved(specs);
   ASSERT_EQ(saved_specs.size(), 1u);
   EXPECT_EQ(saved_specs[0].shape, x.shape());
-  std::vector<Tensor> in{x, labels({0, 4, 2})}, out{Tensor::zeros({1})}, saved{Tensor::zeros({3, 5})};
+  std::vector<Tensor> in{x, labels({0, 4, 2})}, out{Tensor::zeros({1})},
+      saved{Tensor::zeros({3, 5})};
   op.forward({.inputs = in, .outputs = out, .saved = saved, .mode = Mode::Train});
   for (std::int64_t i = 0; i < 3; ++i) {
     auto lp = log_softmax(x, i);
-    for (int j = 0; j < 5; ++j) EXPECT_NEAR(saved[0].data<float>()[i * 5 + j], std::exp(lp[j]), 1e-6);
+    for (int j = 0; j < 5; ++j)
+      EXPECT_NEAR(saved[0].data<float>()[i * 5 + j], std::exp(lp[j]), 1e-6);
   }
 }
 
@@ -149,7 +154,8 @@ TEST(SoftmaxCrossEntropyTest, GradientsMatchFiniteDifferences) {
   testing::GradCheckOptions o{.eps = 1e-2f, .atol = 2e-3f, .rtol = 2e-2f};
   testing::expect_gradients_match(SoftmaxCrossEntropy({}), {x, y}, {}, o);
   testing::expect_gradients_match(
-      SoftmaxCrossEntropy({.label_smoothing = 0.2, .class_weights = {1.0, 0.5, 2.0, 3.0, 0.25}}), {x, y}, {}, o);
+      SoftmaxCrossEntropy({.label_smoothing = 0.2, .class_weights = {1.0, 0.5, 2.0, 3.0, 0.25}}),
+      {x, y}, {}, o);
   Tensor soft = testing::random_uniform({6, 5}, 5, 0.0f, 1.0f);
   for (int i = 0; i < 6; ++i) {  // normalize rows to sum to 1
     float s = 0;
@@ -157,7 +163,8 @@ TEST(SoftmaxCrossEntropyTest, GradientsMatchFiniteDifferences) {
     for (int j = 0; j < 5; ++j) soft.data<float>()[i * 5 + j] /= s;
   }
   testing::expect_gradients_match(
-      SoftmaxCrossEntropy({.label_smoothing = 0.1, .class_weights = {1.0, 0.5, 2.0, 3.0, 0.25}}), {x, soft}, {}, o);
+      SoftmaxCrossEntropy({.label_smoothing = 0.1, .class_weights = {1.0, 0.5, 2.0, 3.0, 0.25}}),
+      {x, soft}, {}, o);
 }
 
 TEST(SoftmaxCrossEntropyTest, GradientIsScaledByUpstreamAndNeedsNoSavedProbs) {
@@ -171,7 +178,8 @@ TEST(SoftmaxCrossEntropyTest, GradientIsScaledByUpstreamAndNeedsNoSavedProbs) {
   for (std::int64_t i = 0; i < 3; ++i) {
     auto lp = log_softmax(x, i);
     for (int j = 0; j < 4; ++j)
-      EXPECT_NEAR(dxs[0].data<float>()[i * 4 + j], 2.5 * (std::exp(lp[j]) - (j == y[i])) / 3.0, 1e-6);
+      EXPECT_NEAR(dxs[0].data<float>()[i * 4 + j], 2.5 * (std::exp(lp[j]) - (j == y[i])) / 3.0,
+                  1e-6);
   }
 }
 
@@ -219,14 +227,16 @@ TEST(SoftmaxCrossEntropyTest, ShapeRulesAndAttrs) {
     op.infer(classes);
     FAIL() << "expected ShapeError";
   } catch (const ShapeError& e) {
-    EXPECT_NE(std::string(e.what()).find("3 class weights for 4 classes"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("3 class weights for 4 classes"), std::string::npos)
+        << e.what();
   }
   EXPECT_FALSE(op.differentiable(1));
   EXPECT_TRUE(op.differentiable(0));
   EXPECT_THROW(SoftmaxCrossEntropy({.label_smoothing = 1.5}), Error);
   EXPECT_THROW(SoftmaxCrossEntropy({.class_weights = {1.0, -2.0}}), Error);
 
-  auto made = make_op("SoftmaxCrossEntropy", {{"label_smoothing", 0.1}, {"class_weights", std::vector<double>{1, 2}}});
+  auto made = make_op("SoftmaxCrossEntropy",
+                      {{"label_smoothing", 0.1}, {"class_weights", std::vector<double>{1, 2}}});
   EXPECT_EQ(made->attrs().str(), "label_smoothing=0.1, class_weights=[1, 2]");
   const auto& a = dynamic_cast<const SoftmaxCrossEntropy&>(*made).loss_attrs();
   EXPECT_DOUBLE_EQ(a.label_smoothing, 0.1);

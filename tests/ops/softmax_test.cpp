@@ -24,7 +24,7 @@ TEST(SoftmaxTest, RowsOfNK) {
   Tensor y = testing::run_forward(op, {x}, {})[0];
   const double e = std::exp(1.0);
   const double want[6] = {1 / (1 + e + e * e), e / (1 + e + e * e), e * e / (1 + e + e * e),
-                          1 / (2 + e), e / (2 + e), 1 / (2 + e)};
+                          1 / (2 + e),         e / (2 + e),         1 / (2 + e)};
   for (int i = 0; i < 6; ++i) EXPECT_NEAR(y.data<float>()[i], want[i], 1e-7) << i;
 }
 
@@ -48,7 +48,8 @@ TEST(SoftmaxTest, OverChannelsAtEachPosition) {
       for (int k = 0; k < 4; ++k) sum += std::exp(double(xp[(n * 4 + k) * 6 + p]));
       for (int k = 0; k < 4; ++k) {
         const int i = (n * 4 + k) * 6 + p;
-        EXPECT_NEAR(y.data<float>()[i], std::exp(double(xp[i])) / sum, 1e-6) << n << " " << k << " " << p;
+        EXPECT_NEAR(y.data<float>()[i], std::exp(double(xp[i])) / sum, 1e-6)
+            << n << " " << k << " " << p;
       }
     }
 }

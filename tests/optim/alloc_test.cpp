@@ -27,9 +27,15 @@ void operator delete(void* p, std::size_t) noexcept {
   std::free(p);
 }
 // The array forms too: otherwise a sanitizer's operator new[] would pair with the free() above.
-void* operator new[](std::size_t bytes) { return ::operator new(bytes); }
-void operator delete[](void* p) noexcept { ::operator delete(p); }
-void operator delete[](void* p, std::size_t) noexcept { ::operator delete(p); }
+void* operator new[](std::size_t bytes) {
+  return ::operator new(bytes);
+}
+void operator delete[](void* p) noexcept {
+  ::operator delete(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  ::operator delete(p);
+}
 
 namespace convkit::optim {
 namespace {

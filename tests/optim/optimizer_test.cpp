@@ -70,8 +70,9 @@ TEST(OptimizerTest, DecayFalseSlotsGetNoWeightDecayOrL1) {
 
 TEST(OptimizerTest, PerSlotPenaltiesAddToTheOptimizerWideOnesOnDecayedSlotsOnly) {
   std::vector<float> params{2.0f, -1.0f, 2.0f}, grads{0.5f, 0.5f, 0.5f};
-  std::vector<ParamSlot> slots{{.name = "kernel", .offset = 0, .numel = 2, .l1 = 0.1f, .l2 = 0.3f},
-                               {.name = "bias", .offset = 2, .numel = 1, .decay = false, .l1 = 0.1f, .l2 = 0.3f}};
+  std::vector<ParamSlot> slots{
+      {.name = "kernel", .offset = 0, .numel = 2, .l1 = 0.1f, .l2 = 0.3f},
+      {.name = "bias", .offset = 2, .numel = 1, .decay = false, .l1 = 0.1f, .l2 = 0.3f}};
   auto opt = make_sgd({.lr = 0.1, .reg = {.weight_decay = 0.5, .l1 = 0.2}});
   opt->step({.params = params.data(), .grads = grads.data(), .numel = 3, .slots = slots});
   // kernel: g + (wd + l2)*w + (l1 + slot l1)*sign(w).

@@ -18,7 +18,8 @@ std::string config_error(const std::string& yaml, const std::vector<std::string>
 }
 
 TEST(RunConfigLoad, DefaultsOverridesAndTheResolvedDocument) {
-  const RunConfig c = parse_run_config(testing::kBarsConfig, "cfg.yaml", {"train.epochs=5", "model.layers.0.filters=4"});
+  const RunConfig c = parse_run_config(testing::kBarsConfig, "cfg.yaml",
+                                       {"train.epochs=5", "model.layers.0.filters=4"});
   EXPECT_EQ(c.epochs, 5);
   EXPECT_EQ(c.batch_size, 32);
   EXPECT_EQ(c.optimizer, "adam");
@@ -40,7 +41,8 @@ TEST(RunConfigLoad, MistakesAreConfigErrorsNamingTheKey) {
   EXPECT_NE(config_error(base, {"model.layers.0.filterz=3"}).find("filterz"), std::string::npos);
   EXPECT_NE(config_error(base, {"train.epochs"}).find("key=value"), std::string::npos);
   EXPECT_NE(config_error("model: [1, 2]\n").find("model"), std::string::npos);
-  EXPECT_NE(config_error(base, {"train.test_tta=rotate"}).find("train.test_tta"), std::string::npos);
+  EXPECT_NE(config_error(base, {"train.test_tta=rotate"}).find("train.test_tta"),
+            std::string::npos);
 }
 
 }  // namespace
@@ -61,10 +63,13 @@ TEST(RunConfigLoad, ParamGroupsFreezeAndScaleLayersByNameOrGlob) {
   EXPECT_TRUE(model.trainable("dense"));
   EXPECT_DOUBLE_EQ(model.lr_multiplier("dense"), 0.1);
   EXPECT_DOUBLE_EQ(model.lr_multiplier("conv2d"), 1.0);
-  EXPECT_NE(config_error(yaml, {"train.param_groups.1.layers=nothing*"}).find("train.param_groups.1.layers"),
+  EXPECT_NE(config_error(yaml, {"train.param_groups.1.layers=nothing*"})
+                .find("train.param_groups.1.layers"),
             std::string::npos);
-  EXPECT_NE(config_error(yaml, {"train.param_groups.1.lr_multiplier=-1"}).find("lr_multiplier"), std::string::npos);
-  EXPECT_NE(config_error(yaml, {"train.param_groups.0.frozen=true"}).find("frozen"), std::string::npos);
+  EXPECT_NE(config_error(yaml, {"train.param_groups.1.lr_multiplier=-1"}).find("lr_multiplier"),
+            std::string::npos);
+  EXPECT_NE(config_error(yaml, {"train.param_groups.0.frozen=true"}).find("frozen"),
+            std::string::npos);
 }
 
 }  // namespace

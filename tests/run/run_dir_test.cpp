@@ -12,8 +12,11 @@ using testing::TempDir;
 namespace fs = std::filesystem;
 
 TEST(RunDir, RunInfoRoundTripsAndOldRecordsWithoutADataFolderStillRead) {
-  const RunInfo info{.dataset = "idx", .data_dir = "/data/bars", .preprocess = {.mean = {0.5f, 0.4f, 0.3f},
-                     .std = {0.2f, 0.2f, 0.25f}}, .class_names = {"a", "b"}, .config_yaml = "train: {epochs: 1}\n"};
+  const RunInfo info{.dataset = "idx",
+                     .data_dir = "/data/bars",
+                     .preprocess = {.mean = {0.5f, 0.4f, 0.3f}, .std = {0.2f, 0.2f, 0.25f}},
+                     .class_names = {"a", "b"},
+                     .config_yaml = "train: {epochs: 1}\n"};
   const RunInfo back = run_info_from_json(run_info_to_json(info), "test");
   EXPECT_EQ(back.dataset, info.dataset);
   EXPECT_EQ(back.data_dir, info.data_dir);
@@ -22,12 +25,15 @@ TEST(RunDir, RunInfoRoundTripsAndOldRecordsWithoutADataFolderStillRead) {
   EXPECT_EQ(back.class_names, info.class_names);
   EXPECT_EQ(back.config_yaml, info.config_yaml);
   const RunInfo old = run_info_from_json(
-      R"({"dataset": "mnist", "preprocess": {"mean": [0.1307], "std": [0.3081]}, "class_names": []})", "old");
+      R"({"dataset": "mnist", "preprocess": {"mean": [0.1307], "std": [0.3081]}, "class_names": []})",
+      "old");
   EXPECT_EQ(old.data_dir, "");
   EXPECT_THROW(run_info_from_json(R"({"dataset": "mnist"})", "bad"), Error);
-  EXPECT_THROW(run_info_from_json(
-                   R"({"dataset": "x", "preprocess": {"mean": [0.1], "std": [0]}, "class_names": []})", "bad"),
-               Error);
+  EXPECT_THROW(
+      run_info_from_json(
+          R"({"dataset": "x", "preprocess": {"mean": [0.1], "std": [0]}, "class_names": []})",
+          "bad"),
+      Error);
 }
 
 TEST(RunDir, ResolvesCheckpointsFromFilesAndRunDirectories) {
@@ -59,7 +65,8 @@ TEST(RunDir, WriteTextAtomicReplacesWholeFilesAndReadTextNamesMissingOnes) {
   write_text_atomic(tmp.path / "a.txt", "one");
   write_text_atomic(tmp.path / "a.txt", "two");
   EXPECT_EQ(read_text(tmp.path / "a.txt"), "two");
-  EXPECT_EQ(std::distance(fs::directory_iterator(tmp.path), fs::directory_iterator()), 1);  // no temp files left
+  EXPECT_EQ(std::distance(fs::directory_iterator(tmp.path), fs::directory_iterator()),
+            1);  // no temp files left
   try {
     read_text(tmp.path / "missing.yaml");
     FAIL() << "no error";

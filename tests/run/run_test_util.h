@@ -19,8 +19,9 @@ namespace fs = std::filesystem;
 struct TempDir {
   fs::path path;
   TempDir() {
-    path = fs::temp_directory_path() / ("convkit-run-test-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    path = fs::temp_directory_path() /
+           ("convkit-run-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(path);
     fs::create_directories(path);
   }
@@ -29,14 +30,18 @@ struct TempDir {
 
 inline data::Dataset bars(std::int64_t n, std::uint64_t seed) {
   constexpr int s = 12;
-  data::Dataset d{.images = Tensor::zeros({n, 1, s, s}, DType::u8), .labels = Tensor::zeros({n}, DType::i32),
-                  .num_classes = 4, .class_names = {"h", "v", "d", "a"}, .name = "bars"};
+  data::Dataset d{.images = Tensor::zeros({n, 1, s, s}, DType::u8),
+                  .labels = Tensor::zeros({n}, DType::i32),
+                  .num_classes = 4,
+                  .class_names = {"h", "v", "d", "a"},
+                  .name = "bars"};
   for (std::int64_t i = 0; i < n; ++i) {
     const auto r = philox(seed, std::uint64_t(i));
     const int label = int(r[0] % 4), offset = int(r[1] % 5) - 2;
     d.labels.data<std::int32_t>()[i] = label;
     std::uint8_t* img = d.images.data<std::uint8_t>() + i * s * s;
-    for (int p = 0; p < s * s; ++p) img[p] = std::uint8_t(philox(seed + 1, std::uint64_t(i * s * s + p))[0] % 100);
+    for (int p = 0; p < s * s; ++p)
+      img[p] = std::uint8_t(philox(seed + 1, std::uint64_t(i * s * s + p))[0] % 100);
     for (int a = 0; a < s; ++a) {
       const int b = s / 2 + offset;
       int row = a, col = b;
@@ -50,7 +55,9 @@ inline data::Dataset bars(std::int64_t n, std::uint64_t seed) {
 }
 
 inline LoadedData bars_data() {
-  return {.train = bars(512, 1), .test = bars(128, 2), .class_names = {"h", "v", "d", "a"},
+  return {.train = bars(512, 1),
+          .test = bars(128, 2),
+          .class_names = {"h", "v", "d", "a"},
           .preprocess = {.mean = {0.25f}, .std = {0.3f}}};
 }
 

@@ -17,7 +17,11 @@ using testing::TempDir;
 namespace fs = std::filesystem;
 
 TrainOptions quiet(const fs::path& out) {
-  return {.out = out, .data = testing::bars_data(), .show_summary = false, .progress = false, .verbose = false,
+  return {.out = out,
+          .data = testing::bars_data(),
+          .show_summary = false,
+          .progress = false,
+          .verbose = false,
           .write_report = false};
 }
 
@@ -32,10 +36,14 @@ std::string config_error_of(const std::vector<std::string>& sets, const TrainOpt
 
 TEST(RunTrainChecks, ConfigsThatDoNotFitTheDataFailBeforeTrainingNamingTheKey) {
   TempDir tmp;
-  EXPECT_NE(config_error_of({"model.input=[3, 12, 12]"}, quiet(tmp.path / "a")).find("'model.input' is [3, 12, 12]"),
+  EXPECT_NE(config_error_of({"model.input=[3, 12, 12]"}, quiet(tmp.path / "a"))
+                .find("'model.input' is [3, 12, 12]"),
             std::string::npos);
-  EXPECT_NE(config_error_of({"model.layers.3.units=5"}, quiet(tmp.path / "b")).find("has 4 classes"), std::string::npos);
-  EXPECT_NE(config_error_of({"train.batch_size=1000"}, quiet(tmp.path / "c")).find("'train.batch_size' is 1000"),
+  EXPECT_NE(
+      config_error_of({"model.layers.3.units=5"}, quiet(tmp.path / "b")).find("has 4 classes"),
+      std::string::npos);
+  EXPECT_NE(config_error_of({"train.batch_size=1000"}, quiet(tmp.path / "c"))
+                .find("'train.batch_size' is 1000"),
             std::string::npos);
   EXPECT_FALSE(fs::exists(tmp.path / "a"));  // nothing written for a run that never started
 }
@@ -44,21 +52,26 @@ TEST(RunTrainChecks, ANonEmptyOutIsRefusedUnlessOverwritten) {
   TempDir tmp;
   fs::create_directories(tmp.path / "run");
   std::ofstream(tmp.path / "run" / "notes.txt") << "keep me";
-  EXPECT_NE(config_error_of({"train.epochs=1"}, quiet(tmp.path / "run")).find("not empty"), std::string::npos);
+  EXPECT_NE(config_error_of({"train.epochs=1"}, quiet(tmp.path / "run")).find("not empty"),
+            std::string::npos);
   EXPECT_TRUE(fs::exists(tmp.path / "run" / "notes.txt"));
   TrainOptions over = quiet(tmp.path / "run");
   over.overwrite = true;
   train(parse_run_config(testing::kBarsConfig, "cfg.yaml", {"train.epochs=1"}), over);
   EXPECT_FALSE(fs::exists(tmp.path / "run" / "notes.txt"));
-  EXPECT_EQ(nlohmann::json::parse(read_text(RunDirectory{tmp.path / "run"}.status()))["status"], "finished");
+  EXPECT_EQ(nlohmann::json::parse(read_text(RunDirectory{tmp.path / "run"}.status()))["status"],
+            "finished");
 }
 
 TEST(RunTrainChecks, ResumeRefusesAnotherModelsCheckpoint) {
   TempDir tmp;
-  train(parse_run_config(testing::kBarsConfig, "cfg.yaml", {"train.epochs=1"}), quiet(tmp.path / "a"));
-  train(parse_run_config(testing::kBarsConfig, "cfg.yaml", {"train.epochs=1", "model.layers.0.filters=6"}),
+  train(parse_run_config(testing::kBarsConfig, "cfg.yaml", {"train.epochs=1"}),
+        quiet(tmp.path / "a"));
+  train(parse_run_config(testing::kBarsConfig, "cfg.yaml",
+                         {"train.epochs=1", "model.layers.0.filters=6"}),
         quiet(tmp.path / "b"));
-  fs::copy_file(RunDirectory{tmp.path / "b"}.last_checkpoint(), RunDirectory{tmp.path / "a"}.last_checkpoint(),
+  fs::copy_file(RunDirectory{tmp.path / "b"}.last_checkpoint(),
+                RunDirectory{tmp.path / "a"}.last_checkpoint(),
                 fs::copy_options::overwrite_existing);
   TrainOptions resume = quiet(tmp.path / "a");
   resume.resume = true;
@@ -74,7 +87,8 @@ TEST(RunTrainChecks, ADivergedRunStopsSaysSoInItsDirectoryAndKeepsTheLastGoodChe
   TempDir tmp;
   const fs::path dir = tmp.path / "run";
   // SGD: a learning rate of 1e7 explodes it at once (Adam's normalized steps can survive one).
-  train(parse_run_config(testing::kBarsConfig, "cfg.yaml", {"train.epochs=1", "train.optimizer={type: sgd, lr: 0.01}"}),
+  train(parse_run_config(testing::kBarsConfig, "cfg.yaml",
+                         {"train.epochs=1", "train.optimizer={type: sgd, lr: 0.01}"}),
         quiet(dir));
   const nn::Model good = io::load_checkpoint(RunDirectory{dir}.last_checkpoint()).model;
   TrainOptions resume = quiet(dir);

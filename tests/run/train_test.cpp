@@ -23,15 +23,18 @@ TEST(RunTrain, WritesTheRunDirectoryAndItsMetricsMatchAFreshEvaluation) {
   TempDir tmp;
   const RunConfig config = parse_run_config(testing::kBarsConfig, "test config");
   const LoadedData data = testing::bars_data();
-  const RunResult r = train(config, {.out = tmp.path / "run", .data = data, .show_summary = false,
-                                     .progress = false, .verbose = false});
+  const RunResult r = train(config, {.out = tmp.path / "run",
+                                     .data = data,
+                                     .show_summary = false,
+                                     .progress = false,
+                                     .verbose = false});
   EXPECT_FALSE(r.interrupted);
   EXPECT_EQ(r.epoch, 3);
   EXPECT_EQ(r.history.epochs.size(), 3u);
   EXPECT_GT(r.test.accuracy, 0.8);
   const RunDirectory dir{r.dir};
-  for (const auto& f : {dir.config(), dir.history(), dir.metrics(), dir.best_checkpoint(), dir.last_checkpoint(),
-                        dir.report()})
+  for (const auto& f : {dir.config(), dir.history(), dir.metrics(), dir.best_checkpoint(),
+                        dir.last_checkpoint(), dir.report()})
     EXPECT_TRUE(fs::is_regular_file(f)) << f;
   const auto metrics = nlohmann::json::parse(read_text(dir.metrics()));
   EXPECT_DOUBLE_EQ(metrics["test_accuracy"].get<double>(), r.test.accuracy);
@@ -55,7 +58,10 @@ TEST(RunTrain, WritesTheRunDirectoryAndItsMetricsMatchAFreshEvaluation) {
 TEST(RunTrain, ResumeContinuesToTheSameWeightsAsOneRun) {
   TempDir tmp;
   const LoadedData data = testing::bars_data();
-  const TrainOptions quiet{.data = data, .show_summary = false, .progress = false, .verbose = false,
+  const TrainOptions quiet{.data = data,
+                           .show_summary = false,
+                           .progress = false,
+                           .verbose = false,
                            .write_report = false};
   TrainOptions whole = quiet, first = quiet, rest = quiet;
   whole.out = tmp.path / "whole";
@@ -67,7 +73,8 @@ TEST(RunTrain, ResumeContinuesToTheSameWeightsAsOneRun) {
   EXPECT_EQ(resumed.epoch, 3);
   const nn::Model a = io::load_checkpoint(RunDirectory{whole.out}.last_checkpoint()).model;
   const nn::Model b = io::load_checkpoint(RunDirectory{rest.out}.last_checkpoint()).model;
-  for (const auto& name : a.parameter_names()) EXPECT_EQ(max_abs_diff(a.parameter(name), b.parameter(name)), 0.0f) << name;
+  for (const auto& name : a.parameter_names())
+    EXPECT_EQ(max_abs_diff(a.parameter(name), b.parameter(name)), 0.0f) << name;
 }
 
 TEST(RunTrain, ResumeWithoutACheckpointIsADataErrorNamingIt) {
@@ -89,14 +96,20 @@ TEST(RunEvaluate, AnEnsembleOfOneRunTwiceEqualsTheRunAndMismatchesAreNamed) {
   fs::create_directories(idx);
   data::write_idx(data.train, idx / "train-images-idx3-ubyte", idx / "train-labels-idx1-ubyte");
   data::write_idx(data.test, idx / "t10k-images-idx3-ubyte", idx / "t10k-labels-idx1-ubyte");
-  const RunResult r = train(parse_run_config(testing::kBarsConfig, "test config", {"dataset.name=idx"}),
-                            {.out = tmp.path / "run", .data_dir = idx.string(), .show_summary = false,
-                             .progress = false, .verbose = false, .write_report = false});
+  const RunResult r =
+      train(parse_run_config(testing::kBarsConfig, "test config", {"dataset.name=idx"}),
+            {.out = tmp.path / "run",
+             .data_dir = idx.string(),
+             .show_summary = false,
+             .progress = false,
+             .verbose = false,
+             .write_report = false});
   EXPECT_EQ(open_checkpoint(r.dir).info.data_dir, fs::absolute(idx).lexically_normal().string());
   // No data_dir given: the folder the run recorded is used.
   const Evaluation single = evaluate({r.dir});
   EXPECT_DOUBLE_EQ(single.report.accuracy, r.test.accuracy);
-  const Evaluation twice = evaluate({r.dir, RunDirectory{r.dir}.best_checkpoint()}, {.tta = "none"});
+  const Evaluation twice =
+      evaluate({r.dir, RunDirectory{r.dir}.best_checkpoint()}, {.tta = "none"});
   EXPECT_DOUBLE_EQ(twice.report.accuracy, r.test.accuracy);
   const Evaluation shifted = evaluate({r.dir}, {.tta = "shift"});
   EXPECT_EQ(shifted.report.samples, 128);

@@ -45,9 +45,16 @@ struct Run {
 Run forward(const ops::Op& op, const std::vector<Tensor>& inputs, const std::vector<Tensor>& params,
             Mode mode, std::uint64_t key, std::uint64_t step) {
   auto specs = specs_of(inputs);
-  Run run{allocate(op.infer(specs)), mode == Mode::Train ? allocate(op.saved(specs)) : std::vector<Tensor>{}};
-  ops::ForwardCall call{.inputs = inputs, .outputs = run.outputs, .params = params,
-                        .saved = run.saved, .scratch = {}, .mode = mode, .rng_key = key, .step = step};
+  Run run{allocate(op.infer(specs)),
+          mode == Mode::Train ? allocate(op.saved(specs)) : std::vector<Tensor>{}};
+  ops::ForwardCall call{.inputs = inputs,
+                        .outputs = run.outputs,
+                        .params = params,
+                        .saved = run.saved,
+                        .scratch = {},
+                        .mode = mode,
+                        .rng_key = key,
+                        .step = step};
   op.forward(call);
   return run;
 }
@@ -102,10 +109,18 @@ void expect_gradients_match(const ops::Op& op, const std::vector<Tensor>& inputs
       grad_inputs[i] = Tensor::full(inputs[i].shape(), NAN);
   for (std::size_t p = 0; p < params.size(); ++p)
     if (param_specs[p].trainable) grad_params[p] = Tensor::full(params[p].shape(), NAN);
-  ops::BackwardCall call{.inputs = inputs, .outputs = run.outputs, .params = params,
-                         .saved = run.saved, .grad_outputs = weights, .grad_inputs = grad_inputs,
-                         .grad_params = grad_params, .scratch = {}, .rng_key = o.rng_key, .step = 1,
-                         .input_specs = specs, .mode = o.mode};
+  ops::BackwardCall call{.inputs = inputs,
+                         .outputs = run.outputs,
+                         .params = params,
+                         .saved = run.saved,
+                         .grad_outputs = weights,
+                         .grad_inputs = grad_inputs,
+                         .grad_params = grad_params,
+                         .scratch = {},
+                         .rng_key = o.rng_key,
+                         .step = 1,
+                         .input_specs = specs,
+                         .mode = o.mode};
   op.backward(call);
 
   // Numeric gradients, probing up to max_checks_per_tensor elements of each tensor.
@@ -121,7 +136,8 @@ void expect_gradients_match(const ops::Op& op, const std::vector<Tensor>& inputs
       xp[i] = saved_value + o.eps;
       double up = weighted_sum(forward(op, inputs, params, o.mode, o.rng_key, 1).outputs, weights);
       xp[i] = saved_value - o.eps;
-      double down = weighted_sum(forward(op, inputs, params, o.mode, o.rng_key, 1).outputs, weights);
+      double down =
+          weighted_sum(forward(op, inputs, params, o.mode, o.rng_key, 1).outputs, weights);
       xp[i] = saved_value;
       double numeric = (up - down) / (2.0 * o.eps);
       double diff = std::fabs(numeric - double(gp[i]));
@@ -132,8 +148,10 @@ void expect_gradients_match(const ops::Op& op, const std::vector<Tensor>& inputs
       }
     }
   };
-  for (std::size_t i = 0; i < inputs.size(); ++i) probe(inputs[i], grad_inputs[i], "input " + std::to_string(i));
-  for (std::size_t p = 0; p < params.size(); ++p) probe(params[p], grad_params[p], "param " + param_specs[p].name);
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    probe(inputs[i], grad_inputs[i], "input " + std::to_string(i));
+  for (std::size_t p = 0; p < params.size(); ++p)
+    probe(params[p], grad_params[p], "param " + param_specs[p].name);
 }
 
 }  // namespace convkit::testing

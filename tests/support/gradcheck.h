@@ -25,12 +25,14 @@ struct GradCheckOptions {
 // trainable parameter against central finite differences of L = sum(R * forward(x)), R random.
 // Reports failures through GoogleTest (EXPECT-style, with the tensor, index and both values).
 void expect_gradients_match(const ops::Op& op, const std::vector<Tensor>& inputs,
-                            const std::vector<Tensor>& params, const GradCheckOptions& options = {});
+                            const std::vector<Tensor>& params,
+                            const GradCheckOptions& options = {});
 
 // Runs the reference forward once (Infer or Train mode) and returns the outputs.
 std::vector<Tensor> run_forward(const ops::Op& op, const std::vector<Tensor>& inputs,
-                                const std::vector<Tensor>& params, ops::Mode mode = ops::Mode::Infer,
-                                std::uint64_t rng_key = 7, std::uint64_t step = 0);
+                                const std::vector<Tensor>& params,
+                                ops::Mode mode = ops::Mode::Infer, std::uint64_t rng_key = 7,
+                                std::uint64_t step = 0);
 
 // Fresh parameter tensors for `op` on these inputs, initialized with each ParamSpec's default.
 std::vector<Tensor> make_params(const ops::Op& op, const std::vector<Tensor>& inputs,

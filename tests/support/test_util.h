@@ -26,6 +26,8 @@ inline void expect_contains(const std::string& text, const std::string& part) {
 }
 
 // The elements of an f32 tensor.
-inline std::vector<float> values(const Tensor& t) { return {t.data<float>(), t.data<float>() + t.numel()}; }
+inline std::vector<float> values(const Tensor& t) {
+  return {t.data<float>(), t.data<float>() + t.numel()};
+}
 
 }  // namespace convkit::testing

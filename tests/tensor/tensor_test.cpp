@@ -97,9 +97,15 @@ TEST(DeviceTest, DeviceTensorsRefuseHostHelpers) {
   EXPECT_EQ(gpu.raw(), host.raw());  // raw pointers stay available (for the device's kernels)
   for (auto f : {+[](const Tensor& t) { t.fill(1); }, +[](const Tensor& t) { t.zero(); },
                  +[](const Tensor& t) { (void)t.clone(); },
-                 +[](const Tensor& t) { Tensor::zeros({4, 6}).copy_from(t); },
-                 +[](const Tensor& t) { t.copy_from(Tensor::zeros({4, 6})); },
-                 +[](const Tensor& t) { (void)max_abs_diff(t, Tensor::zeros({4, 6})); }}) {
+                 +[](const Tensor& t) {
+                   Tensor::zeros({4, 6}).copy_from(t);
+                 },
+                 +[](const Tensor& t) {
+                   t.copy_from(Tensor::zeros({4, 6}));
+                 },
+                 +[](const Tensor& t) {
+                   (void)max_abs_diff(t, Tensor::zeros({4, 6}));
+                 }}) {
     try {
       f(gpu);
       ADD_FAILURE() << "no error";
@@ -124,8 +130,12 @@ TEST(BufferTest, HostBuffersAreAlignedZeroedAndSized) {
   bool freed = false;
   {
     auto* memory = new std::byte[256];
-    Buffer device(std::shared_ptr<std::byte>(memory, [&](std::byte* p) { freed = true; delete[] p; }), 256,
-                  Device::cuda(0));
+    Buffer device(std::shared_ptr<std::byte>(memory,
+                                             [&](std::byte* p) {
+                                               freed = true;
+                                               delete[] p;
+                                             }),
+                  256, Device::cuda(0));
     Arena arena(device);
     EXPECT_EQ(arena.device(), Device::cuda(0));
     EXPECT_EQ(arena.size(), 256u);
@@ -154,7 +164,8 @@ TEST(InitTest, HeAndGlorotBoundsAndNames) {
   EXPECT_GT(m, 0.95f * bound);
   initialize(t, {InitKind::GlorotNormal}, 100, 64, 2);
   double s2 = 0;
-  for (std::int64_t i = 0; i < t.numel(); ++i) s2 += double(t.data<float>()[i]) * t.data<float>()[i];
+  for (std::int64_t i = 0; i < t.numel(); ++i)
+    s2 += double(t.data<float>()[i]) * t.data<float>()[i];
   EXPECT_NEAR(s2 / double(t.numel()), 2.0 / 164.0, 0.1 * 2.0 / 164.0);
   EXPECT_EQ(init_kind_from_name("he_normal"), InitKind::HeNormal);
   EXPECT_THROW(init_kind_from_name("kaiming"), Error);

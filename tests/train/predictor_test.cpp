@@ -12,15 +12,18 @@ namespace convkit::train {
 namespace {
 
 nn::Model small_model() {
-  auto model = nn::sequential({1, 8, 8}, {nn::Conv2D{.filters = 4, .kernel = 3, .activation = nn::Activation::ReLU},
-                                          nn::Flatten{}, nn::Dense{.units = 3}});
+  auto model = nn::sequential(
+      {1, 8, 8}, {nn::Conv2D{.filters = 4, .kernel = 3, .activation = nn::Activation::ReLU},
+                  nn::Flatten{}, nn::Dense{.units = 3}});
   model.initialize(7);
   return model;
 }
 
 data::Dataset random_images(std::int64_t n) {
-  data::Dataset d{.images = Tensor::empty({n, 1, 8, 8}, DType::u8), .labels = Tensor::zeros({n}, DType::i32),
-                  .num_classes = 3, .class_names = {"a", "b", "c"}};
+  data::Dataset d{.images = Tensor::empty({n, 1, 8, 8}, DType::u8),
+                  .labels = Tensor::zeros({n}, DType::i32),
+                  .num_classes = 3,
+                  .class_names = {"a", "b", "c"}};
   for (std::int64_t i = 0; i < d.images.numel(); ++i)
     d.images.data<std::uint8_t>()[i] = std::uint8_t(philox(3, std::uint64_t(i))[0]);
   for (std::int64_t i = 0; i < n; ++i) d.labels.data<std::int32_t>()[i] = std::int32_t(i % 3);
@@ -47,7 +50,8 @@ TEST(Predictor, TensorsImagesBytesAndDatasetsGiveTheSameProbabilities) {
   const Tensor image = d.images.slice(3, 4).reshape({1, 8, 8});
   const Tensor one = predictor.predict_images(std::span(&image, 1));
   const std::string png = io::encode_png(image);
-  const Tensor from_bytes = predictor.predict_encoded(std::as_bytes(std::span(png.data(), png.size())), "digit.png");
+  const Tensor from_bytes =
+      predictor.predict_encoded(std::as_bytes(std::span(png.data(), png.size())), "digit.png");
   for (int c = 0; c < 3; ++c) {
     EXPECT_EQ(one.data<float>()[c], from_tensor.data<float>()[3 * 3 + c]);
     EXPECT_EQ(from_bytes.data<float>()[c], one.data<float>()[c]);
@@ -89,7 +93,8 @@ TEST(Predictor, WrongInputsAreErrorsNamingTheShapes) {
     EXPECT_NE(std::string(e.what()).find("[1, 8, 8]"), std::string::npos) << e.what();
   }
   const std::string garbage = "not an image";
-  EXPECT_THROW(predictor.predict_encoded(std::as_bytes(std::span(garbage.data(), garbage.size()))), Error);
+  EXPECT_THROW(predictor.predict_encoded(std::as_bytes(std::span(garbage.data(), garbage.size()))),
+               Error);
   EXPECT_THROW(Predictor(small_model(), {.mean = {0.1f, 0.2f}, .std = {0.3f}}), Error);
 }
 

@@ -31,7 +31,8 @@ TEST(WeightAverageTest, UpdateIsTheExponentialMovingAverage) {
     for (std::size_t i = 0; i < w.size(); ++i) expect[i] = d * expect[i] + (1 - d) * w[i];
     avg.update(w.data(), 3, step);
   }
-  for (std::size_t i = 0; i < w.size(); ++i) EXPECT_NEAR(avg.average().data<float>()[i], expect[i], 1e-5) << i;
+  for (std::size_t i = 0; i < w.size(); ++i)
+    EXPECT_NEAR(avg.average().data<float>()[i], expect[i], 1e-5) << i;
 }
 
 TEST(WeightAverageTest, SwapExchangesAndSwappingTwiceRestores) {

@@ -158,7 +158,8 @@ void replicate_channels(const Tensor& src, const Tensor& dst);
 // The normalized value of every pixel value per channel: table[c * 256 + p] = (p / 255 -
 // mean[c]) / std[c] (mean and std: 1 or `channels` values; std finite and nonzero, else Error).
 // The one definition of input normalization: the Loader, normalize() and train::Preprocess use it.
-std::vector<float> normalization_table(std::int64_t channels, std::span<const float> mean, std::span<const float> std);
+std::vector<float> normalization_table(std::int64_t channels, std::span<const float> mean,
+                                       std::span<const float> std);
 
 // u8 [N, C, H, W] pixels -> f32 (p / 255 - mean[c]) / std[c] (mean and std: 1 or C values),
 // the Loader's normalization.

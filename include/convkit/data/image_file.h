@@ -18,6 +18,7 @@ Tensor decode_image(std::span<const std::byte> bytes, const std::string& source 
 // Converts channels (RGB -> gray with ITU-R BT.601 luma weights, gray -> RGB by replication)
 // and resizes with bilinear interpolation (half-pixel centers, as OpenCV's INTER_LINEAR) to
 // u8 [channels, height, width].
-Tensor fit_image(const Tensor& image, std::int64_t channels, std::int64_t height, std::int64_t width);
+Tensor fit_image(const Tensor& image, std::int64_t channels, std::int64_t height,
+                 std::int64_t width);
 
 }  // namespace convkit::data

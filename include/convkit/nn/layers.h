@@ -118,25 +118,64 @@ struct SpatialDropout2D {  // drops whole channels
   Value operator()(const Value& x) const;
 };
 
-struct ReLU { std::string name; Value operator()(const Value& x) const; };
-struct LeakyReLU { double alpha = 0.01; std::string name; Value operator()(const Value& x) const; };
-struct ELU { double alpha = 1.0; std::string name; Value operator()(const Value& x) const; };
-struct GELU { bool tanh_approximation = false; std::string name; Value operator()(const Value& x) const; };
-struct SiLU { std::string name; Value operator()(const Value& x) const; };
-struct Sigmoid { std::string name; Value operator()(const Value& x) const; };
-struct Tanh { std::string name; Value operator()(const Value& x) const; };
-struct Softmax { std::string name; Value operator()(const Value& x) const; };
-struct ReLU6 { std::string name; Value operator()(const Value& x) const; };  // clip to [0, 6]
+struct ReLU {
+  std::string name;
+  Value operator()(const Value& x) const;
+};
+struct LeakyReLU {
+  double alpha = 0.01;
+  std::string name;
+  Value operator()(const Value& x) const;
+};
+struct ELU {
+  double alpha = 1.0;
+  std::string name;
+  Value operator()(const Value& x) const;
+};
+struct GELU {
+  bool tanh_approximation = false;
+  std::string name;
+  Value operator()(const Value& x) const;
+};
+struct SiLU {
+  std::string name;
+  Value operator()(const Value& x) const;
+};
+struct Sigmoid {
+  std::string name;
+  Value operator()(const Value& x) const;
+};
+struct Tanh {
+  std::string name;
+  Value operator()(const Value& x) const;
+};
+struct Softmax {
+  std::string name;
+  Value operator()(const Value& x) const;
+};
+struct ReLU6 {
+  std::string name;
+  Value operator()(const Value& x) const;
+};             // clip to [0, 6]
 struct Clip {  // min(max(x, min), max); gradient 1 strictly inside (PyTorch's hardtanh)
   double min = 0;
   double max = 6;
   std::string name;
   Value operator()(const Value& x) const;
 };
-struct HardSwish { std::string name; Value operator()(const Value& x) const; };    // x relu6(x+3)/6
-struct HardSigmoid { std::string name; Value operator()(const Value& x) const; };  // relu6(x+3)/6
+struct HardSwish {
+  std::string name;
+  Value operator()(const Value& x) const;
+};  // x relu6(x+3)/6
+struct HardSigmoid {
+  std::string name;
+  Value operator()(const Value& x) const;
+};  // relu6(x+3)/6
 
-struct Flatten { std::string name; Value operator()(const Value& x) const; };
+struct Flatten {
+  std::string name;
+  Value operator()(const Value& x) const;
+};
 struct Reshape {
   std::vector<std::int64_t> shape;  // per sample; one entry may be -1
   std::string name;
@@ -151,10 +190,16 @@ struct Pad {
   Value operator()(const Value& x) const;
 };
 
-struct Add { std::string name; Value operator()(const std::vector<Value>& xs) const; };
+struct Add {
+  std::string name;
+  Value operator()(const std::vector<Value>& xs) const;
+};
 // Elementwise product of two values: equal shapes, or [C, H, W] times [C, 1, 1] (a
 // squeeze-excitation gate, broadcast over H and W): nn::Multiply{}({x, gate}).
-struct Multiply { std::string name; Value operator()(const std::vector<Value>& xs) const; };
+struct Multiply {
+  std::string name;
+  Value operator()(const std::vector<Value>& xs) const;
+};
 struct Concat {
   int axis = 1;  // channels of [N, C, H, W]
   std::string name;

@@ -37,9 +37,9 @@ class ModelAccess;
 class Layer {
  public:
   template <typename L>
-    requires requires(const L& l, const Value& v) {
-      { l(v) } -> std::convertible_to<Value>;
-    }
+  requires requires(const L& l, const Value& v) {
+    { l(v) } -> std::convertible_to<Value>;
+  }
   Layer(L layer)  // NOLINT(google-explicit-constructor): sequential({nn::Dense{...}, ...})
       : apply_([layer = std::move(layer)](const Value& x) { return layer(x); }) {}
   Value operator()(const Value& x) const { return apply_(x); }
@@ -50,12 +50,12 @@ class Layer {
 
 struct TrainingOptions {
   std::int64_t batch = 32;
-  double label_smoothing = 0.0;        // softmax cross-entropy loss options
-  std::vector<double> class_weights;   // empty = unweighted
-  std::string backend = "cpu";         // "cpu" (oneDNN) or "reference"
-  bool fuse = true;                    // fold activations into conv/dense/bn/max-pool; views
-  bool blocked_layouts = true;         // nChw16c activations between kernels that take it (false: NCHW)
-  bool soft_targets = false;           // labels() is f32 [N, K] class probabilities (mixup, cutmix)
+  double label_smoothing = 0.0;       // softmax cross-entropy loss options
+  std::vector<double> class_weights;  // empty = unweighted
+  std::string backend = "cpu";        // "cpu" (oneDNN) or "reference"
+  bool fuse = true;                   // fold activations into conv/dense/bn/max-pool; views
+  bool blocked_layouts = true;  // nChw16c activations between kernels that take it (false: NCHW)
+  bool soft_targets = false;    // labels() is f32 [N, K] class probabilities (mixup, cutmix)
 };
 
 struct InferenceOptions {
@@ -104,8 +104,8 @@ class Model {
   void set_lr_multiplier(std::string_view layers, double multiplier);
   bool trainable(std::string_view layer) const;  // one layer by name
   double lr_multiplier(std::string_view layer) const;
-  std::vector<std::string> parameter_names() const;   // "conv2d.weight", ..., buffers included
-  Tensor parameter(std::string_view name) const;      // a view: writes change the model
+  std::vector<std::string> parameter_names() const;  // "conv2d.weight", ..., buffers included
+  Tensor parameter(std::string_view name) const;     // a view: writes change the model
   ParamBlock parameter_block() const;  // for optimizers; slots in parameter_names() order
 
   Plan compile_training(const TrainingOptions& options) const;
@@ -130,8 +130,8 @@ class Plan {
   Plan& operator=(Plan&&) noexcept;
 
   Tensor input(int i = 0) const;  // write the batch here ([N, C, H, W] f32)
-  Tensor labels() const;          // training plans: [N] i32 class indices, or [N, K] f32 soft targets
-  Tensor output(int i = 0) const; // inference: model output i; training: the logits
+  Tensor labels() const;  // training plans: [N] i32 class indices, or [N, K] f32 soft targets
+  Tensor output(int i = 0) const;  // inference: model output i; training: the logits
   std::int64_t batch() const;
   // The step counter that seeds dropout masks (advanced by every training forward); set it
   // when resuming so the masks continue exactly.

@@ -82,7 +82,7 @@ class Optimizer {
     float grad_scale = 1;
     float weight_decay = 0;
     float l1 = 0;
-    bool decay = true;  // the slot's ParamSlot::decay (for decoupled decay, AdamW)
+    bool decay = true;         // the slot's ParamSlot::decay (for decoupled decay, AdamW)
     double lr_multiplier = 1;  // the slot's ParamSlot::lr_multiplier: its rate is lr() times this
   };
 

@@ -21,14 +21,14 @@ struct ScheduleOptions {
                                   // | cosine_restarts | cyclic
   double gamma = 0.1;             // step, multi_step, exponential
   double step_epochs = 10;        // step
-  std::vector<double> milestones; // multi_step (epochs)
-  double min_lr = 0;              // cosine
-  double pct_start = 0.3;         // one_cycle
-  double div_factor = 25;         // one_cycle
-  double final_div_factor = 1e4;  // one_cycle
-  double restart_epochs = 10;     // cosine_restarts: length of the first cycle (T_0)
-  double restart_mult = 1;        // cosine_restarts: cycle growth (T_mult, >= 1)
-  double cycle_epochs = 2;        // cyclic: epochs from min_lr up to base_lr (step_size_up)
+  std::vector<double> milestones;  // multi_step (epochs)
+  double min_lr = 0;               // cosine
+  double pct_start = 0.3;          // one_cycle
+  double div_factor = 25;          // one_cycle
+  double final_div_factor = 1e4;   // one_cycle
+  double restart_epochs = 10;      // cosine_restarts: length of the first cycle (T_0)
+  double restart_mult = 1;         // cosine_restarts: cycle growth (T_mult, >= 1)
+  double cycle_epochs = 2;         // cyclic: epochs from min_lr up to base_lr (step_size_up)
   std::string cyclic_mode = "triangular";  // triangular | triangular2 | exp_range
   double warmup_epochs = 0;
 };

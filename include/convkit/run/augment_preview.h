@@ -13,8 +13,8 @@
 namespace convkit::run {
 
 struct AugmentPreviewOptions {
-  int samples = 8;   // rows: training samples shown
-  int versions = 7;  // augmented versions per sample
+  int samples = 8;                    // rows: training samples shown
+  int versions = 7;                   // augmented versions per sample
   std::optional<std::uint64_t> seed;  // default: train.seed
   std::string data_dir;               // the dataset's files (--data)
 };

@@ -21,7 +21,7 @@ struct RunConfig {
   double validation_split = 0.0;
   std::int64_t train_samples = 0;  // > 0: a seeded random subset of the training set
   std::int64_t test_samples = 0;   // > 0: a seeded random subset of the test set
-  data::AugmentOptions augment;     // dataset.augment
+  data::AugmentOptions augment;    // dataset.augment
   // model
   Shape input;
   std::vector<nn::Layer> layers;
@@ -34,7 +34,8 @@ struct RunConfig {
   std::string backend = "cpu";
   double label_smoothing = 0;
   double ema_decay = 0;  // train.ema_decay: weight averaging, 0 = off
-  std::string test_tta = "none";  // train.test_tta: test-time augmentation of the final test evaluation
+  std::string test_tta =
+      "none";               // train.test_tta: test-time augmentation of the final test evaluation
   bool tensorboard = true;  // write TensorBoard event files into the run directory
   // train.param_groups: [{layers: "conv*", trainable: false, lr_multiplier: 0.1}, ...], applied in
   // order by build_model() (Model::set_trainable / set_lr_multiplier: a layer name or a glob).
@@ -65,7 +66,8 @@ const char* default_config_text();
 
 // Loads `file` (or the default config when absent), applies `sets` ("train.epochs=3",
 // "model.layers.0.filters=64"), and validates. Throws ConfigError (exit code 2).
-RunConfig load_run_config(const std::optional<std::string>& file, const std::vector<std::string>& sets);
+RunConfig load_run_config(const std::optional<std::string>& file,
+                          const std::vector<std::string>& sets);
 // The same from YAML text (config.yaml of a run directory, or a checkpoint's stored config).
 // Errors name `source`.
 RunConfig parse_run_config(const std::string& yaml_text, const std::string& source,

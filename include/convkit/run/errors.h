@@ -28,7 +28,8 @@ template <typename... Args>
 }
 
 // Runs `f`, turning any other convkit::Error it throws into a DataError with the same message.
-template <typename F> auto as_data_error(F&& f) -> decltype(f()) {
+template <typename F>
+auto as_data_error(F&& f) -> decltype(f()) {
   try {
     return f();
   } catch (const DataError&) {

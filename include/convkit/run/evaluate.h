@@ -13,7 +13,8 @@
 namespace convkit::run {
 
 struct EvaluateOptions {
-  std::string data_dir;        // the dataset's files; empty: the folder the run recorded, else the default lookup
+  std::string
+      data_dir;  // the dataset's files; empty: the folder the run recorded, else the default lookup
   std::string split = "test";  // test or train
   std::string tta = "none";    // none, shift, flip, shift+flip (tta.h)
   std::int64_t batch_size = 1000;
@@ -27,6 +28,7 @@ struct Evaluation {
 
 // Each entry a checkpoint file or a run directory (its best.ckpt). Members trained on another
 // dataset, or whose outputs differ, are DataErrors naming both.
-Evaluation evaluate(const std::vector<std::filesystem::path>& checkpoints, const EvaluateOptions& options = {});
+Evaluation evaluate(const std::vector<std::filesystem::path>& checkpoints,
+                    const EvaluateOptions& options = {});
 
 }  // namespace convkit::run

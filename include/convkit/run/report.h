@@ -21,7 +21,8 @@ void write_report(const std::filesystem::path& run_dir, nn::Model& model, const 
 // The report of a finished run: best.ckpt, its RunInfo, the same test subset as the run; data
 // from `data_dir`, else the folder the run recorded, else the dataset's default lookup.
 // Returns the path written.
-std::filesystem::path write_run_report(const std::filesystem::path& run_dir, const std::string& data_dir = {},
+std::filesystem::path write_run_report(const std::filesystem::path& run_dir,
+                                       const std::string& data_dir = {},
                                        const std::filesystem::path& out = {});
 
 }  // namespace convkit::run

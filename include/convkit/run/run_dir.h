@@ -35,7 +35,9 @@ struct RunDirectory {
   std::filesystem::path best_checkpoint() const { return checkpoints() / "best.ckpt"; }
   std::filesystem::path last_checkpoint() const { return checkpoints() / "last.ckpt"; }
   std::filesystem::path report() const { return root / "report.html"; }
-  std::filesystem::path status() const { return root / "status.json"; }  // running/finished/interrupted/failed
+  std::filesystem::path status() const {
+    return root / "status.json";
+  }  // running/finished/interrupted/failed
 };
 
 // Writes `text` to `path` atomically (temp file in the same directory, fsync, rename).

@@ -27,26 +27,26 @@ struct TrainOptions {
   // Continue the run in `out` from its last.ckpt (the config must be that run's: see
   // load_run_directory_config). Data come from `data_dir`, else the folder the run recorded.
   bool resume = false;
-  std::string data_dir;             // the dataset's files (--data); empty: the default lookup
+  std::string data_dir;  // the dataset's files (--data); empty: the default lookup
   // A new run refuses an `out` that exists and is not empty (two runs' files would mix) unless
   // overwrite is set: then the old run's files are removed first.
   bool overwrite = false;
-  std::optional<LoadedData> data;   // given data: used instead of loading config.dataset
-  bool show_summary = true;         // print the model's layer table first
-  bool progress = true;             // progress bar / per-epoch lines
-  bool verbose = true;              // status lines (what is trained, resuming, the result)
-  bool write_report = true;         // report.html at the end
+  std::optional<LoadedData> data;  // given data: used instead of loading config.dataset
+  bool show_summary = true;        // print the model's layer table first
+  bool progress = true;            // progress bar / per-epoch lines
+  bool verbose = true;             // status lines (what is trained, resuming, the result)
+  bool write_report = true;        // report.html at the end
 };
 
 struct RunResult {
   std::filesystem::path dir;  // the run directory
   bool interrupted = false;   // stopped by a signal: last.ckpt saved, resume to continue
   int signal = 0;
-  int epoch = 0;               // completed epochs
-  std::int64_t step = 0;       // completed optimizer steps
+  int epoch = 0;          // completed epochs
+  std::int64_t step = 0;  // completed optimizer steps
   train::History history;
-  int best_epoch = 0;                   // the epoch best.ckpt holds
-  train::ClassificationReport test;     // best.ckpt on the test set (with test_tta when set)
+  int best_epoch = 0;                // the epoch best.ckpt holds
+  train::ClassificationReport test;  // best.ckpt on the test set (with test_tta when set)
   double test_accuracy_without_tta = 0;
   double train_seconds = 0;
 };
@@ -58,6 +58,7 @@ struct RunResult {
 RunResult train(const RunConfig& config, const TrainOptions& options = {});
 
 // The config of an existing run directory (RUN_DIR/config.yaml) with `sets` applied; for resume.
-RunConfig load_run_directory_config(const std::filesystem::path& run_dir, const std::vector<std::string>& sets = {});
+RunConfig load_run_directory_config(const std::filesystem::path& run_dir,
+                                    const std::vector<std::string>& sets = {});
 
 }  // namespace convkit::run

@@ -18,7 +18,7 @@ const std::vector<std::string>& tta_modes();
 // Softmax probabilities [N, classes] of the predictor's model on `dataset`, averaged over the
 // variants of `mode` (applied to the preprocessed batch; shifts fill with black). "none" is
 // one plain pass. `plain`, when defined, is that pass already made (it is not run again).
-Tensor predict_with_tta(train::Predictor& predictor, const data::Dataset& dataset, const std::string& mode,
-                        const Tensor& plain = {});
+Tensor predict_with_tta(train::Predictor& predictor, const data::Dataset& dataset,
+                        const std::string& mode, const Tensor& plain = {});
 
 }  // namespace convkit::run

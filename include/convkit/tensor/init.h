@@ -10,7 +10,7 @@
 namespace convkit {
 
 enum class InitKind : std::uint8_t {
-  Default,        // the op's own PyTorch-compatible default
+  Default,  // the op's own PyTorch-compatible default
   Zeros,
   Ones,
   Constant,       // value = a

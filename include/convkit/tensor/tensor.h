@@ -38,7 +38,8 @@ class Tensor {
   std::size_t nbytes() const { return static_cast<std::size_t>(numel()) * size_of(dtype_); }
 
   void* raw() const { return data_; }
-  template <typename T> T* data() const {
+  template <typename T>
+  T* data() const {
     check_dtype(dtype_of<T>::value);
     return static_cast<T*>(data_);
   }
@@ -51,8 +52,8 @@ class Tensor {
   Tensor clone() const;
 
   // Host memory only (an Error names the device otherwise; a backend fills and copies its own).
-  void fill(float value) const;     // f32 only
-  void zero() const;                // any dtype
+  void fill(float value) const;             // f32 only
+  void zero() const;                        // any dtype
   void copy_from(const Tensor& src) const;  // same shape and dtype; both contiguous
 
  private:

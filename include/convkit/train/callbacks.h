@@ -26,7 +26,7 @@ struct Monitor {
 
 struct EarlyStoppingOptions {
   Monitor monitor;
-  int patience = 5;            // epochs without improvement before stopping
+  int patience = 5;  // epochs without improvement before stopping
   bool restore_best_weights = true;
 };
 
@@ -56,7 +56,7 @@ struct ReduceLROnPlateauOptions {
   Monitor monitor;
   double factor = 0.1;  // new rate = rate * factor
   int patience = 10;
-  int cooldown = 0;     // epochs to wait after a reduction
+  int cooldown = 0;  // epochs to wait after a reduction
   double min_lr = 0;
 };
 
@@ -77,10 +77,10 @@ class ReduceLROnPlateau final : public Callback {
 };
 
 struct ModelCheckpointOptions {
-  std::filesystem::path directory;  // checkpoints/ of the run
+  std::filesystem::path directory;    // checkpoints/ of the run
   Monitor monitor{.metric = "loss"};  // what "best" means
-  int every_n_epochs = 0;            // > 0: also keep epoch-<k>.ckpt every N epochs
-  std::string extra_json = "{}";     // stored in every checkpoint (run info)
+  int every_n_epochs = 0;             // > 0: also keep epoch-<k>.ckpt every N epochs
+  std::string extra_json = "{}";      // stored in every checkpoint (run info)
 };
 
 // Writes last.ckpt every epoch and on interruption (mid-epoch, resumable), best.ckpt when the
@@ -99,8 +99,8 @@ class ModelCheckpoint final : public Callback {
 
   // The JSON stored as the checkpoint's "rng" entry, and reading it back.
   static std::string resume_json(const Trainer& trainer, const std::vector<Callback*>& callbacks);
-  static void restore(const std::string& resume_json, Trainer& trainer, const std::vector<Callback*>& callbacks,
-                      const std::string& source);
+  static void restore(const std::string& resume_json, Trainer& trainer,
+                      const std::vector<Callback*>& callbacks, const std::string& source);
 
  private:
   void save(Trainer& trainer, const std::filesystem::path& path);

@@ -23,7 +23,7 @@ struct ClassificationReport {
   double top_k_accuracy = 0;  // with k = top_k
   int top_k = 5;
   std::vector<ClassScores> classes;
-  ClassScores macro, weighted;  // support = samples
+  ClassScores macro, weighted;                       // support = samples
   std::vector<std::vector<std::int64_t>> confusion;  // [true][predicted]
 };
 
@@ -47,11 +47,14 @@ class MetricAccumulator {
 
 // The report of a whole set from its class probabilities [N, K] and labels [N]; the loss is the
 // mean -log p[label] (p clamped at 1e-30).
-ClassificationReport report_from_probabilities(const Tensor& probabilities, const Tensor& labels, int top_k = 5);
+ClassificationReport report_from_probabilities(const Tensor& probabilities, const Tensor& labels,
+                                               int top_k = 5);
 
 // The report as an aligned text table (per-class rows, macro/weighted averages, confusion matrix).
-std::string format_report(const ClassificationReport& report, const std::vector<std::string>& class_names);
+std::string format_report(const ClassificationReport& report,
+                          const std::vector<std::string>& class_names);
 // The report as JSON text.
-std::string report_to_json(const ClassificationReport& report, const std::vector<std::string>& class_names);
+std::string report_to_json(const ClassificationReport& report,
+                           const std::vector<std::string>& class_names);
 
 }  // namespace convkit::train

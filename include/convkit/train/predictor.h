@@ -43,7 +43,8 @@ class Predictor {
             PredictorOptions options = {});
   // Uses `model` in place (it must outlive the predictor): weights changed later, e.g. by
   // training or weight averaging, are what the next prediction sees.
-  static Predictor borrowing(nn::Model& model, Preprocess preprocess, std::vector<std::string> class_names = {},
+  static Predictor borrowing(nn::Model& model, Preprocess preprocess,
+                             std::vector<std::string> class_names = {},
                              PredictorOptions options = {});
   ~Predictor();
   Predictor(Predictor&&) noexcept;
@@ -58,7 +59,8 @@ class Predictor {
   Tensor predict_encoded(std::span<const std::byte> bytes, const std::string& source = "image");
   // Class probabilities [N, K] of every sample of `dataset` (in order). `transform`, when given,
   // edits each preprocessed f32 batch [B, C, H, W] in place first (test-time augmentation).
-  Tensor predict(const data::Dataset& dataset, const std::function<void(const Tensor&)>& transform = {});
+  Tensor predict(const data::Dataset& dataset,
+                 const std::function<void(const Tensor&)>& transform = {});
   // Loss (mean cross-entropy), accuracy, per-class scores and the confusion matrix.
   ClassificationReport evaluate(const data::Dataset& dataset);
 
@@ -75,7 +77,8 @@ class Predictor {
   Predictor(std::unique_ptr<nn::Model> owned, nn::Model* model, Preprocess preprocess,
             std::vector<std::string> class_names, PredictorOptions options);
   nn::Plan& plan_for(std::int64_t batch);
-  template <typename Fn> void for_each_batch(const data::Dataset& dataset, Fn&& fn);
+  template <typename Fn>
+  void for_each_batch(const data::Dataset& dataset, Fn&& fn);
 
   std::unique_ptr<nn::Model> owned_;
   nn::Model* model_ = nullptr;
@@ -90,6 +93,7 @@ std::vector<ClassScore> top_k(const Tensor& probabilities, std::int64_t row, int
                               const std::vector<std::string>& class_names = {});
 
 // Mean softmax cross-entropy and probabilities of logit rows (in double, then rounded).
-void softmax_rows(const float* logits, float* probabilities, std::int64_t rows, std::int64_t classes);
+void softmax_rows(const float* logits, float* probabilities, std::int64_t rows,
+                  std::int64_t classes);
 
 }  // namespace convkit::train

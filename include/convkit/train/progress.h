@@ -35,7 +35,8 @@ class ProgressBar {
   static std::string format_duration(double seconds);
 
  private:
-  std::string line(std::int64_t done, std::int64_t items, const MetricList& metrics, bool final) const;
+  std::string line(std::int64_t done, std::int64_t items, const MetricList& metrics,
+                   bool final) const;
   double elapsed() const;
 
   std::string label_;

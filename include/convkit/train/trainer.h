@@ -121,7 +121,8 @@ class Trainer {
   ClassificationReport evaluate(const data::Dataset& dataset);
   // Class probabilities [N, K] for every sample; `transform` (optional) edits each preprocessed
   // f32 batch [B, C, H, W] first (test-time augmentation).
-  Tensor predict(const data::Dataset& dataset, const std::function<void(const Tensor&)>& transform = {});
+  Tensor predict(const data::Dataset& dataset,
+                 const std::function<void(const Tensor&)>& transform = {});
   // Class probabilities for already-preprocessed f32 images [N, C, H, W].
   Tensor predict_images(const Tensor& images);
   // Inference on the trained model in place (eval batch size, the fit options' preprocessing);
@@ -130,8 +131,8 @@ class Trainer {
 
   void request_stop() { stop_ = true; }
   bool interrupted() const { return interrupted_; }  // fit() returned because of a signal
-  int epoch() const { return state_.epoch; }          // completed epochs
-  std::int64_t step() const { return state_.step; }   // completed optimizer steps
+  int epoch() const { return state_.epoch; }         // completed epochs
+  std::int64_t step() const { return state_.step; }  // completed optimizer steps
   const TrainerState& state() const { return state_; }
   void set_state(TrainerState state) { state_ = std::move(state); }  // resume
   const History& history() const { return state_.history; }

@@ -20,7 +20,9 @@ inline constexpr std::uint32_t kPhiloxW0 = 0x9E3779B9u, kPhiloxW1 = 0xBB67AE85u;
 Philox4x32 philox(std::uint64_t key, std::uint64_t counter_lo, std::uint64_t counter_hi = 0);
 
 // Uniform float in [0, 1) from 32 random bits (24-bit mantissa precision).
-inline float uniform01(std::uint32_t bits) { return static_cast<float>(bits >> 8) * 0x1.0p-24f; }
+inline float uniform01(std::uint32_t bits) {
+  return static_cast<float>(bits >> 8) * 0x1.0p-24f;
+}
 
 // Derives a stream key from a seed and a name (e.g. a parameter name), so every parameter and
 // every stochastic layer draws from its own independent stream.

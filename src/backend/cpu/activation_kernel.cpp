@@ -110,8 +110,8 @@ std::unique_ptr<Kernel> make_activation_kernel(const KernelRequest& request) {
     if (!from_output) return nullptr;
     plan = hard_sigmoid_plan();
   } else {
-    const std::optional<Eltwise> e = eltwise_of(op.kind(), from_output, float(op.alpha()),
-                                                float(op.beta()), op.gelu_tanh());
+    const std::optional<Eltwise> e =
+        eltwise_of(op.kind(), from_output, float(op.alpha()), float(op.beta()), op.gelu_tanh());
     if (!e) return nullptr;
     plan = {{*e}, *e};
   }

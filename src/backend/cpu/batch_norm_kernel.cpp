@@ -205,7 +205,8 @@ LayoutOffer batch_norm_layout_offer(const KernelRequest& request) {
   // Only where make_batch_norm_kernel builds (one value per channel goes to the reference).
   if (request.inputs.size() != 1 || request.inputs[0].shape.rank() != 4 ||
       request.inputs[0].dtype != DType::f32 ||
-      (request.mode == Mode::Train && request.inputs[0].shape[0] * request.inputs[0].shape.numel_from(2) < 2) ||
+      (request.mode == Mode::Train &&
+       request.inputs[0].shape[0] * request.inputs[0].shape.numel_from(2) < 2) ||
       (request.backward && !request.op.backward_needs().inputs))
     return {};
   return {.inputs = {true},

@@ -123,16 +123,23 @@ void BatchNormSimdKernel::backward(const BackwardCall& call) {
   const float* running_mean = call.params[2].data<float>();
   const float* running_var = call.params[3].data<float>();
   const bool train = call.mode == Mode::Train && call.saved.size() > 1;
-  float* dx = !call.grad_inputs.empty() && call.grad_inputs[0].defined() ? call.grad_inputs[0].data<float>() : nullptr;
-  float* dgamma = call.grad_params.size() > 0 && call.grad_params[0].defined() ? call.grad_params[0].data<float>() : nullptr;
-  float* dbeta = call.grad_params.size() > 1 && call.grad_params[1].defined() ? call.grad_params[1].data<float>() : nullptr;
+  float* dx = !call.grad_inputs.empty() && call.grad_inputs[0].defined()
+                  ? call.grad_inputs[0].data<float>()
+                  : nullptr;
+  float* dgamma = call.grad_params.size() > 0 && call.grad_params[0].defined()
+                      ? call.grad_params[0].data<float>()
+                      : nullptr;
+  float* dbeta = call.grad_params.size() > 1 && call.grad_params[1].defined()
+                     ? call.grad_params[1].data<float>()
+                     : nullptr;
   const std::int64_t n = n_, c = c_, s = s_;
   const double m = double(n * s);
   // Pass 1: per channel, sum g and sum g * (x - mean), with g = dy masked by y > 0 under ReLU.
 #pragma omp parallel for schedule(static) if (n * c * s > kParallelWork)
   for (std::int64_t ic = 0; ic < c; ++ic) {
     const float mean = train ? call.saved[0].data<float>()[ic] : running_mean[ic];
-    const double invstd = train ? double(call.saved[1].data<float>()[ic]) : 1.0 / std::sqrt(double(running_var[ic]) + a_.epsilon);
+    const double invstd = train ? double(call.saved[1].data<float>()[ic])
+                                : 1.0 / std::sqrt(double(running_var[ic]) + a_.epsilon);
     double t1 = 0, t2 = 0;
     for (std::int64_t in = 0; in < n; ++in) {
       const std::int64_t base = (in * c + ic) * s;
@@ -195,7 +202,8 @@ void BatchNormSimdKernel::backward(const BackwardCall& call) {
 
 std::unique_ptr<Kernel> make_batch_norm_simd_kernel(const KernelRequest& request) {
   if (request.inputs.size() != 1 || request.inputs[0].dtype != DType::f32) return nullptr;
-  if (request.inputs[0].shape[0] * request.inputs[0].shape.numel_from(2) < 2 && request.mode == Mode::Train)
+  if (request.inputs[0].shape[0] * request.inputs[0].shape.numel_from(2) < 2 &&
+      request.mode == Mode::Train)
     return nullptr;  // one value per channel: the reference reports the error
   return std::make_unique<BatchNormSimdKernel>(request);
 }

@@ -49,9 +49,9 @@ struct Geometry {
 constexpr std::int64_t kChunk = 128;
 
 [[gnu::target_clones("avx512f", "avx2", "default")]] void conv_plane(const float* xn,
-                                                                    const float* wf, float bias,
-                                                                    float* acc, float* y,
-                                                                    const Geometry& g) {
+                                                                     const float* wf, float bias,
+                                                                     float* acc, float* y,
+                                                                     const Geometry& g) {
   const std::int64_t m = g.acc_size();
   for (std::int64_t k0 = 0; k0 < m; k0 += kChunk) {
     float a[kChunk];
@@ -80,8 +80,12 @@ class Conv2DDirectKernel final : public Kernel {
   std::string_view name() const override { return "direct"; }
   std::vector<TensorSpec> saved() const override { return {}; }
   // Scratch: padded x | accumulators | the activation's scratch, each start aligned.
-  std::size_t acc_bytes() const { return align_up(std::size_t(g_.n * g_.f * g_.acc_size()) * sizeof(float)); }
-  std::size_t scratch_bytes() const override { return g_.x_bytes() + acc_bytes() + act_.scratch_bytes(); }
+  std::size_t acc_bytes() const {
+    return align_up(std::size_t(g_.n * g_.f * g_.acc_size()) * sizeof(float));
+  }
+  std::size_t scratch_bytes() const override {
+    return g_.x_bytes() + acc_bytes() + act_.scratch_bytes();
+  }
   void forward(const ForwardCall& call) override;
   void backward(const BackwardCall&) override { fail("Conv2D direct kernel: inference only"); }
 
@@ -143,10 +147,19 @@ std::optional<Geometry> direct_geometry(const KernelRequest& request) {
       a.dilation != std::array<std::int64_t, 2>{1, 1} || x[1] > kMaxChannels)
     return std::nullopt;
   const ops::Pads p = op->resolved_pads(x[2], x[3]);  // top, left, bottom, right
-  const Geometry g{.n = x[0], .c = x[1], .f = y[1], .oh = y[2], .ow = y[3],
-                   .kh = a.kernel[0], .kw = a.kernel[1],
-                   .h = x[2], .w = x[3], .pt = p[0], .pl = p[1],
-                   .hp = x[2] + p[0] + p[2], .wp = x[3] + p[1] + p[3]};
+  const Geometry g{.n = x[0],
+                   .c = x[1],
+                   .f = y[1],
+                   .oh = y[2],
+                   .ow = y[3],
+                   .kh = a.kernel[0],
+                   .kw = a.kernel[1],
+                   .h = x[2],
+                   .w = x[3],
+                   .pt = p[0],
+                   .pl = p[1],
+                   .hp = x[2] + p[0] + p[2],
+                   .wp = x[3] + p[1] + p[3]};
   if (g.n * g.f * g.oh * g.ow * g.c * g.kh * g.kw > kMaxMacs) return std::nullopt;
   return g;
 }

@@ -24,8 +24,8 @@ using dnnl::algorithm;
 using dnnl::prop_kind;
 using Slot = Program::Slot;
 
-// Backward reads x (for weight grads) and, under a fused activation, y (its derivative): the op must
-// declare them in backward_needs(), since the planner frees everything else.
+// Backward reads x (for weight grads) and, under a fused activation, y (its derivative): the op
+// must declare them in backward_needs(), since the planner frees everything else.
 bool backward_has_what_it_reads(const KernelRequest& request) {
   if (!request.backward) return true;
   const auto& a = static_cast<const ops::Conv2D&>(request.op).conv_attrs();
@@ -33,7 +33,6 @@ bool backward_has_what_it_reads(const KernelRequest& request) {
   return (!request.param_grads || needs.inputs) &&
          (a.activation == ops::FusedActivation::None || needs.outputs);
 }
-
 
 // The geometry of one convolution in oneDNN's terms.
 struct ConvGeometry {
@@ -67,7 +66,8 @@ bool winograd_eligible(const ops::Conv2DAttrs& a, const Shape& x, const Shape& y
                        ConvKernelOptions options) {
   return options.winograd && options.layout == ConvLayout::Blocked && a.groups == 1 &&
          y[0] * y[2] * y[3] >= kWinogradMinPixels &&
-         a.kernel == std::array<std::int64_t, 2>{3, 3} && a.stride == std::array<std::int64_t, 2>{1, 1} &&
+         a.kernel == std::array<std::int64_t, 2>{3, 3} &&
+         a.stride == std::array<std::int64_t, 2>{1, 1} &&
          a.dilation == std::array<std::int64_t, 2>{1, 1} && x[1] >= 16 && a.filters >= 16;
 }
 
@@ -75,6 +75,7 @@ class Conv2DKernel final : public WeightedKernel {
  public:
   Conv2DKernel(const KernelRequest& request, ConvKernelOptions options, algorithm alg);
   std::string_view name() const override { return winograd_ ? "winograd" : "onednn"; }
+
  private:
   void build_backward(const KernelRequest& request, const ConvGeometry& g,
                       const dnnl::convolution_forward::primitive_desc& fwd_pd, bool blocked,
@@ -97,9 +98,8 @@ Conv2DKernel::Conv2DKernel(const KernelRequest& request, ConvKernelOptions optio
 
   const memory::desc bias_md = bias_ ? plain_desc(g.bias) : memory::desc();
   dnnl::convolution_forward::primitive_desc pd(
-      {training ? prop_kind::forward_training : prop_kind::forward_inference,
-       alg, act(g.src), any_desc(g.weights), bias_md, act(g.dst), g.strides, g.dilates, g.pad_l,
-       g.pad_r},
+      {training ? prop_kind::forward_training : prop_kind::forward_inference, alg, act(g.src),
+       any_desc(g.weights), bias_md, act(g.dst), g.strides, g.dilates, g.pad_l, g.pad_r},
       make_attr(activation_), cpu_engine());
 
   fx_ = fwd_.external(activation_desc(request.inputs[0], request.input_layout(0)));
@@ -134,17 +134,17 @@ void Conv2DKernel::build_backward(const KernelRequest& request, const ConvGeomet
   DataPd data_pd;
   WeightsPd weights_pd;
   if (need_dx)
-    data_pd = DataPd({alg, act(g.src), any_desc(g.weights), act(g.dst),
-                      g.strides, g.dilates, g.pad_l, g.pad_r},
-                     make_attr(), cpu_engine(), fwd_pd);
+    data_pd = DataPd(
+        {alg, act(g.src), any_desc(g.weights), act(g.dst), g.strides, g.dilates, g.pad_l, g.pad_r},
+        make_attr(), cpu_engine(), fwd_pd);
   const memory::desc bias_md = bias_ ? plain_desc(g.bias) : memory::desc();
   if (request.param_grads)
-    weights_pd = WeightsPd({alg, act(g.src), any_desc(g.weights), bias_md,
-                            act(g.dst), g.strides, g.dilates, g.pad_l, g.pad_r},
+    weights_pd = WeightsPd({alg, act(g.src), any_desc(g.weights), bias_md, act(g.dst), g.strides,
+                            g.dilates, g.pad_l, g.pad_r},
                            make_attr(), cpu_engine(), fwd_pd);
 
-  // Prologue: dy (times the fused activation's derivative, from y), the gradient both passes consume,
-  // reordered once here when both want it in the same layout.
+  // Prologue: dy (times the fused activation's derivative, from y), the gradient both passes
+  // consume, reordered once here when both want it in the same layout.
   bwd_.set_group(0);
   const memory::desc y_md = activation_desc(request.outputs[0], request.output_layout(0));
   const OutputGradient out_grad = add_output_gradient(bwd_, activation_, y_md);
@@ -192,7 +192,6 @@ void Conv2DKernel::build_backward(const KernelRequest& request, const ConvGeomet
     bwd_.copy(dws, bdw_);
   }
 }
-
 
 }  // namespace
 

@@ -38,7 +38,7 @@ const KernelEntry kKernels[] = {
     {"HardSigmoid", make_activation_kernel},
     {"Softmax", make_softmax_kernel},
     {"Dropout", make_dropout_kernel},  // vectorized Philox; spatial dropout runs the reference
-    {"", nullptr},  // sentinel
+    {"", nullptr},                     // sentinel
 };
 
 class CpuBackend final : public HostBackend {
@@ -46,8 +46,8 @@ class CpuBackend final : public HostBackend {
   std::string_view name() const override { return "cpu"; }
   std::unique_ptr<Kernel> make_kernel(const KernelRequest& request) override {
     if (!request.device.is_host())
-      fail("the cpu backend's kernels run on host memory, not on {} ({} requested)", request.device.str(),
-           request.op.type());
+      fail("the cpu backend's kernels run on host memory, not on {} ({} requested)",
+           request.device.str(), request.op.type());
     for (const auto& entry : kKernels)
       if (entry.make && entry.op_type == request.op.type()) return entry.make(request);
     return nullptr;
@@ -63,6 +63,8 @@ class CpuBackend final : public HostBackend {
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
+std::unique_ptr<Backend> make_cpu_backend() {
+  return std::make_unique<CpuBackend>();
+}
 
 }  // namespace convkit::backend::cpu

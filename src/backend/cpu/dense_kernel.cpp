@@ -17,7 +17,6 @@ namespace {
 using dnnl::prop_kind;
 using Slot = Program::Slot;
 
-
 class DenseKernel final : public WeightedKernel {
  public:
   explicit DenseKernel(const KernelRequest& request);
@@ -91,8 +90,7 @@ DenseKernel::DenseKernel(const KernelRequest& request) {
   }
   if (request.param_grads) {
     dnnl::inner_product_backward_weights::primitive_desc weights_pd(
-        {plain_desc(src), bwd_weights_md, bias_md, plain_desc(dst)}, make_attr(), cpu_engine(),
-        pd);
+        {plain_desc(src), bwd_weights_md, bias_md, plain_desc(dst)}, make_attr(), cpu_engine(), pd);
     bwd_.set_group(2);
     bx_ = bwd_.external(plain_desc(src));
     bdw_ = bwd_.external(plain_desc(weights));
@@ -107,7 +105,6 @@ DenseKernel::DenseKernel(const KernelRequest& request) {
     bwd_.copy(dws, bdw_);
   }
 }
-
 
 }  // namespace
 

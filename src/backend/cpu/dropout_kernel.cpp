@@ -29,9 +29,9 @@ namespace convkit::backend::cpu {
 
 namespace {
 
-constexpr std::int64_t kLanes = 16;              // Philox blocks per pass
-constexpr std::int64_t kChunk = 4 * kLanes;      // units per pass
-constexpr std::int64_t kParallelMin = 32768;     // elements; below this one thread is faster
+constexpr std::int64_t kLanes = 16;           // Philox blocks per pass
+constexpr std::int64_t kChunk = 4 * kLanes;   // units per pass
+constexpr std::int64_t kParallelMin = 32768;  // elements; below this one thread is faster
 
 // dst[u] = src[u] * (kept ? scale : 0) for the units [first, first + count) of one chunk, where
 // first = block0 * 4; bit u of *kept_bits (when given) is set when unit u is kept.
@@ -70,7 +70,8 @@ constexpr std::int64_t kParallelMin = 32768;     // elements; below this one thr
     bits[4 * v + 3] = c3[v];
   }
 #pragma omp simd
-  for (std::int64_t u = 0; u < count; ++u) dst[u] = src[u] * ((bits[u] >> 8) >= threshold ? scale : 0.0f);
+  for (std::int64_t u = 0; u < count; ++u)
+    dst[u] = src[u] * ((bits[u] >> 8) >= threshold ? scale : 0.0f);
   if (!kept_bits) return;
   std::uint64_t word = 0;
   for (std::int64_t u = 0; u < count; ++u) word |= std::uint64_t((bits[u] >> 8) >= threshold) << u;
@@ -89,13 +90,15 @@ constexpr std::int64_t kParallelMin = 32768;     // elements; below this one thr
 #pragma GCC diagnostic ignored "-Wuninitialized"
 [[gnu::target("avx512f"), gnu::always_inline]] inline __m512i mul_hi(__m512i a, __m512i m) {
   const __m512i even = _mm512_srli_epi64(_mm512_mul_epu32(a, m), 32);  // lanes 0, 2, ...
-  const __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), m);    // lanes 1, 3, ...
+  const __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), m);   // lanes 1, 3, ...
   return _mm512_mask_blend_epi32(__mmask16(0xAAAA), even, odd);
 }
 
-[[gnu::target("avx512f,bmi2")]] void mask_full_chunk_avx512(
-    const float* src, float* dst, std::uint64_t key, std::uint64_t block0, std::uint64_t step,
-    std::uint32_t threshold, float scale, std::uint64_t* kept_bits) {
+[[gnu::target("avx512f,bmi2")]] void mask_full_chunk_avx512(const float* src, float* dst,
+                                                            std::uint64_t key, std::uint64_t block0,
+                                                            std::uint64_t step,
+                                                            std::uint32_t threshold, float scale,
+                                                            std::uint64_t* kept_bits) {
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   // block0 + lane never carries into the high word: chunks start at multiples of 16 blocks.
   __m512i c0 = _mm512_add_epi32(_mm512_set1_epi32(int(std::uint32_t(block0))), lane);

@@ -16,7 +16,8 @@ void check_host(const Tensor& t, const char* op) {
   if (!t.device().is_host())
     fail("host backend {}: the {} tensor lives on {}, which host loops cannot touch", op,
          t.shape().str(), t.device().str());
-  if (!t.is_contiguous()) fail("host backend {}: the {} tensor is not contiguous", op, t.shape().str());
+  if (!t.is_contiguous())
+    fail("host backend {}: the {} tensor is not contiguous", op, t.shape().str());
 }
 
 void check_same(const Tensor& dst, const Tensor& src, const char* op) {
@@ -28,7 +29,9 @@ void check_same(const Tensor& dst, const Tensor& src, const char* op) {
 }
 }  // namespace
 
-Buffer HostBackend::allocate(std::size_t bytes) { return Buffer::host(bytes); }
+Buffer HostBackend::allocate(std::size_t bytes) {
+  return Buffer::host(bytes);
+}
 
 void HostBackend::fill(const Tensor& dst, float value) {
   check_host(dst, "fill");

@@ -39,7 +39,8 @@ std::unique_ptr<Kernel> make_conv2d_kernel(const KernelRequest& request);
 LayoutOffer conv2d_layout_offer(const KernelRequest& request);
 // oneDNN only, with these options.
 std::unique_ptr<Kernel> make_conv2d_kernel(const KernelRequest& request, ConvKernelOptions options);
-std::unique_ptr<Kernel> make_conv2d_direct_kernel(const KernelRequest& request);  // Infer, C <= 4, Plain
+std::unique_ptr<Kernel> make_conv2d_direct_kernel(
+    const KernelRequest& request);                         // Infer, C <= 4, Plain
 bool conv2d_direct_applies(const KernelRequest& request);  // its shapes take it (layouts aside)
 std::unique_ptr<Kernel> make_dense_kernel(const KernelRequest& request);
 // Max/AvgPool2D: the window kernel where it applies (stride = kernel, no padding), else oneDNN.
@@ -53,9 +54,9 @@ bool pool2d_window_applies(const KernelRequest& request);  // its shapes take th
 // BatchNorm: oneDNN's JIT kernel on Blocked16 tensors, the SIMD kernel on plain ones.
 std::unique_ptr<Kernel> make_batch_norm_any_layout_kernel(const KernelRequest& request);
 LayoutOffer batch_norm_layout_offer(const KernelRequest& request);  // same layout in and out
-std::unique_ptr<Kernel> make_batch_norm_kernel(const KernelRequest& request);  // oneDNN
+std::unique_ptr<Kernel> make_batch_norm_kernel(const KernelRequest& request);       // oneDNN
 std::unique_ptr<Kernel> make_batch_norm_simd_kernel(const KernelRequest& request);  // plain layout
-std::unique_ptr<Kernel> make_activation_kernel(const KernelRequest& request);  // every kind
+std::unique_ptr<Kernel> make_activation_kernel(const KernelRequest& request);       // every kind
 std::unique_ptr<Kernel> make_softmax_kernel(const KernelRequest& request);
 std::unique_ptr<Kernel> make_dropout_kernel(const KernelRequest& request);  // element-wise only
 

@@ -53,8 +53,8 @@ enum class Params : std::uint8_t { Row, Op };
 
 struct EltwiseRow {
   ops::ActivationKind kind;
-  dnnl::algorithm fwd;   // backward from x
-  dnnl::algorithm dst;   // backward from y (undef: none)
+  dnnl::algorithm fwd;  // backward from x
+  dnnl::algorithm dst;  // backward from y (undef: none)
   Params params = Params::Row;
   float alpha = 0.0f, beta = 0.0f;
 };
@@ -73,7 +73,8 @@ const EltwiseRow kEltwise[] = {
     {K::SiLU, algorithm::eltwise_swish, algorithm::undef, Params::Row, 1.0f},
     {K::Sigmoid, algorithm::eltwise_logistic, algorithm::eltwise_logistic_use_dst_for_bwd},
     {K::Tanh, algorithm::eltwise_tanh, algorithm::eltwise_tanh_use_dst_for_bwd},
-    {K::ReLU6, algorithm::eltwise_clip_v2, algorithm::eltwise_clip_v2_use_dst_for_bwd, Params::Row, 0.0f, 6.0f},
+    {K::ReLU6, algorithm::eltwise_clip_v2, algorithm::eltwise_clip_v2_use_dst_for_bwd, Params::Row,
+     0.0f, 6.0f},
     {K::Clip, algorithm::eltwise_clip_v2, algorithm::eltwise_clip_v2_use_dst_for_bwd, Params::Op},
     {K::HardSwish, algorithm::eltwise_hardswish, algorithm::undef},
 };
@@ -88,7 +89,8 @@ std::optional<Eltwise> eltwise_of(ops::ActivationKind kind, bool from_output, fl
     if (row.params == Params::Op) e.alpha = alpha, e.beta = beta;
     if (kind == K::GELU && gelu_tanh) e.alg = algorithm::eltwise_gelu_tanh;
     // The *_use_dst_for_bwd forms of relu and elu need alpha >= 0 (y keeps the sign of x).
-    if (e.alg == algorithm::undef || (from_output && row.params == Params::Op && kind != K::Clip && alpha < 0))
+    if (e.alg == algorithm::undef ||
+        (from_output && row.params == Params::Op && kind != K::Clip && alpha < 0))
       return std::nullopt;
     return e;
   }
@@ -115,10 +117,10 @@ dnnl::primitive_attr make_attr(ops::FusedActivation post_op) {
 }
 
 dnnl::eltwise_forward::primitive_desc eltwise_forward_pd(ops::FusedActivation activation,
-                                                        const memory::desc& md) {
+                                                         const memory::desc& md) {
   const Eltwise e = fused_eltwise(activation, false);
-  return {{dnnl::prop_kind::forward_inference, e.alg, md, e.alpha, e.beta},
-          make_attr(), cpu_engine()};
+  return {
+      {dnnl::prop_kind::forward_inference, e.alg, md, e.alpha, e.beta}, make_attr(), cpu_engine()};
 }
 
 OutputGradient add_output_gradient(Program& program, ops::FusedActivation activation,

@@ -65,7 +65,7 @@ dnnl::primitive_attr make_attr(ops::FusedActivation post_op = ops::FusedActivati
 
 // An inference eltwise primitive computing a fused activation on tensors of desc `md`.
 dnnl::eltwise_forward::primitive_desc eltwise_forward_pd(ops::FusedActivation activation,
-                                                        const memory::desc& md);
+                                                         const memory::desc& md);
 
 // A kernel's prebuilt primitive sequence (see the top of this file).
 class Program {

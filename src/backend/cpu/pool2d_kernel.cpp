@@ -78,8 +78,8 @@ Pool2DKernel::Pool2DKernel(const KernelRequest& request) {
   fwd_.copy(ys, fy_);
   if (!backward) return;
 
-  dnnl::pooling_backward::primitive_desc bpd(
-      {alg, x_md, prim_y_md, strides, kernel, pad_l, pad_r}, make_attr(), cpu_engine(), pd);
+  dnnl::pooling_backward::primitive_desc bpd({alg, x_md, prim_y_md, strides, kernel, pad_l, pad_r},
+                                             make_attr(), cpu_engine(), pd);
   const OutputGradient out_grad = add_output_gradient(bwd_, act, y_md);
   bdy_ = out_grad.dy;
   by_ = out_grad.y;

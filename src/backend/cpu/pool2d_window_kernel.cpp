@@ -8,7 +8,8 @@
 // Same arithmetic as the reference kernel (row-major sum, divided by kh * kw: bit-identical
 // results); rows and columns past the
 // last whole window get no gradient (dx = 0 there). One (n, c) plane per OpenMP iteration, so
-// results do not depend on the thread count. The per-plane loops are compiled for AVX-512, AVX2 and the baseline, picked at load time (target_clones).
+// results do not depend on the thread count. The per-plane loops are compiled for AVX-512, AVX2 and
+// the baseline, picked at load time (target_clones).
 #include "backend/cpu/kernels.h"
 #include "ops/pool2d.h"
 
@@ -134,8 +135,9 @@ void Pool2DWindowKernel::backward(const BackwardCall& call) {
 // The plane geometry when the window kernel takes the request's shapes (layouts aside).
 std::optional<Plane> window_plane(const KernelRequest& request) {
   const auto* op = dynamic_cast<const ops::Pool2D*>(&request.op);
-  if (!op || op->kind() != ops::PoolKind::Avg || request.inputs.size() != 1 || request.inputs[0].dtype != DType::f32 ||
-      request.inputs[0].shape.rank() != 4 || request.outputs.size() != 1)
+  if (!op || op->kind() != ops::PoolKind::Avg || request.inputs.size() != 1 ||
+      request.inputs[0].dtype != DType::f32 || request.inputs[0].shape.rank() != 4 ||
+      request.outputs.size() != 1)
     return std::nullopt;
   const auto& a = op->pool_attrs();
   const Shape& x = request.inputs[0].shape;
@@ -144,7 +146,8 @@ std::optional<Plane> window_plane(const KernelRequest& request) {
   if (a.stride[0] != a.kernel[0] || a.stride[1] != a.kernel[1] || pads != ops::Pads{0, 0, 0, 0})
     return std::nullopt;
   const Plane plane{x[2], x[3], y[2], y[3], a.kernel[0], a.kernel[1]};
-  if (plane.oh != x[2] / plane.kh || plane.ow != x[3] / plane.kw) return std::nullopt;  // not floor mode
+  if (plane.oh != x[2] / plane.kh || plane.ow != x[3] / plane.kw)
+    return std::nullopt;  // not floor mode
   return plane;
 }
 

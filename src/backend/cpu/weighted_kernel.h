@@ -19,7 +19,9 @@ class WeightedKernel : public Kernel {
 
   std::string_view name() const override { return "onednn"; }
   std::vector<TensorSpec> saved() const override { return {}; }
-  std::size_t scratch_bytes() const override { return std::max(fwd_.scratch_bytes(), bwd_.scratch_bytes()); }
+  std::size_t scratch_bytes() const override {
+    return std::max(fwd_.scratch_bytes(), bwd_.scratch_bytes());
+  }
   void forward(const ForwardCall& call) override;
   void backward(const BackwardCall& call) override;
 

@@ -23,7 +23,8 @@ void replicate_channels(const Tensor& src, const Tensor& dst) {
     for (int k = 0; k < 3; ++k) std::memcpy(out + (n * 3 + k) * plane, in + n * plane, plane);
 }
 
-std::vector<float> normalization_table(std::int64_t c, std::span<const float> mean, std::span<const float> std) {
+std::vector<float> normalization_table(std::int64_t c, std::span<const float> mean,
+                                       std::span<const float> std) {
   for (const auto* v : {&mean, &std})
     if (v->size() != 1 && std::int64_t(v->size()) != c)
       fail("normalize: mean and std need 1 or {} values (one per channel), got {}", c, v->size());

@@ -1,5 +1,5 @@
-// The oneDNN eltwise kernel against the reference kernel for every ActivationKind it computes (and the
-// slope/approximation variants), forward in Train and Infer, backward from x or from y as the
+// The oneDNN eltwise kernel against the reference kernel for every ActivationKind it computes (and
+// the slope/approximation variants), forward in Train and Infer, backward from x or from y as the
 // op's backward_needs() declares.
 #include "backend/cpu/kernels.h"
 #include "backend/cpu/onednn_common.h"
@@ -98,7 +98,8 @@ TEST(ActivationKernel, EltwiseTableCoversTheActivationTable) {
       continue;
     }
     EXPECT_TRUE(eltwise_of(row.kind, false, float(row.alpha), float(row.beta)).has_value());
-    if (row.from_output) EXPECT_TRUE(eltwise_of(row.kind, true, float(row.alpha), float(row.beta)).has_value());
+    if (row.from_output)
+      EXPECT_TRUE(eltwise_of(row.kind, true, float(row.alpha), float(row.beta)).has_value());
     if (row.fuses) {
       const Eltwise fwd = fused_eltwise(row.kind, false), bwd = fused_eltwise(row.kind, true);
       EXPECT_NE(fwd.alg, bwd.alg);

@@ -76,7 +76,10 @@ const ConvCase kCases[] = {
      {.filters = 24, .padding = Padding::Same, .activation = FusedActivation::ReLU},
      {2, 20, 6, 6}},
     {"fused_tanh_lenet1",
-     {.filters = 6, .kernel = {5, 5}, .padding = Padding::Same, .activation = FusedActivation::Tanh},
+     {.filters = 6,
+      .kernel = {5, 5},
+      .padding = Padding::Same,
+      .activation = FusedActivation::Tanh},
      {2, 1, 28, 28}},
     {"fused_sigmoid_no_bias",
      {.filters = 8, .bias = false, .activation = FusedActivation::Sigmoid},
@@ -86,8 +89,12 @@ const ConvCase kCases[] = {
     {"fused_relu6",
      {.filters = 8, .padding = Padding::Same, .activation = FusedActivation::ReLU6},
      {2, 3, 8, 8}},
-    {"fused_relu6_mnist_conv1", {.filters = 32, .activation = FusedActivation::ReLU6}, {4, 1, 28, 28}},
-    {"fused_relu6_wide", {.filters = 32, .padding = Padding::Same, .activation = FusedActivation::ReLU6}, {2, 32, 10, 10}},
+    {"fused_relu6_mnist_conv1",
+     {.filters = 32, .activation = FusedActivation::ReLU6},
+     {4, 1, 28, 28}},
+    {"fused_relu6_wide",
+     {.filters = 32, .padding = Padding::Same, .activation = FusedActivation::ReLU6},
+     {2, 32, 10, 10}},
 };
 
 class Conv2DKernelTest : public ::testing::TestWithParam<ConvCase> {};
@@ -160,7 +167,9 @@ TEST(Conv2DKernel, DirectKernelTakesOnlySmallFewChannelInference) {
     Conv2D op(a);
     return make_conv2d_direct_kernel(testing::make_request(op, {x}, {.mode = mode})) != nullptr;
   };
-  const Conv2DAttrs lenet1{.filters = 6, .kernel = {5, 5}, .padding = Padding::Same,
+  const Conv2DAttrs lenet1{.filters = 6,
+                           .kernel = {5, 5},
+                           .padding = Padding::Same,
                            .activation = FusedActivation::Tanh};
   EXPECT_TRUE(takes(lenet1, {1, 1, 28, 28}, Mode::Infer));
   EXPECT_TRUE(takes({.filters = 16, .padding = Padding::Same}, {1, 3, 32, 32}, Mode::Infer));
@@ -194,19 +203,24 @@ TEST(Conv2DKernel, WinogradAndDirectBothMatchTheReference) {
   }
   // Below the pixel threshold (batch-1 inference), direct convolution.
   Conv2D op({.filters = 64});
-  EXPECT_EQ(make_blocked(testing::make_request(op, {{1, 32, 26, 26}}, {.mode = Mode::Infer}))->name(),
-            "onednn");
+  EXPECT_EQ(
+      make_blocked(testing::make_request(op, {{1, 32, 26, 26}}, {.mode = Mode::Infer}))->name(),
+      "onednn");
 }
 
 TEST(Conv2DKernel, DirectKernelRejectsTooSmallScratch) {
   Conv2D op({.filters = 6, .kernel = {5, 5}, .padding = Padding::Same});
-  auto kernel = make_conv2d_direct_kernel(testing::make_request(op, {{1, 1, 28, 28}}, {.mode = Mode::Infer}));
+  auto kernel =
+      make_conv2d_direct_kernel(testing::make_request(op, {{1, 1, 28, 28}}, {.mode = Mode::Infer}));
   ASSERT_NE(kernel, nullptr);
   Tensor x = testing::random_normal({1, 1, 28, 28}, 1), y = Tensor::zeros({1, 6, 28, 28});
   auto params = testing::make_params(op, {x});
   std::vector<std::byte> scratch(kernel->scratch_bytes() - 1);
-  EXPECT_THROW(kernel->forward({.inputs = std::span(&x, 1), .outputs = std::span(&y, 1), .params = params,
-                                .scratch = scratch, .mode = Mode::Infer}),
+  EXPECT_THROW(kernel->forward({.inputs = std::span(&x, 1),
+                                .outputs = std::span(&y, 1),
+                                .params = params,
+                                .scratch = scratch,
+                                .mode = Mode::Infer}),
                Error);
 }
 
@@ -221,7 +235,12 @@ struct TimedLayer {
 // Run with --gtest_also_run_disabled_tests --gtest_filter='*DirectTiming*'.
 TEST(Conv2DKernel, DISABLED_DirectTiming) {
   const TimedLayer layers[] = {
-      {"lenet 1->6 5x5 same", {.filters = 6, .kernel = {5, 5}, .padding = Padding::Same, .activation = FusedActivation::Tanh}, {1, 1, 28, 28}},
+      {"lenet 1->6 5x5 same",
+       {.filters = 6,
+        .kernel = {5, 5},
+        .padding = Padding::Same,
+        .activation = FusedActivation::Tanh},
+       {1, 1, 28, 28}},
       {"mnist 1->32 3x3", {.filters = 32, .activation = FusedActivation::ReLU}, {1, 1, 28, 28}},
       {"mnist 1->32 3x3 b4", {.filters = 32, .activation = FusedActivation::ReLU}, {4, 1, 28, 28}},
       {"cifar 3->16 3x3 same", {.filters = 16, .padding = Padding::Same}, {1, 3, 32, 32}},
@@ -238,8 +257,11 @@ TEST(Conv2DKernel, DISABLED_DirectTiming) {
       Tensor y = Tensor::zeros(request.outputs[0].shape);
       std::vector<std::byte> scratch(kernel->scratch_bytes());
       const double ms = testing::best_ms(200, [&] {
-        kernel->forward({.inputs = std::span(&x, 1), .outputs = std::span(&y, 1), .params = params,
-                         .scratch = scratch, .mode = Mode::Infer});
+        kernel->forward({.inputs = std::span(&x, 1),
+                         .outputs = std::span(&y, 1),
+                         .params = params,
+                         .scratch = scratch,
+                         .mode = Mode::Infer});
       });
       std::printf("%-26s %-7s %8.2f us\n", l.name, std::string(kernel->name()).c_str(), 1000 * ms);
     }

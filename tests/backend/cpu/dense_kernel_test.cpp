@@ -37,12 +37,16 @@ const DenseCase kCases[] = {
     {"mnist_hidden", {.units = 128, .activation = FusedActivation::ReLU}, {16, 784}},
     {"fused_tanh_lenet", {.units = 84, .activation = FusedActivation::Tanh}, {3, 120}},
     {"fused_tanh_batch1", {.units = 120, .activation = FusedActivation::Tanh}, {1, 400}},
-    {"fused_sigmoid_no_bias", {.units = 9, .bias = false, .activation = FusedActivation::Sigmoid}, {4, 10}},
+    {"fused_sigmoid_no_bias",
+     {.units = 9, .bias = false, .activation = FusedActivation::Sigmoid},
+     {4, 10}},
     {"classifier", {.units = 10}, {32, 128}},
     {"mnist_cnn_hidden_batch1", {.units = 128, .activation = FusedActivation::ReLU}, {1, 9216}},
     // Above batch 16 the forward is a matmul over w^T; inference at 17 is its smallest case.
     {"mnist_cnn_hidden", {.units = 128, .activation = FusedActivation::ReLU}, {64, 9216}},
-    {"batch17_no_bias_sigmoid", {.units = 5, .bias = false, .activation = FusedActivation::Sigmoid}, {17, 33}},
+    {"batch17_no_bias_sigmoid",
+     {.units = 5, .bias = false, .activation = FusedActivation::Sigmoid},
+     {17, 33}},
     {"fused_relu6", {.units = 12, .activation = FusedActivation::ReLU6}, {6, 20}},
     {"fused_relu6_batch17", {.units = 64, .activation = FusedActivation::ReLU6}, {17, 96}},
 };

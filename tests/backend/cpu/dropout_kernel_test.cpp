@@ -27,18 +27,20 @@ TEST(DropoutKernel, MasksAreBitIdenticalToTheReference) {
   for (double rate : {0.0, 0.25, 0.5, 0.9})
     for (const Shape& x : {Shape{3, 7}, Shape{128, 64, 12, 12}, Shape{1, 1}, Shape{2, 65}}) {
       Dropout op({.rate = rate});
-      expect_kernel_matches_reference(op, {x}, {.mode = Mode::Train, .tolerance = 0.0f,
-                                                .factory = make_dropout_kernel});
-      expect_kernel_matches_reference(op, {x}, {.mode = Mode::Infer, .tolerance = 0.0f,
-                                                .factory = make_dropout_kernel});
+      expect_kernel_matches_reference(
+          op, {x}, {.mode = Mode::Train, .tolerance = 0.0f, .factory = make_dropout_kernel});
+      expect_kernel_matches_reference(
+          op, {x}, {.mode = Mode::Infer, .tolerance = 0.0f, .factory = make_dropout_kernel});
     }
 }
 
 // Dropped elements are x * 0 as in the reference: NaN and infinities give NaN, negatives -0.
 TEST(DropoutKernel, DroppedNonFiniteAndNegativeValuesMatchTheReferenceBitForBit) {
-  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity(),
+              nan = std::numeric_limits<float>::quiet_NaN();
   std::vector<float> xv(70), ref(70), fast(70);
-  for (std::size_t i = 0; i < xv.size(); ++i) xv[i] = std::array<float, 5>{nan, inf, -inf, -1.5f, -0.0f}[i % 5];
+  for (std::size_t i = 0; i < xv.size(); ++i)
+    xv[i] = std::array<float, 5>{nan, inf, -inf, -1.5f, -0.0f}[i % 5];
   Dropout op({.rate = 0.5});
   auto kernel = make_dropout_kernel(testing::make_request(op, {{70}}, {}));
   ASSERT_NE(kernel, nullptr);
@@ -47,15 +49,23 @@ TEST(DropoutKernel, DroppedNonFiniteAndNegativeValuesMatchTheReferenceBitForBit)
   // The training forward keeps its decisions (one bit per element) for backward.
   ASSERT_EQ(kernel->saved().size(), 1u);
   Tensor kept = Tensor::zeros(kernel->saved()[0].shape, kernel->saved()[0].dtype);
-  op.forward({.inputs = {&x, 1}, .outputs = {&yr, 1}, .mode = Mode::Train, .rng_key = 5, .step = 2});
-  kernel->forward({.inputs = {&x, 1}, .outputs = {&yf, 1}, .saved = {&kept, 1}, .mode = Mode::Train,
-                   .rng_key = 5, .step = 2});
+  op.forward(
+      {.inputs = {&x, 1}, .outputs = {&yr, 1}, .mode = Mode::Train, .rng_key = 5, .step = 2});
+  kernel->forward({.inputs = {&x, 1},
+                   .outputs = {&yf, 1},
+                   .saved = {&kept, 1},
+                   .mode = Mode::Train,
+                   .rng_key = 5,
+                   .step = 2});
   EXPECT_EQ(std::memcmp(ref.data(), fast.data(), ref.size() * sizeof(float)), 0);
   // Backward from the saved bits: the same bits as the reference regenerating the mask (the
   // kernel is given another step, so a kernel that regenerated instead would differ).
   op.backward({.grad_outputs = {&x, 1}, .grad_inputs = {&yr, 1}, .rng_key = 5, .step = 2});
-  kernel->backward({.saved = {&kept, 1}, .grad_outputs = {&x, 1}, .grad_inputs = {&yf, 1},
-                    .rng_key = 6, .step = 9});
+  kernel->backward({.saved = {&kept, 1},
+                    .grad_outputs = {&x, 1},
+                    .grad_inputs = {&yf, 1},
+                    .rng_key = 6,
+                    .step = 9});
   EXPECT_EQ(std::memcmp(ref.data(), fast.data(), ref.size() * sizeof(float)), 0);
 }
 
@@ -78,19 +88,23 @@ TEST(DropoutKernel, DISABLED_DropoutTiming) {
   auto simd = make_dropout_kernel(request);
   ASSERT_EQ(simd->saved().size(), 1u);
   Tensor kept = Tensor::zeros(simd->saved()[0].shape, simd->saved()[0].dtype);
-  const ops::ForwardCall ref_call{.inputs = std::span(&x, 1), .outputs = std::span(&y, 1),
-                                  .mode = Mode::Train, .rng_key = 7, .step = 3};
+  const ops::ForwardCall ref_call{.inputs = std::span(&x, 1),
+                                  .outputs = std::span(&y, 1),
+                                  .mode = Mode::Train,
+                                  .rng_key = 7,
+                                  .step = 3};
   ops::ForwardCall call = ref_call;
   call.saved = std::span(&kept, 1);
-  const ops::BackwardCall ref_back{.grad_outputs = std::span(&y, 1), .grad_inputs = std::span(&dx, 1),
-                                   .rng_key = 7, .step = 3};
+  const ops::BackwardCall ref_back{
+      .grad_outputs = std::span(&y, 1), .grad_inputs = std::span(&dx, 1), .rng_key = 7, .step = 3};
   ops::BackwardCall back = ref_back;
   back.saved = std::span(&kept, 1);
-  std::printf("forward: reference %.3f ms, simd %.3f ms; backward: reference %.3f ms, simd %.3f ms\n",
-              testing::best_ms(20, [&] { op.forward(ref_call); }),
-              testing::best_ms(20, [&] { simd->forward(call); }),
-              testing::best_ms(20, [&] { op.backward(ref_back); }),
-              testing::best_ms(20, [&] { simd->backward(back); }));
+  std::printf(
+      "forward: reference %.3f ms, simd %.3f ms; backward: reference %.3f ms, simd %.3f ms\n",
+      testing::best_ms(20, [&] { op.forward(ref_call); }),
+      testing::best_ms(20, [&] { simd->forward(call); }),
+      testing::best_ms(20, [&] { op.backward(ref_back); }),
+      testing::best_ms(20, [&] { simd->backward(back); }));
 }
 
 }  // namespace

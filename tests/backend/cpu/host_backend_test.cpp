@@ -1,8 +1,8 @@
 // The host backends' memory and context: buffers (device, alignment, zeroing), fill/copy/
 // accumulate against plain loops, refusal of memory on another device, the OpenMP scope, the
 // shared instances, and the reference kernel's host-only check.
-#include "backend/backend.h"
 #include "backend/cpu/host_backend.h"
+#include "backend/backend.h"
 #include "ops/add.h"
 
 #include <convkit/tensor/arena.h>
@@ -18,7 +18,8 @@ namespace convkit::backend {
 namespace {
 
 // The message of the Error `f` throws ("" when it throws none).
-template <typename F> std::string error_of(F&& f) {
+template <typename F>
+std::string error_of(F&& f) {
   try {
     f();
   } catch (const Error& e) {
@@ -27,7 +28,9 @@ template <typename F> std::string error_of(F&& f) {
   return "";
 }
 
-bool contains(const std::string& s, const std::string& what) { return s.find(what) != std::string::npos; }
+bool contains(const std::string& s, const std::string& what) {
+  return s.find(what) != std::string::npos;
+}
 
 TEST(HostBackendTest, BuffersAreHostAlignedAndZeroed) {
   for (const char* name : {"cpu", "reference"}) {
@@ -55,7 +58,8 @@ TEST(HostBackendTest, FillCopyAccumulateMatchPlainLoops) {
       a.data<float>()[i] = 0.5f * float(i % 97) - 3;
       b.data<float>()[i] = float(i % 13) * 0.25f;
     }
-    for (std::int64_t i = 0; i < n; ++i) want.data<float>()[i] = a.data<float>()[i] + b.data<float>()[i];
+    for (std::int64_t i = 0; i < n; ++i)
+      want.data<float>()[i] = a.data<float>()[i] + b.data<float>()[i];
     backend->accumulate(a, b);
     EXPECT_EQ(max_abs_diff(a, want), 0.0f) << n;
 
@@ -70,7 +74,8 @@ TEST(HostBackendTest, FillCopyAccumulateMatchPlainLoops) {
   backend->copy(i32, ints);  // copy is a byte copy: any dtype
   EXPECT_EQ(i32.data<std::int32_t>()[4], 28);
   EXPECT_TRUE(contains(error_of([&] { backend->copy(i32, src); }), "differ"));
-  EXPECT_TRUE(contains(error_of([&] { backend->accumulate(Tensor::zeros({4}), Tensor::zeros({5})); }), "differ"));
+  EXPECT_TRUE(contains(
+      error_of([&] { backend->accumulate(Tensor::zeros({4}), Tensor::zeros({5})); }), "differ"));
 }
 
 TEST(HostBackendTest, RefusesMemoryOnAnotherDevice) {
@@ -114,14 +119,16 @@ TEST(ReferenceKernelTest, RefusesTensorsOffTheHost) {
   const ops::Add add;
   const std::vector<TensorSpec> specs = {{Shape{2, 3}}, {Shape{2, 3}}};
   const std::string built = error_of([&] {
-    ReferenceKernel kernel({.op = add, .inputs = specs, .outputs = {specs[0]}, .device = Device::cuda(0)});
+    ReferenceKernel kernel(
+        {.op = add, .inputs = specs, .outputs = {specs[0]}, .device = Device::cuda(0)});
   });
   EXPECT_TRUE(contains(built, "reference kernel of Add")) << built;
   EXPECT_TRUE(contains(built, "cuda:0")) << built;
 
   const std::string cpu = error_of([&] {
-    make_kernel_or_reference(*make_backend("cpu"),
-                             {.op = add, .inputs = specs, .outputs = {specs[0]}, .device = Device::cuda(0)});
+    make_kernel_or_reference(
+        *make_backend("cpu"),
+        {.op = add, .inputs = specs, .outputs = {specs[0]}, .device = Device::cuda(0)});
   });
   EXPECT_TRUE(contains(cpu, "cpu backend's kernels run on host memory, not on cuda:0")) << cpu;
 
@@ -129,7 +136,8 @@ TEST(ReferenceKernelTest, RefusesTensorsOffTheHost) {
   Tensor a = Tensor::full({2, 3}, 1), b = Tensor::full({2, 3}, 2), y = Tensor::zeros({2, 3});
   const Tensor gpu_b = Tensor::wrap(b.raw(), {2, 3}, DType::f32, Device::cuda(0));
   const std::vector<Tensor> bad_inputs = {a, gpu_b}, outputs = {y};
-  const std::string called = error_of([&] { kernel.forward({.inputs = bad_inputs, .outputs = outputs}); });
+  const std::string called =
+      error_of([&] { kernel.forward({.inputs = bad_inputs, .outputs = outputs}); });
   EXPECT_TRUE(contains(called, "reference kernel of Add")) << called;
   EXPECT_TRUE(contains(called, "input [2, 3] lives on cuda:0")) << called;
   EXPECT_EQ(y.data<float>()[0], 0.0f);  // nothing ran

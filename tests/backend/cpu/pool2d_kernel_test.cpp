@@ -80,7 +80,8 @@ const PoolCase kCases[] = {
 
 // Average pooling over non-overlapping windows without padding: the window kernel takes it.
 bool window_case(const PoolCase& c) {
-  return c.kind == PoolKind::Avg && c.attrs.padding != Padding::Same && c.attrs.padding != Padding::Explicit &&
+  return c.kind == PoolKind::Avg && c.attrs.padding != Padding::Same &&
+         c.attrs.padding != Padding::Explicit &&
          (c.attrs.stride[0] == 0 || c.attrs.stride[0] == c.attrs.kernel[0]) &&
          (c.attrs.stride[1] == 0 || c.attrs.stride[1] == c.attrs.kernel[1]);
 }
@@ -108,8 +109,8 @@ TEST_P(Pool2DKernelTest, WindowKernelMatchesReferenceWhereItApplies) {
     return;
   }
   for (Mode mode : {Mode::Train, Mode::Infer})
-    expect_kernel_matches_reference(op, {c.x},
-                                    {.mode = mode, .tolerance = 1e-6f, .factory = make_pool2d_window_kernel});
+    expect_kernel_matches_reference(
+        op, {c.x}, {.mode = mode, .tolerance = 1e-6f, .factory = make_pool2d_window_kernel});
 }
 
 INSTANTIATE_TEST_SUITE_P(Configs, Pool2DKernelTest, ::testing::ValuesIn(kCases),
@@ -128,14 +129,16 @@ TEST(Pool2DKernel, TheBackendPicksTheWindowKernelElseOneDnn) {
 // A fused activation (moved into max pooling by the fusion pass): oneDNN's post-op forward and
 // the activation's backward from y, in both modes, against the reference.
 TEST(Pool2DKernel, OneDnnMaxWithFusedActivationMatchesReference) {
-  for (auto act : {ops::FusedActivation::ReLU, ops::FusedActivation::Tanh, ops::FusedActivation::Sigmoid,
-                   ops::FusedActivation::ReLU6})
+  for (auto act : {ops::FusedActivation::ReLU, ops::FusedActivation::Tanh,
+                   ops::FusedActivation::Sigmoid, ops::FusedActivation::ReLU6})
     for (const Shape& x : {Shape{2, 3, 8, 8}, Shape{4, 32, 12, 12}})
       for (Mode mode : {Mode::Train, Mode::Infer}) {
-        Pool2D op(PoolKind::Max, {.kernel = {3, 3}, .stride = {2, 2}, .padding = Padding::Same,
-                                  .activation = act});
+        Pool2D op(
+            PoolKind::Max,
+            {.kernel = {3, 3}, .stride = {2, 2}, .padding = Padding::Same, .activation = act});
         SCOPED_TRACE(std::string(ops::name_of(act)) + " " + x.str());
-        expect_kernel_matches_reference(op, {x}, {.mode = mode, .factory = make_pool2d_onednn_kernel});
+        expect_kernel_matches_reference(op, {x},
+                                        {.mode = mode, .factory = make_pool2d_onednn_kernel});
       }
 }
 
@@ -160,15 +163,17 @@ TEST(Pool2DKernel, OneDnnMaxPoolKeepsItsWorkspaceOnlyForBackward) {
 namespace convkit::backend::cpu {
 namespace {
 
-// Forward and backward time of the average-pooling window kernel vs oneDNN on LeNet's layers (best of
-// 30 calls each, Train mode). Not a regular test (timings are noisy); run with
+// Forward and backward time of the average-pooling window kernel vs oneDNN on LeNet's layers (best
+// of 30 calls each, Train mode). Not a regular test (timings are noisy); run with
 // --gtest_also_run_disabled_tests --gtest_filter='*WindowTiming*'.
 TEST(Pool2DKernel, DISABLED_WindowTiming) {
   const struct {
     PoolKind kind;
     Shape x;
-  } layers[] = {{PoolKind::Avg, {1, 6, 28, 28}}, {PoolKind::Avg, {1, 16, 10, 10}},
-                {PoolKind::Avg, {128, 6, 28, 28}}, {PoolKind::Avg, {128, 16, 10, 10}}};
+  } layers[] = {{PoolKind::Avg, {1, 6, 28, 28}},
+                {PoolKind::Avg, {1, 16, 10, 10}},
+                {PoolKind::Avg, {128, 6, 28, 28}},
+                {PoolKind::Avg, {128, 16, 10, 10}}};
   for (const auto& l : layers) {
     Pool2D op(l.kind, {});
     for (testing::KernelFactory make : {make_pool2d_onednn_kernel, make_pool2d_window_kernel}) {
@@ -182,18 +187,25 @@ TEST(Pool2DKernel, DISABLED_WindowTiming) {
       for (const auto& s : kernel->saved()) saved.push_back(Tensor::zeros(s.shape, s.dtype));
       std::vector<std::byte> scratch(kernel->scratch_bytes());
       auto fwd = [&] {
-        kernel->forward({.inputs = std::span(&x, 1), .outputs = std::span(&y, 1), .saved = saved,
-                         .scratch = scratch, .mode = Mode::Train});
+        kernel->forward({.inputs = std::span(&x, 1),
+                         .outputs = std::span(&y, 1),
+                         .saved = saved,
+                         .scratch = scratch,
+                         .mode = Mode::Train});
       };
       auto bwd = [&] {
-        kernel->backward({.inputs = std::span(&x, 1), .outputs = std::span(&y, 1), .saved = saved,
-                          .grad_outputs = std::span(&dy, 1), .grad_inputs = std::span(&dx, 1),
+        kernel->backward({.inputs = std::span(&x, 1),
+                          .outputs = std::span(&y, 1),
+                          .saved = saved,
+                          .grad_outputs = std::span(&dy, 1),
+                          .grad_inputs = std::span(&dx, 1),
                           .scratch = scratch});
       };
       fwd(), bwd();
       const double f_ms = testing::best_ms(30, fwd), b_ms = testing::best_ms(30, bwd);
-      std::printf("%s %-16s %-7s forward %.4f ms  backward %.4f ms\n", l.kind == PoolKind::Max ? "max" : "avg",
-                  l.x.str().c_str(), std::string(kernel->name()).c_str(), f_ms, b_ms);
+      std::printf("%s %-16s %-7s forward %.4f ms  backward %.4f ms\n",
+                  l.kind == PoolKind::Max ? "max" : "avg", l.x.str().c_str(),
+                  std::string(kernel->name()).c_str(), f_ms, b_ms);
     }
   }
 }

@@ -162,10 +162,48 @@ std::string sha256_hex(std::span<const std::byte> bytes) {
 }
 
 namespace {
+
+// The content hash: metadata entries (sorted by key, "integrity" excluded) and tensors (sorted by
+// name: name, dtype, shape, byte count, bytes), each field closed by a NUL, so no two contents
+// hash the same text. `bytes_of(i)` gives tensor i's data.
+struct ContentEntry {
+  std::string_view name;
+  DType dtype;
+  const Shape* shape;
+  std::span<const std::byte> bytes;
+};
+
+std::string content_hash(const Metadata& metadata, std::vector<ContentEntry> tensors) {
+  Sha256 sha;
+  auto text = [&](std::string_view s) {
+    sha.update(s.data(), s.size());
+    sha.update("\0", 1);
+  };
+  text("convkit safetensors content v1");
+  for (const auto& [key, value] : metadata) {
+    if (key == kIntegrityKey || key == kContentKey) continue;
+    text(key);
+    text(value);
+  }
+  text("tensors");
+  std::sort(tensors.begin(), tensors.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
+  for (const auto& t : tensors) {
+    text(t.name);
+    text(dtype_name(t.dtype));
+    text(t.shape->str());
+    const std::uint64_t n = t.bytes.size();
+    sha.update(&n, sizeof n);
+    sha.update(t.bytes.data(), t.bytes.size());
+  }
+  return sha.hex();
+}
+
 void write_file_unwrapped(const std::filesystem::path& path, const Metadata& metadata,
                           std::span<const TensorToWrite> tensors) {
   const std::string target = path.string();
-  if (metadata.contains(kIntegrityKey)) fail("metadata key '{}' is reserved", kIntegrityKey);
+  for (const auto key : {kIntegrityKey, kContentKey})
+    if (metadata.contains(key)) fail("metadata key '{}' is reserved", key);
   Json header = Json::object();
   std::set<std::string_view> names;
   std::uint64_t offset = 0;
@@ -181,6 +219,14 @@ void write_file_unwrapped(const std::filesystem::path& path, const Metadata& met
     offset += n;
   }
   header["__metadata__"] = Json(metadata);
+
+  std::vector<ContentEntry> content;
+  for (const auto& t : tensors)
+    content.push_back({t.name,
+                       t.tensor.dtype(),
+                       &t.tensor.shape(),
+                       {static_cast<const std::byte*>(t.tensor.raw()), t.tensor.nbytes()}});
+  header["__metadata__"][std::string(kContentKey)] = content_hash(metadata, std::move(content));
 
   Sha256 sha;
   const std::string canonical = header.dump();
@@ -300,13 +346,24 @@ File File::read(const std::filesystem::path& path) {
   } catch (const Json::exception& e) {
     file.fail(fmt::format("header cannot be re-serialized: {}", e.what()));
   }
-  Sha256 sha;
-  sha.update(canonical.data(), canonical.size());
-  sha.update(file.bytes_.data() + file.data_start_, data_size);
   std::string_view raw(text, length);
   while (!raw.empty() && raw.back() == ' ') raw.remove_suffix(1);
-  if (integrity->second != "sha256:" + sha.hex() || raw != full)
-    file.fail("checksum mismatch: the file is corrupt or was modified");
+  if (raw.find('\0') != std::string_view::npos)
+    file.fail("header contains a NUL byte: the file is corrupt");
+  // Spelled as convkit writes it: the header-bytes hash decides. Spelled otherwise (re-saved by
+  // another writer): the content hash decides, once the tensor table is checked.
+  const bool respelled = raw != full;
+  if (!respelled) {
+    Sha256 sha;
+    sha.update(canonical.data(), canonical.size());
+    sha.update(file.bytes_.data() + file.data_start_, data_size);
+    if (integrity->second != "sha256:" + sha.hex())
+      file.fail("checksum mismatch: the file is corrupt or was modified");
+  } else if (!file.metadata_.contains(kContentKey)) {
+    file.fail(
+        "checksum mismatch: the header is not as convkit wrote it and the file has no content hash "
+        "(written before content hashes, then modified)");
+  }
 
   for (const auto& [name, entry] : header.items()) {
     if (name == "__metadata__") continue;
@@ -371,6 +428,14 @@ File File::read(const std::filesystem::path& path) {
   }
   if (covered != data_size)
     file.fail(fmt::format("header: data bytes {}-{} belong to no tensor", covered, data_size));
+  if (respelled) {  // the table is sound (bounds checked): now hash what it describes
+    std::vector<ContentEntry> content;
+    for (const auto& t : file.tensors_)
+      content.push_back({t.name, t.dtype, &t.shape, file.data(t)});
+    if (file.metadata_.at(std::string(kContentKey)) !=
+        content_hash(file.metadata_, std::move(content)))
+      file.fail("checksum mismatch: the file is corrupt or was modified");
+  }
   return file;
 }
 

@@ -5,11 +5,18 @@
 // which the tensors cover exactly, without gaps or overlaps) and "__metadata__" to a
 // string -> string map. Python's `safetensors` reads our files as they are.
 //
-// convkit adds one metadata entry, "integrity" = "sha256:<hex>": SHA-256 over the canonical
-// header (nlohmann's compact dump() of the parsed header with "integrity" removed; keys sorted)
-// followed by every data byte. Readers also require the header bytes to be exactly that
-// canonical form (plus the integrity entry and padding), so one flipped byte anywhere in the
-// file is detected. Writes are atomic: a temp file beside the target, fsync, rename, fsync dir.
+// convkit adds two metadata entries. "content_sha256": SHA-256 over what the file holds, not how
+// it is spelled: every other metadata entry and every tensor's name, dtype, shape and bytes, in
+// name order (content_hash in safetensors.cpp). "integrity" = "sha256:<hex>": SHA-256 over the
+// canonical header (nlohmann's compact dump() of the parsed header without "integrity"; keys
+// sorted) followed by every data byte. A reader checks the file as it finds it:
+//   - header bytes exactly that canonical form (as convkit writes it): "integrity" must match,
+//     so one flipped byte anywhere (a value, the padding, the hash itself) is detected;
+//   - spelled otherwise (re-saved unchanged by another writer such as Python's safetensors:
+//     other key order, data order, padding): the tensor table is checked, then "content_sha256"
+//     must match, so a changed value or data byte is still detected. Files from before content
+//     hashes have none and must be canonical.
+// Writes are atomic: a temp file beside the target, fsync, rename, fsync dir.
 #pragma once
 
 #include <convkit/tensor/tensor.h>
@@ -28,6 +35,7 @@ namespace convkit::io::safetensors {
 using Metadata = std::map<std::string, std::string, std::less<>>;
 
 inline constexpr std::string_view kIntegrityKey = "integrity";
+inline constexpr std::string_view kContentKey = "content_sha256";
 inline constexpr std::uint64_t kMaxHeaderBytes = 100'000'000;  // the Python library's limit
 
 struct TensorToWrite {

@@ -184,6 +184,8 @@ RunConfig parse(YAML::Node doc, const std::string& source,
         }
         g.get<bool>("trainable", true);
         g.finish();
+        if (!group.trainable && !group.lr_multiplier)
+          config_fail("'train.param_groups.{}' sets neither trainable nor lr_multiplier", i);
         c.param_groups.push_back(std::move(group));
       }
     }

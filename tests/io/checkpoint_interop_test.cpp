@@ -28,10 +28,12 @@ nn::Model tiny_model() {
   return model;
 }
 
-const CheckpointContents kContents{.epoch = 2, .rng_json = R"({"seed": 7})",
-                                   .extra_json = R"({"note": "interop fixture"})"};
+const CheckpointContents kContents{
+    .epoch = 2, .rng_json = R"({"seed": 7})", .extra_json = R"({"note": "interop fixture"})"};
 
-fs::path data_dir() { return fs::path(__FILE__).parent_path() / "data"; }
+fs::path data_dir() {
+  return fs::path(__FILE__).parent_path() / "data";
+}
 
 void expect_tiny_weights(const nn::Model& loaded) {
   const nn::Model want = tiny_model();
@@ -53,7 +55,8 @@ TEST(CheckpointInterop, ACheckpointResavedByPythonSafetensorsLoads) {
   const auto original = safetensors::File::read(data_dir() / "tiny_convkit.ckpt");
   const auto resaved = safetensors::File::read(file);
   std::ifstream a(data_dir() / "tiny_convkit.ckpt", std::ios::binary), b(file, std::ios::binary);
-  const std::string bytes_a{std::istreambuf_iterator<char>(a), {}}, bytes_b{std::istreambuf_iterator<char>(b), {}};
+  const std::string bytes_a{std::istreambuf_iterator<char>(a), {}},
+      bytes_b{std::istreambuf_iterator<char>(b), {}};
   EXPECT_NE(bytes_a, bytes_b);
   EXPECT_EQ(original.meta("content_sha256"), resaved.meta("content_sha256"));
   const LoadedCheckpoint loaded = load_checkpoint(file);
@@ -69,7 +72,8 @@ TEST(CheckpointInterop, AFileFromBeforeTheContentHashStillLoads) {
 }
 
 TEST(CheckpointInterop, ARespelledHeaderVerifiesAndAChangedValueDoesNot) {
-  const fs::path dir = fs::temp_directory_path() / ("convkit-interop-" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("convkit-interop-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   std::ifstream in(data_dir() / "tiny_convkit.ckpt", std::ios::binary);
   const std::string bytes{std::istreambuf_iterator<char>(in), {}};

@@ -10,7 +10,7 @@ int main(int argc, char** argv) {
   auto model = nn::sequential({1, 4, 4}, {nn::Conv2D{.filters = 2, .kernel = 3}, nn::Flatten{},
                                           nn::Dense{.units = 3, .name = "head"}});
   model.initialize(7);
-  convkit::io::save_checkpoint(argc > 1 ? argv[1] : "tiny_legacy_integrity.ckpt", model,
-                               {.epoch = 2, .rng_json = R"({"seed": 7})",
-                                .extra_json = R"({"note": "interop fixture"})"});
+  convkit::io::save_checkpoint(
+      argc > 1 ? argv[1] : "tiny_legacy_integrity.ckpt", model,
+      {.epoch = 2, .rng_json = R"({"seed": 7})", .extra_json = R"({"note": "interop fixture"})"});
 }

@@ -31,8 +31,9 @@ nn::Model tiny_model() {
 const CheckpointContents kContents{
     .epoch = 2, .rng_json = R"({"seed": 7})", .extra_json = R"({"note": "interop fixture"})"};
 
+// ctest runs the tests from the source root (tests/CMakeLists.txt: WORKING_DIRECTORY).
 fs::path data_dir() {
-  return fs::path(__FILE__).parent_path() / "data";
+  return "tests/io/data";
 }
 
 void expect_tiny_weights(const nn::Model& loaded) {

@@ -102,8 +102,10 @@ TEST(LrMultiplierTest, StateStillAdvancesAtZeroAsATorchGroupWithLrZero) {
     full->step(f.block());
   }
   // Without decay the momentum of "b" depends only on its gradients: the same in both runs.
-  const float* ma = grouped->state()[0].second.data<float>();
-  const float* mf = full->state()[0].second.data<float>();
+  // state() returns copies: keep them alive while reading (a temporary's data would dangle).
+  const auto state_a = grouped->state(), state_f = full->state();
+  const float* ma = state_a[0].second.data<float>();
+  const float* mf = state_f[0].second.data<float>();
   for (std::int64_t i = kOffsetB; i < kOffsetB + 2; ++i) EXPECT_EQ(ma[i], mf[i]) << i;
 }
 

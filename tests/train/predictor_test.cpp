@@ -53,7 +53,8 @@ TEST(Predictor, TensorsImagesBytesAndDatasetsGiveTheSameProbabilities) {
   const Tensor from_bytes =
       predictor.predict_encoded(std::as_bytes(std::span(png.data(), png.size())), "digit.png");
   for (int c = 0; c < 3; ++c) {
-    EXPECT_EQ(one.data<float>()[c], from_tensor.data<float>()[3 * 3 + c]);
+    // A batch-1 plan may run other kernels than the batch-4 one (rounding differs).
+    EXPECT_NEAR(one.data<float>()[c], from_tensor.data<float>()[3 * 3 + c], 1e-6f);
     EXPECT_EQ(from_bytes.data<float>()[c], one.data<float>()[c]);
   }
   // Plans: batch 4 (dataset and the 10 tensors) and batch 1 (single images), compiled once each.

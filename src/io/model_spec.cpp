@@ -347,11 +347,13 @@ std::shared_ptr<graph::Graph> graph_from_json(std::string_view json, std::string
                             graph->node(p.node).name, graph->node(p.node).op->type(),
                             p.spec.shape.str()));
     }
-    for (const auto& [name, rec] : recorded)
+    for (const auto& entry : recorded) {  // (not a structured binding: clang 14 cannot capture one)
+      const std::string& name = entry.first;
       if (std::none_of(graph->params().begin(), graph->params().end(),
                        [&](const auto& q) { return q.name == name; }))
-        r.error(key_path(index_path("params", rec.index), "name"),
+        r.error(key_path(index_path("params", entry.second.index), "name"),
                 fmt::format("no parameter '{}' in the rebuilt graph", name));
+    }
   }
   return graph;
 }

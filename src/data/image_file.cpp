@@ -66,7 +66,8 @@ Tensor decode_netpbm(std::span<const std::byte> bytes, const std::string& source
   };
   const long w = read_number("width"), h = read_number("height"),
              maxval = read_number("maximum value");
-  if (maxval > 65535 || w * h > (1L << 28))
+  // NOTE: each side bounded before the product, which could otherwise overflow (found by fuzzing).
+  if (maxval > 65535 || w > (1L << 28) || h > (1L << 28) || w * h > (1L << 28))
     fail("{}: unsupported Netpbm image ({}x{}, max {})", source, w, h, maxval);
   const std::int64_t c = color ? 3 : 1;
   Tensor out = Tensor::empty({c, h, w}, DType::u8);

@@ -75,7 +75,7 @@ YAML::Node merge(const YAML::Node& base, const YAML::Node& over) {
   if (!base || !base.IsMap() || !over.IsMap()) return YAML::Clone(over);
   YAML::Node out = YAML::Clone(base);
   for (const auto& item : over) {
-    const auto key = item.first.as<std::string>();
+    const auto key = YamlSection::key_of(item.first, "config");
     out[key] = merge(base[key], item.second);
   }
   return out;
@@ -192,7 +192,7 @@ RunConfig parse(YAML::Node doc, const std::string& source,
     YAML::Node opt = train.raw("optimizer");
     if (opt && opt.IsMap()) {
       for (const auto& item : opt) {
-        const auto key = item.first.as<std::string>();
+        const auto key = YamlSection::key_of(item.first, "train.optimizer");
         const auto path = "train.optimizer." + key;
         if (key == "type")
           c.optimizer = YamlSection::as<std::string>(item.second, path);
@@ -309,6 +309,9 @@ RunConfig parse(YAML::Node doc, const std::string& source,
     }
   } catch (const ConfigError& e) {
     throw ConfigError(fmt::format("{}: {}", blame(e.what(), source, sets), e.what()));
+  } catch (
+      const YAML::Exception& e) {  // a shape of YAML no check above foresaw: still a config error
+    throw ConfigError(fmt::format("{}: cannot read the config ({})", source, e.msg));
   }
   YAML::Emitter emitter;
   emitter << doc;
@@ -361,7 +364,12 @@ RunConfig load_run_config(const std::optional<std::string>& file,
   // A user config inherits train/dataset defaults but always defines its own model.
   YAML::Node base = YAML::Clone(defaults);
   base.remove("model");
-  YAML::Node doc = merge(base, user);
+  YAML::Node doc;
+  try {
+    doc = merge(base, user);
+  } catch (const ConfigError& e) {
+    throw ConfigError(fmt::format("{}: {}", *file, e.what()));
+  }
   for (const auto& s : sets) apply_set(doc, s);
   return parse(doc, *file, sets);
 }

@@ -22,10 +22,16 @@ YamlSection YamlSection::child(const std::string& key) {
   return YamlSection(has(key) ? node_[key] : YAML::Node(), path_of(key));
 }
 
+std::string YamlSection::key_of(const YAML::Node& key, const std::string& path) {
+  // NOTE: fuzz_config found keys that are lists or mappings ("? [a]: 1"): as<std::string>() throws.
+  if (!key.IsScalar()) config_fail("'{}' has a key that is a list or a mapping, not a name", path);
+  return key.Scalar();
+}
+
 void YamlSection::finish() const {
   if (!node_ || !node_.IsMap()) return;
   for (const auto& item : node_) {
-    const auto key = item.first.as<std::string>();
+    const auto key = key_of(item.first, path_.empty() ? "config" : path_);
     if (!known_.count(key))
       config_fail("unknown key '{}' (allowed here: {})", path_of(key), fmt::join(known_, ", "));
   }

@@ -41,6 +41,8 @@ class YamlSection {
   }
   void finish() const;  // throws ConfigError on unknown keys
 
+  // A mapping key as text; a key that is itself a list or a mapping is a ConfigError naming `path`.
+  static std::string key_of(const YAML::Node& key, const std::string& path);
   // Converts with a message naming `path` and the expected type on failure.
   template <typename T>
   static T as(const YAML::Node& node, const std::string& path);

@@ -26,7 +26,8 @@ std::string error_of(const std::string& bytes) {
 }
 
 TEST(ImageFile, NetpbmAndPngDecodeFromMemory) {
-  const Tensor gray = decode(std::string("P5\n3 2\n255\n") + std::string("\x00\x10\x20\x30\x40\xff", 6));
+  const Tensor gray =
+      decode(std::string("P5\n3 2\n255\n") + std::string("\x00\x10\x20\x30\x40\xff", 6));
   ASSERT_EQ(gray.shape(), Shape({1, 2, 3}));
   EXPECT_EQ(gray.data<std::uint8_t>()[5], 255);
   const Tensor rgb = decode("P3\n# a comment\n1 1\n65535\n65535 0 32768\n");
@@ -40,12 +41,13 @@ TEST(ImageFile, NetpbmAndPngDecodeFromMemory) {
 }
 
 TEST(ImageFile, HostileNetpbmHeadersAreErrorsNamingTheSource) {
-  for (const std::string& bad : {std::string("P6\n88888888888888882 153\n255\n"),  // w * h overflows
-                                 std::string("P5\n4 4611686018427387904\n255\n"),  // h alone too large
-                                 std::string("P5\n2 2\n0\n"),                      // maximum 0
-                                 std::string("P5\n2 2\n255\n\x01"),                // truncated raster
-                                 std::string("P2\n2 1\n255\n7\n"),                 // truncated ASCII
-                                 std::string("P5\n-3 2\n255\n")}) {
+  for (const std::string& bad :
+       {std::string("P6\n88888888888888882 153\n255\n"),  // w * h overflows
+        std::string("P5\n4 4611686018427387904\n255\n"),  // h alone too large
+        std::string("P5\n2 2\n0\n"),                      // maximum 0
+        std::string("P5\n2 2\n255\n\x01"),                // truncated raster
+        std::string("P2\n2 1\n255\n7\n"),                 // truncated ASCII
+        std::string("P5\n-3 2\n255\n")}) {
     const std::string message = error_of(bad);
     EXPECT_NE(message.find("bad.ppm"), std::string::npos) << "'" << bad << "' gave: " << message;
   }

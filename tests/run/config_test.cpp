@@ -74,3 +74,23 @@ TEST(RunConfigLoad, ParamGroupsFreezeAndScaleLayersByNameOrGlob) {
 
 }  // namespace
 }  // namespace convkit::run
+
+namespace convkit::run {
+namespace {
+
+TEST(RunConfigLoad, KeysThatAreListsOrMappingsAreConfigErrors) {
+  // Found by fuzz_config: YAML allows complex keys ("? [a, b]: 1"); they used to escape as
+  // YAML::TypedBadConversion and terminate the program.
+  const std::string base = testing::kBarsConfig;
+  EXPECT_NE(
+      config_error(base + "? [a, b]\n: 1\n").find("'config' has a key that is a list or a mapping"),
+      std::string::npos);
+  EXPECT_NE(config_error(base + "  ? {x: 1}\n  : 2\n").find("'train' has a key"),
+            std::string::npos);
+  std::string optimizer = base;
+  optimizer.replace(optimizer.find("{type: adam, lr: 0.01}"), 22, "{type: adam, ? [lr]: 1}");
+  EXPECT_NE(config_error(optimizer).find("'train.optimizer' has a key"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace convkit::run

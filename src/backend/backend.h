@@ -51,6 +51,8 @@ class Backend {
   // the caller's setting): on CPU the OpenMP team size. Returns what leave() restores.
   virtual int enter(int threads) = 0;
   virtual void leave(int saved) = 0;
+  // The team size kernels built and run now get (on CPU: omp_get_max_threads()).
+  virtual int threads() const = 0;
 };
 
 // The backend's execution context for a scope: kernels are built (oneDNN sizes its work split

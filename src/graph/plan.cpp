@@ -129,7 +129,8 @@ void Plan::build(const Graph& graph, ParamStore& store) {
     if (flops < kSingleThreadFlops) threads_ = 1;
   }
   const backend::ExecutionScope scope(*backend_, threads_);
-  std::vector<backend::KernelRequest> kernel_requests;
+  kernel_threads_ = backend_->threads();
+  std::vector<backend::KernelRequest>& kernel_requests = requests_;
   for (int i = 0; i < S; ++i) {
     const Node& n = nodes[i];
     backend::KernelRequest request{.op = *n.op,
@@ -270,6 +271,7 @@ void Plan::build(const Graph& graph, ParamStore& store) {
   const MemoryPlan mem = plan_memory(requests);
   std::size_t scratch = 0;
   for (const auto& s : steps_) scratch = std::max(scratch, s->kernel->scratch_bytes());
+  scratch_capacity_ = scratch;
   const std::size_t scratch_offset = align_up(mem.total);
   arena_ = Arena(backend_->allocate(scratch_offset + align_up(scratch)));
   if (arena_.device() != backend_->device())
@@ -361,6 +363,36 @@ void Plan::plan_gradient_ready(const Graph& graph, const ParamStore& store) {
                         .numel = end - begin,
                         .grads = {store.grad_data() + begin, std::size_t(end - begin)}};
   }
+}
+
+bool Plan::set_threads(int threads) {
+  if (threads <= 0) fail("set_threads({}): a plan runs on at least one thread", threads);
+  if (threads == kernel_threads_) {
+    threads_ = threads;
+    return true;
+  }
+  auto built = spare_kernels_.find(threads);
+  if (built == spare_kernels_.end()) {
+    std::vector<std::unique_ptr<backend::Kernel>> kernels;
+    const backend::ExecutionScope scope(*backend_, threads);
+    for (std::size_t i = 0; i < steps_.size(); ++i) {
+      auto kernel = backend::make_kernel_or_reference(*backend_, requests_[i]);
+      if (kernel->saved() != steps_[i]->kernel->saved() ||
+          kernel->scratch_bytes() > scratch_capacity_)
+        return false;
+      kernels.push_back(std::move(kernel));
+    }
+    built = spare_kernels_.emplace(threads, std::move(kernels)).first;
+  }
+  std::vector<std::unique_ptr<backend::Kernel>> current;
+  for (std::size_t i = 0; i < steps_.size(); ++i) {
+    current.push_back(std::move(steps_[i]->kernel));
+    steps_[i]->kernel = std::move(built->second[i]);
+  }
+  spare_kernels_.erase(built);
+  spare_kernels_.emplace(kernel_threads_, std::move(current));
+  kernel_threads_ = threads_ = threads;
+  return true;
 }
 
 namespace {

@@ -12,6 +12,7 @@
 #include "graph/fusion.h"
 #include "graph/param_store.h"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -77,6 +78,12 @@ class Plan {
   std::uint64_t step() const { return step_; }
   void set_step(std::uint64_t step) { step_ = step; }  // resume: the RNG counter of dropout
   int threads() const { return threads_; }  // resolved CompileOptions::threads (0: caller's)
+  // Between steps: run on `threads` (> 0) threads from now on. The kernels are rebuilt for that
+  // count (oneDNN fixes a primitive's work split when it is created); memory, bindings and the
+  // step counter stay, and the kernels of every count used before are kept, so switching back
+  // costs nothing. Returns false and changes nothing where the new kernels would not fit the
+  // plan's memory (another saved tensor, more scratch than planned).
+  bool set_threads(int threads);
   backend::Backend& backend() const { return *backend_; }  // shared with the run's other plans
 
   std::size_t arena_bytes() const { return arena_.size(); }  // activations, grads, saved, scratch
@@ -99,6 +106,10 @@ class Plan {
   std::shared_ptr<backend::Backend> backend_;
   FusedGraph fused_;
   std::vector<std::unique_ptr<Step>> steps_;
+  std::vector<backend::KernelRequest> requests_;  // per step, to rebuild kernels (set_threads)
+  std::size_t scratch_capacity_ = 0;              // the arena's scratch region
+  int kernel_threads_ = 0;                        // the team size the current kernels are built for
+  std::map<int, std::vector<std::unique_ptr<backend::Kernel>>> spare_kernels_;  // by team size
   Arena arena_;  // from backend_->allocate: on the backend's device
   std::vector<Tensor> inputs_, outputs_;
   Tensor loss_grad_;

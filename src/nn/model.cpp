@@ -249,7 +249,8 @@ Plan Model::compile_training(const TrainingOptions& options) const {
                             .backend = options.backend,
                             .fuse = options.fuse,
                             .blocked_layouts = options.blocked_layouts,
-                            .seed = state_->seed});
+                            .seed = state_->seed,
+                            .threads = options.threads});
   return Plan(std::move(impl));
 }
 
@@ -350,6 +351,9 @@ std::string Plan::profile_report() const {
 
 int Plan::threads() const {
   return impl_->plan->threads();
+}
+bool Plan::set_threads(int threads) {
+  return impl_->plan->set_threads(threads);
 }
 
 std::string Plan::describe() const {

@@ -70,7 +70,8 @@ nlohmann::json metrics_json(const RunConfig& cfg, const RunResult& r, const nn::
       {"parameters", model.parameter_count()},
       {"seed", cfg.seed},
       {"dataset", cfg.dataset},
-      {"threads", omp_get_max_threads()},
+      {"threads", omp_get_max_threads()},  // at most, when shared
+      {"threads_shared", cfg.threads == 0},
       {"convkit_version", CONVKIT_VERSION},
       {"final_train_loss", r.history.epochs.empty() ? 0.0 : r.history.epochs.back().loss},
       {"test", nlohmann::json::parse(train::report_to_json(r.test, class_names))},
@@ -213,7 +214,8 @@ RunResult train_in(const RunConfig& cfg, const TrainOptions& options, const RunD
                         .preprocess = pre,
                         .augment = cfg.augment,
                         .ema_decay = cfg.ema_decay,
-                        .progress = options.progress};
+                        .progress = options.progress,
+                        .threads = cfg.threads};
   train::Trainer trainer(model, *optimizer, fit);  // takes the config's learning rate as the base
   if (resume) {
     io::restore_optimizer(last->contents, *optimizer);
@@ -254,7 +256,10 @@ RunResult train_in(const RunConfig& cfg, const TrainOptions& options, const RunD
         "training {} on {} ({} train, {} validation, {} test images), {} epochs, batch {}, {} "
         "threads\n",
         cfg.optimizer, cfg.dataset, train_set.size(), validation.size(), test_set.size(),
-        cfg.epochs, cfg.batch_size, omp_get_max_threads());
+        cfg.epochs, cfg.batch_size,
+        cfg.threads > 0
+            ? fmt::format("{}", cfg.threads)
+            : fmt::format("up to {} (shared with other processes)", omp_get_max_threads()));
   std::fflush(stdout);
   train::install_interrupt_handlers();
   trainer.fit(train_set, validation.size() > 0 ? &validation : nullptr, callbacks);

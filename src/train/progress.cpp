@@ -73,6 +73,13 @@ void ProgressBar::update(std::int64_t done, std::int64_t items_done, const Metri
   std::fflush(out_);
 }
 
+void ProgressBar::note(const std::string& text) {
+  // On a terminal the bar's line is replaced by the note; the next update redraws the bar below.
+  fmt::print(out_, "{}{}\n", interactive_ ? "\r\033[K" : "", text);
+  std::fflush(out_);
+  if (interactive_) last_draw_ = {};
+}
+
 double ProgressBar::finish(std::int64_t items_done, const MetricList& metrics) {
   const double t = elapsed();
   if (interactive_)

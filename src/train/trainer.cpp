@@ -5,7 +5,10 @@
 #include <convkit/train/progress.h>
 #include <convkit/train/step.h>
 
+#include "train/thread_share.h"
+
 #include <fmt/format.h>
+#include <omp.h>
 #include <nlohmann/json.hpp>
 
 #include <atomic>
@@ -233,7 +236,19 @@ const History& Trainer::fit(const data::Dataset& train, const data::Dataset* val
                                            .label_smoothing = options_.label_smoothing,
                                            .class_weights = options_.class_weights,
                                            .backend = options_.backend,
-                                           .soft_targets = mixer.enabled()});
+                                           .soft_targets = mixer.enabled(),
+                                           .threads = options_.threads});
+  // Sharing the CPUs (options_.threads == 0): the team size follows what other processes leave.
+  const int caller_threads = omp_get_max_threads();
+  std::optional<ThreadShare> share;
+  if (options_.threads == 0)
+    share.emplace(ThreadShare::Options{.max_threads = caller_threads, .cpus = available_cpus()});
+  struct RestoreThreads {
+    int threads;
+    ~RestoreThreads() {
+      if (omp_get_max_threads() != threads) omp_set_num_threads(threads);
+    }
+  } restore_threads{caller_threads};
   std::vector<int> partner(std::size_t(options_.batch_size));
   std::vector<float> lambda(std::size_t(options_.batch_size));
   // The dropout masks of step s depend on s alone: a resumed plan continues the sequence.
@@ -294,6 +309,15 @@ const History& Trainer::fit(const data::Dataset& train, const data::Dataset* val
             "the last "
             "checkpoint is from before; try a lower learning rate or gradient clipping",
             loss, state_.epoch + 1, state_.step + 1, divergence.rule(), lr);
+      if (share)
+        if (auto decision = share->after_step()) {
+          if (!plan.set_threads(decision->threads)) {
+            share->disable();
+          } else {
+            omp_set_num_threads(decision->threads);  // the mixer and plans compiled later follow
+            if (!decision->note.empty() && options_.progress) bar.note(decision->note);
+          }
+        }
       ++state_.step;
       ++state_.batch;
       average_.update(weights.params, weights.numel, state_.step);

@@ -95,6 +95,7 @@ train:
   eval_batch_size: 128
   optimizer: {type: adam, lr: 0.01}
   schedule: {type: cosine}
+  threads: 2  # a fixed team: runs are compared bit for bit (thread_share.h)
 )";
 
 class CliTest : public ::testing::Test {

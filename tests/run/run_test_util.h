@@ -76,6 +76,7 @@ train:
   eval_batch_size: 50
   optimizer: {type: adam, lr: 0.01}
   tensorboard: false
+  threads: 2  # a fixed team: runs are compared bit for bit (thread_share.h)
 )";
 
 }  // namespace convkit::run::testing

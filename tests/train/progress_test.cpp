@@ -56,5 +56,26 @@ TEST(ProgressBar, ATerminalGetsABarRedrawnInPlace) {
   EXPECT_EQ(ProgressBar::format_duration(123), "02:03");
 }
 
+// A note (a change of thread count) is a line of its own: piped, just the line; on a terminal
+// the bar's line is cleared first and the bar is redrawn below it at the next update.
+TEST(ProgressBar, NotesAreLinesOfTheirOwn) {
+  std::FILE* piped = std::tmpfile();
+  ProgressBar plain("epoch 1/1", 10, piped, /*interactive=*/false);
+  plain.note("threads 2 -> 1: other processes are using the CPUs");
+  EXPECT_EQ(read_all(piped), "threads 2 -> 1: other processes are using the CPUs\n");
+  std::fclose(piped);
+
+  std::FILE* tty = std::tmpfile();
+  ProgressBar bar("epoch 1/1", 100, tty, /*interactive=*/true);
+  bar.update(10, 320, {});
+  bar.note("threads 1 -> 2: the CPUs are free again");
+  bar.update(11, 352, {});  // right after the note (within 100 ms of the last draw), still drawn
+  const std::string out = read_all(tty);
+  std::fclose(tty);
+  const auto note = out.find("\r\033[Kthreads 1 -> 2: the CPUs are free again\n");
+  ASSERT_NE(note, std::string::npos) << out;
+  EXPECT_NE(out.find("epoch 1/1", note), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace convkit::train

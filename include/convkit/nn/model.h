@@ -56,6 +56,7 @@ struct TrainingOptions {
   bool fuse = true;                   // fold activations into conv/dense/bn/max-pool; views
   bool blocked_layouts = true;  // nChw16c activations between kernels that take it (false: NCHW)
   bool soft_targets = false;    // labels() is f32 [N, K] class probabilities (mixup, cutmix)
+  int threads = 0;              // OpenMP threads: 0 = the caller's setting; see Plan::set_threads
 };
 
 struct InferenceOptions {
@@ -161,6 +162,10 @@ class Plan {
   std::size_t unplanned_bytes() const;  // what the same buffers would take without reuse
   std::string describe() const;         // one line per step: node, op, kernel, output layout
   int threads() const;                  // OpenMP threads it runs on; 0 = the caller's setting
+  // Between steps: run on `threads` (> 0) threads from now on (kernels rebuilt for that count,
+  // kept for switching back; memory and state stay). False, and nothing changed, where the
+  // rebuilt kernels would not fit the plan's memory.
+  bool set_threads(int threads);
   // Per-layer timing: turn on, run some steps, read the table (forward/backward ms per layer).
   void set_profiling(bool on);
   std::string profile_report() const;

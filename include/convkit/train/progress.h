@@ -26,6 +26,8 @@ class ProgressBar {
   static constexpr std::chrono::milliseconds kPlainInterval{5000};
 
   void update(std::int64_t done, std::int64_t items_done, const MetricList& metrics);
+  // A line of its own (above the bar on a terminal), e.g. a change of thread count.
+  void note(const std::string& text);
   // Prints the final line (always) and returns the elapsed seconds.
   double finish(std::int64_t items_done, const MetricList& metrics);
 

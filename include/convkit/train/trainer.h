@@ -52,7 +52,12 @@ struct FitOptions {
   // Exponential moving average of the weights (weight_average.h); 0 = off, typical 0.999.
   // Validation, checkpoints and the model after fit() then use the averaged weights.
   double ema_decay = 0;
-  bool progress = true;  // a progress bar on a terminal, one line per epoch otherwise
+  bool progress = true;  // a progress bar on a terminal, plain lines every few seconds otherwise
+  // OpenMP threads of the training steps. 0: share the CPUs (train/thread_share.h): up to
+  // omp_get_max_threads(), one per CPU other processes leave free, measured while training and
+  // re-tried when they may have left; each change is noted in the progress output. n > 0:
+  // exactly n threads.
+  int threads = 0;
 };
 
 class Trainer;

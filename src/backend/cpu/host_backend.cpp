@@ -59,6 +59,10 @@ int HostBackend::enter(int threads) {
   return saved;
 }
 
+int HostBackend::threads() const {
+  return omp_get_max_threads();
+}
+
 void HostBackend::leave(int saved) {
   if (saved > 0 && saved != omp_get_max_threads()) omp_set_num_threads(saved);
 }

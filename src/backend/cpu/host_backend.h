@@ -17,6 +17,7 @@ class HostBackend : public Backend {
   // Sets the calling thread's OpenMP team size (oneDNN sizes its kernels' work split from it
   // when a primitive is created, and forks that many threads when it runs); leave() restores it.
   int enter(int threads) override;
+  int threads() const override;
   void leave(int saved) override;
 };
 

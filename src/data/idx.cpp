@@ -4,6 +4,8 @@
 // reporting the file, the byte offset (in the uncompressed stream) and what was expected.
 #include <convkit/data/dataset.h>
 
+#include "data/gzip.h"
+
 #include <zlib.h>
 
 #include <algorithm>
@@ -187,6 +189,21 @@ Idx load(const std::filesystem::path& path, std::uint32_t want_magic) {
   return idx;
 }
 
+void write_file(const std::filesystem::path& path, std::vector<std::uint8_t> bytes, bool gzip) {
+  if (gzip) bytes = gzip_bytes(path.string(), bytes);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) fail("{}: cannot create: {}", path.string(), std::strerror(errno));
+  out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+  out.close();
+  if (!out) fail("{}: write failed: {}", path.string(), std::strerror(errno));
+}
+
+void put_be32(std::vector<std::uint8_t>& out, std::uint32_t v) {
+  for (int s = 24; s >= 0; s -= 8) out.push_back(std::uint8_t(v >> s));
+}
+
+}  // namespace
+
 std::vector<std::uint8_t> gzip_bytes(const std::string& file, const std::vector<std::uint8_t>& in) {
   z_stream zs{};
   if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
@@ -202,21 +219,6 @@ std::vector<std::uint8_t> gzip_bytes(const std::string& file, const std::vector<
   if (ret != Z_STREAM_END || in.size() > UINT_MAX) fail("{}: gzip compression failed", file);
   return out;
 }
-
-void write_file(const std::filesystem::path& path, std::vector<std::uint8_t> bytes, bool gzip) {
-  if (gzip) bytes = gzip_bytes(path.string(), bytes);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) fail("{}: cannot create: {}", path.string(), std::strerror(errno));
-  out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-  out.close();
-  if (!out) fail("{}: write failed: {}", path.string(), std::strerror(errno));
-}
-
-void put_be32(std::vector<std::uint8_t>& out, std::uint32_t v) {
-  for (int s = 24; s >= 0; s -= 8) out.push_back(std::uint8_t(v >> s));
-}
-
-}  // namespace
 
 Tensor read_idx_images(const std::filesystem::path& path) {
   Idx idx = load(path, kImagesMagic);

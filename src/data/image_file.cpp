@@ -1,116 +1,170 @@
-// PNG (libpng) and Netpbm readers, channel conversion and bilinear resize (see image_file.h).
+// Reading images: telling the format from the first bytes, reading files with errors that say
+// what went wrong, and dispatching to the decoders (jpeg.cpp, png.cpp, netpbm.cpp); channel
+// conversion and bilinear resize (fit_image). See image_file.h.
 #include <convkit/data/image_file.h>
-
-#include <png.h>
+#include <convkit/util/error.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
+#include <limits>
 #include <memory>
-#include <sstream>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <system_error>
 #include <vector>
+
+#include "data/image_codecs.h"
 
 namespace convkit::data {
 
 namespace {
 
-Tensor decode_png(std::span<const std::byte> bytes, const std::string& source) {
-  png_image image;
-  std::memset(&image, 0, sizeof image);
-  image.version = PNG_IMAGE_VERSION;
-  if (!png_image_begin_read_from_memory(&image, bytes.data(), bytes.size()))
-    fail("{}: not a valid PNG ({})", source, image.message);
-  const bool color = (image.format & PNG_FORMAT_FLAG_COLOR) != 0;
-  image.format = color ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;  // alpha composited onto black
-  const std::int64_t c = color ? 3 : 1, h = image.height, w = image.width;
-  if (h <= 0 || w <= 0 || h * w > (1 << 28)) {
-    png_image_free(&image);
-    fail("{}: unsupported PNG size {}x{}", source, w, h);
+// Formats we recognise but do not read, to say which one a file is.
+std::optional<std::string_view> unsupported_format(std::span<const std::byte> bytes) {
+  const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
+  const std::size_t n = bytes.size();
+  auto starts = [&](std::size_t at, std::string_view s) {
+    return n >= at + s.size() && !std::memcmp(b + at, s.data(), s.size());
+  };
+  if (starts(0, "GIF87a") || starts(0, "GIF89a")) return "GIF";
+  if (starts(0, "RIFF") && starts(8, "WEBP")) return "WebP";
+  if (starts(0, std::string_view("II*\0", 4)) || starts(0, std::string_view("MM\0*", 4)))
+    return "TIFF";
+  if (starts(4, "ftypavif") || starts(4, "ftypavis")) return "AVIF";
+  if (starts(4, "ftypheic") || starts(4, "ftypheix") || starts(4, "ftypmif1")) return "HEIF";
+  if (starts(0, "BM") && n >= 18) {  // BMP: the DIB header size tells it from text starting "BM"
+    const unsigned dib = b[14] | b[15] << 8 | b[16] << 16 | unsigned(b[17]) << 24;
+    if (dib == 12 || dib == 40 || dib == 52 || dib == 56 || dib == 108 || dib == 124) return "BMP";
   }
-  std::vector<std::uint8_t> hwc(std::size_t(c * h * w));
-  png_color black{0, 0, 0};
-  if (!png_image_finish_read(&image, &black, hwc.data(), 0, nullptr)) {
-    std::string message = image.message;
-    png_image_free(&image);
-    fail("{}: cannot decode PNG ({})", source, message);
-  }
-  Tensor out = Tensor::empty({c, h, w}, DType::u8);
-  auto* o = out.data<std::uint8_t>();
-  for (std::int64_t y = 0; y < h; ++y)
-    for (std::int64_t x = 0; x < w; ++x)
-      for (std::int64_t k = 0; k < c; ++k)
-        o[(k * h + y) * w + x] = hwc[std::size_t((y * w + x) * c + k)];
-  return out;
+  if (n >= 3 && b[0] == 'P' && (b[1] == '1' || b[1] == '4') && std::isspace(b[2]))
+    return "PBM (bitmap)";
+  if (starts(0, "P7\n")) return "PAM";
+  return std::nullopt;
 }
 
-// Netpbm: P2/P3 (ASCII) and P5/P6 (binary), maxval up to 65535 (scaled to 0..255).
-Tensor decode_netpbm(std::span<const std::byte> bytes, const std::string& source) {
-  std::istringstream in(std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
-                        std::ios::binary);
-  std::string magic;
-  in >> magic;
-  const bool ascii = magic == "P2" || magic == "P3", color = magic == "P3" || magic == "P6";
-  auto read_number = [&](const char* what) {
-    in >> std::ws;
-    while (in.peek() == '#') {
-      std::string comment;
-      std::getline(in, comment);
-      in >> std::ws;
+// The first bytes as text for a message: 'hell', or '\x00\x01' where not printable.
+std::string first_bytes(std::span<const std::byte> bytes) {
+  std::string text;
+  for (std::byte byte : bytes.first(std::min<std::size_t>(bytes.size(), 4))) {
+    const auto c = static_cast<unsigned char>(byte);
+    if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\')
+      text += char(c);
+    else
+      text += fmt::format("\\x{:02x}", c);
+  }
+  return "'" + text + "'";
+}
+
+// The format, from the magic bytes; an Error naming the source for anything else.
+ImageFormat identify(std::span<const std::byte> bytes, const std::string& source) {
+  const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
+  const std::size_t n = bytes.size();
+  if (n == 0) fail("{}: empty file (0 bytes)", source);
+  if (n >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff) return ImageFormat::Jpeg;
+  if (n >= 4 && !std::memcmp(b, "\x89PNG", 4)) return ImageFormat::Png;
+  if (n >= 3 && b[0] == 'P' && (b[1] == '2' || b[1] == '3' || b[1] == '5' || b[1] == '6') &&
+      std::isspace(b[2]))
+    return ImageFormat::Netpbm;
+  if (const auto format = unsupported_format(bytes))
+    fail("{}: unsupported image format: {} (expected JPEG, PNG or PNM)", source, *format);
+  fail("{}: not an image (unsupported image format: expected JPEG, PNG or PNM; it starts with {})",
+       source, first_bytes(bytes));
+}
+
+struct FileBytes {
+  std::vector<std::byte> bytes;
+  bool complete = true;  // false: the file goes on past `limit`
+};
+
+[[noreturn]] void fail_file(const std::filesystem::path& path, const char* what, int error) {
+  fail("{}: cannot {} image ({})", path.string(), what, std::generic_category().message(error));
+}
+
+// The file's bytes, at most `limit` of them.
+FileBytes read_file(const std::filesystem::path& path, std::size_t limit) {
+  errno = 0;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), std::fclose);
+  if (!file) fail_file(path, "open", errno);
+  FileBytes out;
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);  // a hint: pipes have none
+  if (!ec) out.bytes.reserve(std::min<std::size_t>(std::size_t(size), limit));
+  constexpr std::size_t kChunk = 1 << 16;
+  while (out.bytes.size() < limit) {
+    const std::size_t at = out.bytes.size(),
+                      want = std::min(limit - at, std::max(kChunk, out.bytes.capacity() - at));
+    out.bytes.resize(at + want);
+    const std::size_t got = std::fread(out.bytes.data() + at, 1, want, file.get());
+    out.bytes.resize(at + got);
+    if (got < want) {
+      if (std::ferror(file.get())) fail_file(path, "read", errno);
+      return out;  // end of file
     }
-    long v = -1;
-    if (!(in >> v) || v <= 0) fail("{}: bad Netpbm header: expected the {}", source, what);
-    return v;
-  };
-  const long w = read_number("width"), h = read_number("height"),
-             maxval = read_number("maximum value");
-  // NOTE: each side bounded before the product, which could otherwise overflow (found by fuzzing).
-  if (maxval > 65535 || w > (1L << 28) || h > (1L << 28) || w * h > (1L << 28))
-    fail("{}: unsupported Netpbm image ({}x{}, max {})", source, w, h, maxval);
-  const std::int64_t c = color ? 3 : 1;
-  Tensor out = Tensor::empty({c, h, w}, DType::u8);
-  auto* o = out.data<std::uint8_t>();
-  auto scale = [&](long v) {
-    return std::uint8_t(std::lround(double(std::min(v, maxval)) * 255.0 / double(maxval)));
-  };
-  if (!ascii) in.get();  // the single whitespace byte before the raster
-  for (long y = 0; y < h; ++y)
-    for (long x = 0; x < w; ++x)
-      for (std::int64_t k = 0; k < c; ++k) {
-        long v = 0;
-        if (ascii) {
-          if (!(in >> v)) fail("{}: truncated pixel data at pixel {}", source, y * w + x);
-        } else {
-          int hi = in.get(), lo = maxval > 255 ? in.get() : 0;
-          if (!in) fail("{}: truncated pixel data at pixel {} of {}", source, y * w + x, w * h);
-          v = maxval > 255 ? (hi << 8 | lo) : hi;
-        }
-        o[(k * h + y) * w + x] = scale(v);
-      }
+  }
+  out.complete = std::fgetc(file.get()) == EOF;
   return out;
 }
 
 }  // namespace
 
-Tensor decode_image(std::span<const std::byte> bytes, const std::string& source) {
-  const auto* head = reinterpret_cast<const unsigned char*>(bytes.data());
-  if (bytes.size() >= 8 && !std::memcmp(head, "\x89PNG\r\n\x1a\n", 8))
-    return decode_png(bytes, source);
-  if (bytes.size() >= 2 && head[0] == 'P' &&
-      (head[1] == '2' || head[1] == '3' || head[1] == '5' || head[1] == '6'))
-    return decode_netpbm(bytes, source);
-  fail("{}: unsupported image format (expected PNG or PGM/PPM)", source);
+std::string_view format_name(ImageFormat format) {
+  switch (format) {
+    case ImageFormat::Jpeg:
+      return "JPEG";
+    case ImageFormat::Png:
+      return "PNG";
+    case ImageFormat::Netpbm:
+      return "PNM";
+  }
+  return "?";
 }
 
-Tensor read_image(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open image (no such file or no permission)", path.string());
-  std::ostringstream content;
-  content << in.rdbuf();
-  const std::string bytes = std::move(content).str();
-  return decode_image(std::as_bytes(std::span(bytes.data(), bytes.size())), path.string());
+Tensor decode_image(std::span<const std::byte> bytes, const std::string& source,
+                    const DecodeHints& hints) {
+  switch (identify(bytes, source)) {
+    case ImageFormat::Jpeg:
+      return detail::decode_jpeg(bytes, source, hints);
+    case ImageFormat::Png:
+      return detail::decode_png(bytes, source);
+    case ImageFormat::Netpbm:
+      return detail::decode_netpbm(bytes, source);
+  }
+  fail("{}: unknown image format", source);
+}
+
+ImageInfo probe_image(std::span<const std::byte> bytes, const std::string& source) {
+  switch (identify(bytes, source)) {
+    case ImageFormat::Jpeg:
+      return detail::probe_jpeg(bytes, source);
+    case ImageFormat::Png:
+      return detail::probe_png(bytes, source);
+    case ImageFormat::Netpbm:
+      return detail::probe_netpbm(bytes, source);
+  }
+  fail("{}: unknown image format", source);
+}
+
+Tensor read_image(const std::filesystem::path& path, const DecodeHints& hints) {
+  const FileBytes file = read_file(path, std::numeric_limits<std::size_t>::max());
+  return decode_image(file.bytes, path.string(), hints);
+}
+
+ImageInfo probe_image(const std::filesystem::path& path) {
+  // NOTE: headers fit in the first 64 KiB but for JPEGs with large EXIF/ICC segments before the
+  // frame header: those are read whole on a second try.
+  const FileBytes head = read_file(path, std::size_t(1) << 16);
+  if (head.complete) return probe_image(head.bytes, path.string());
+  try {
+    return probe_image(head.bytes, path.string());
+  } catch (const Error&) {
+    const FileBytes file = read_file(path, std::numeric_limits<std::size_t>::max());
+    return probe_image(file.bytes, path.string());
+  }
 }
 
 Tensor fit_image(const Tensor& image, std::int64_t channels, std::int64_t height,

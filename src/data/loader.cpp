@@ -1,7 +1,9 @@
-// Loader: a worker thread fills a ring of K = prefetch + 1 preallocated batch slots in epoch
-// order; the caller takes them in order. Batch b lives in slot b % K, so the worker may fill b
+// Loader: W worker threads fill a ring of K = max(prefetch, W) + 1 preallocated batch slots;
+// the caller takes them in epoch order. Batch b lives in slot b % K, so a worker may claim b
 // only once the caller has released batch b - K (bounded queue, no allocation per batch).
-// set_position cancels the running job (a generation counter), waits until the worker no longer
+// Workers claim batches in order and may finish them out of order; a slot records which batch
+// it holds (`ready`) and any error preparing it, which next() rethrows when it reaches that
+// batch. set_position cancels the running job (a generation counter), waits until no worker
 // touches the slots, and starts a new one.
 #include <convkit/data/augment.h>
 #include <convkit/data/loader.h>
@@ -9,42 +11,55 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 namespace convkit::data {
 
 Loader::Loader(Dataset dataset, LoaderOptions options)
-    : dataset_(std::move(dataset)), options_(std::move(options)) {
-  const Tensor& x = dataset_.images;
-  const std::string name = dataset_.name.empty() ? "dataset" : dataset_.name;
-  if (!x.defined() || x.dtype() != DType::u8 || x.rank() != 4 || !x.is_contiguous())
-    fail("Loader over {}: images must be contiguous u8 [N, C, H, W]", name);
-  const std::int64_t n = x.dim(0), c = x.dim(1);
-  if (!dataset_.labels.defined() || dataset_.labels.dtype() != DType::i32 ||
-      dataset_.labels.shape() != Shape{n})
-    fail("Loader over {}: labels must be i32 [{}] to match the images {}", name, n,
-         x.shape().str());
-  if (n == 0) fail("Loader over {}: the dataset is empty", name);
+    : Loader(std::make_shared<DatasetSource>(std::move(dataset)), std::move(options)) {}
+
+Loader::Loader(std::shared_ptr<const Source> source, LoaderOptions options)
+    : source_(std::move(source)), options_(std::move(options)) {
+  const std::string name = "Loader over " + source_->name();
+  size_ = source_->size();
+  if (size_ == 0) fail("{}: the dataset is empty", name);
+  const std::optional<Shape> native = source_->image_shape();
+  if (options_.geometry) {
+    validate(*options_.geometry, name + ": geometry");
+    sample_shape_ = options_.geometry->shape();
+  } else if (native) {
+    sample_shape_ = *native;
+  } else {
+    fail("{}: its images differ in size: give LoaderOptions::geometry (the sample size)", name);
+  }
+  if (sample_shape_.rank() != 3)
+    fail("{}: samples must be [C, H, W], got {}", name, sample_shape_.str());
+  const bool resizes = options_.geometry && (options_.geometry->random_crop.enabled || !native ||
+                                             *native != sample_shape_);
+  if (!resizes) memory_ = source_->in_memory();
+  const std::int64_t c = sample_shape_[0];
   const std::int64_t bs = options_.batch_size;
-  if (bs <= 0) fail("Loader over {}: batch_size {} must be positive", name, bs);
-  if (options_.prefetch < 1)
-    fail("Loader over {}: prefetch {} must be at least 1", name, options_.prefetch);
+  if (bs <= 0) fail("{}: batch_size {} must be positive", name, bs);
+  if (options_.prefetch < 1) fail("{}: prefetch {} must be at least 1", name, options_.prefetch);
+  if (options_.workers < 1 || options_.workers > 256)
+    fail("{}: workers {} is out of range: expected 1 to 256", name, options_.workers);
   auto per_channel = [&](const std::vector<float>& v, const char* what) {
     if (v.size() != 1 && std::int64_t(v.size()) != c)
-      fail("Loader over {}: {} has {} values: expected 1 or {} (one per channel)", name, what,
-           v.size(), c);
+      fail("{}: {} has {} values: expected 1 or {} (one per channel)", name, what, v.size(), c);
   };
   per_channel(options_.mean, "mean");
   per_channel(options_.std, "std");
   for (float s : options_.std)
-    if (!(std::isfinite(s) && s != 0.0f))
-      fail("Loader over {}: std {} must be finite and nonzero", name, s);
+    if (!(std::isfinite(s) && s != 0.0f)) fail("{}: std {} must be finite and nonzero", name, s);
 
-  batches_ = options_.drop_last ? n / bs : (n + bs - 1) / bs;
+  labels_ = source_->labels();
+  batches_ = options_.drop_last ? size_ / bs : (size_ + bs - 1) / bs;
   lut_ = normalization_table(c, options_.mean, options_.std);
-  const std::int64_t rows = std::min(bs, n), tail = n % bs;
-  slots_.resize(std::size_t(options_.prefetch) + 1);
+  const std::int64_t rows = std::min(bs, size_), tail = size_ % bs;
+  slots_.resize(std::size_t(std::max(options_.prefetch, options_.workers)) + 1);
   for (Slot& s : slots_) {
-    s.images = Tensor::empty(x.shape().with_batch(rows), DType::f32);
+    s.images =
+        Tensor::empty({rows, sample_shape_[0], sample_shape_[1], sample_shape_[2]}, DType::f32);
     s.labels = Tensor::empty({rows}, DType::i32);
     if (tail > 0) {
       s.tail_images = s.images.slice(0, tail);
@@ -52,8 +67,8 @@ Loader::Loader(Dataset dataset, LoaderOptions options)
     }
     s.indices.resize(std::size_t(rows));
   }
-  order_.reserve(std::size_t(n));
-  worker_ = std::thread(&Loader::worker_loop, this);
+  order_.reserve(std::size_t(size_));
+  for (int w = 0; w < options_.workers; ++w) workers_.emplace_back(&Loader::worker_loop, this, w);
 }
 
 Loader::~Loader() {
@@ -63,11 +78,16 @@ Loader::~Loader() {
     ++generation_;
   }
   cv_.notify_all();
-  worker_.join();
+  for (auto& w : workers_) w.join();
+}
+
+std::vector<std::string> Loader::skipped() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return skipped_;
 }
 
 void Loader::epoch_order(std::int64_t epoch, std::vector<std::int64_t>& out) const {
-  const std::int64_t n = dataset_.size();
+  const std::int64_t n = size_;
   if (!options_.shuffle) {
     out.resize(std::size_t(n));
     for (std::int64_t i = 0; i < n; ++i) out[i] = i;
@@ -82,7 +102,7 @@ void Loader::stop_job(std::unique_lock<std::mutex>& lock) {
   job_ = false;
   ++generation_;
   cv_.notify_all();
-  cv_.wait(lock, [&] { return !busy_; });
+  cv_.wait(lock, [&] { return busy_ == 0; });
 }
 
 void Loader::set_position(std::int64_t epoch, std::int64_t batch) {
@@ -92,8 +112,13 @@ void Loader::set_position(std::int64_t epoch, std::int64_t batch) {
   std::unique_lock<std::mutex> lock(mutex_);
   stop_job(lock);
   error_ = nullptr;
+  for (Slot& s : slots_) {
+    s.ready = -1;
+    s.error = nullptr;
+  }
+  epoch_order(epoch, order_);  // no worker reads it while no job runs
   epoch_ = epoch;
-  start_ = produced_ = consumed_ = released_ = batch;
+  claimed_ = consumed_ = released_ = batch;
   started_ = true;
   job_ = true;
   cv_.notify_all();
@@ -105,12 +130,15 @@ std::optional<BatchView> Loader::next() {
   released_ = consumed_;  // the batch handed out last time may now be overwritten
   cv_.notify_all();
   if (consumed_ >= batches_) return std::nullopt;
-  cv_.wait(lock, [&] { return produced_ > consumed_ || error_ || shutdown_; });
-  if (produced_ <= consumed_) {
-    if (error_) std::rethrow_exception(error_);  // stays set: the epoch cannot continue
-    fail("Loader::next: the loader is shutting down");
-  }
+  if (error_) std::rethrow_exception(error_);  // stays set: the epoch cannot continue
   Slot& s = slots_[std::size_t(consumed_ % std::int64_t(slots_.size()))];
+  const std::int64_t want = consumed_;
+  cv_.wait(lock, [&] { return s.ready == want || shutdown_; });
+  if (s.ready != want) fail("Loader::next: the loader is shutting down");
+  if (s.error) {
+    error_ = s.error;
+    std::rethrow_exception(error_);
+  }
   ++consumed_;
   const bool full = s.count == options_.batch_size;
   return BatchView{full ? s.images : s.tail_images, full ? s.labels : s.tail_labels,
@@ -118,73 +146,101 @@ std::optional<BatchView> Loader::next() {
                    s.batch};
 }
 
-void Loader::fill(Slot& slot, std::int64_t epoch, std::int64_t batch) {
-  const Tensor& x = dataset_.images;
-  const std::int64_t bs = options_.batch_size, n = x.dim(0), c = x.dim(1);
-  const std::int64_t hw = x.dim(2) * x.dim(3);
-  const std::int64_t begin = batch * bs, count = std::min(bs, n - begin);
+std::int64_t Loader::read_sample(std::int64_t position, std::int64_t epoch, Scratch& scratch,
+                                 const std::uint8_t*& pixels) {
+  const std::int64_t chw = sample_shape_.numel();
+  if (memory_) {
+    const std::int64_t s = order_[std::size_t(position)];
+    pixels = static_cast<const std::uint8_t*>(memory_->images.raw()) + s * chw;
+    return s;
+  }
+  // A sample that cannot be read: with skip_unreadable the next ones in the epoch's order stand
+  // in (the same for any number of workers), else the error names it.
+  for (std::int64_t k = 0; k < size_; ++k) {
+    const std::int64_t s = order_[std::size_t((position + k) % size_)];
+    try {
+      Tensor image = source_->image(s);
+      if (options_.geometry) {
+        prepare_image(image, *options_.geometry, scratch.sample, scratch.geometry,
+                      options_.geometry->random_crop.enabled, options_.seed, std::uint64_t(epoch),
+                      std::uint64_t(s));
+      } else {
+        if (image.dtype() != DType::u8 || image.shape() != sample_shape_)
+          fail("{}: image is {} {}, the samples are u8 {}: give the loader a geometry",
+               source_->sample_name(s), name_of(image.dtype()), image.shape().str(),
+               sample_shape_.str());
+        scratch.sample.copy_from(image.is_contiguous() ? image : image.clone());
+      }
+      pixels = static_cast<const std::uint8_t*>(scratch.sample.raw());
+      return s;
+    } catch (const Error& e) {
+      if (!options_.skip_unreadable) throw;
+      std::lock_guard<std::mutex> lock(mutex_);
+      const std::string what = e.what();
+      if (std::find(skipped_.begin(), skipped_.end(), what) == skipped_.end())
+        skipped_.push_back(what);
+    }
+  }
+  fail("{}: none of its {} images could be read (the first: {})", source_->name(), size_,
+       skipped_.empty() ? "?" : skipped_.front());
+}
+
+void Loader::fill(Slot& slot, std::int64_t epoch, std::int64_t batch, Scratch& scratch) {
+  const std::int64_t bs = options_.batch_size, c = sample_shape_[0];
+  const std::int64_t hw = sample_shape_[1] * sample_shape_[2];
+  const std::int64_t begin = batch * bs, count = std::min(bs, size_ - begin);
   slot.epoch = epoch;
   slot.batch = batch;
   slot.count = count;
-  const auto* src = static_cast<const std::uint8_t*>(x.raw());
-  const std::int32_t* y = dataset_.labels.data<std::int32_t>();
   float* dst = slot.images.data<float>();
   std::int32_t* labels = slot.labels.data<std::int32_t>();
   for (std::int64_t i = 0; i < count; ++i) {
-    const std::int64_t s = order_[std::size_t(begin + i)];
+    const std::uint8_t* src = nullptr;
+    const std::int64_t s = read_sample(begin + i, epoch, scratch, src);
     slot.indices[std::size_t(i)] = s;
-    labels[i] = y[s];
+    labels[i] = labels_[std::size_t(s)];
     for (std::int64_t ch = 0; ch < c; ++ch) {
       const float* lut = lut_.data() + ch * 256;
-      const std::uint8_t* in = src + (s * c + ch) * hw;
+      const std::uint8_t* in = src + ch * hw;
       float* out = dst + (i * c + ch) * hw;
       for (std::int64_t j = 0; j < hw; ++j) out[j] = lut[in[j]];
     }
   }
-  if (options_.augment)
+  if (options_.augment) {
+    std::lock_guard<std::mutex> hook(hook_mutex_);
     options_.augment(count == bs ? slot.images : slot.tail_images, std::uint64_t(epoch),
                      std::uint64_t(batch));
+  }
 }
 
-void Loader::worker_loop() {
+void Loader::worker_loop(int /*worker*/) {
+  Scratch scratch;
+  scratch.sample = Tensor::empty(sample_shape_, DType::u8);
   const auto k = std::int64_t(slots_.size());
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
-    cv_.wait(lock, [&] { return shutdown_ || job_; });
+    cv_.wait(lock, [&] {
+      return shutdown_ || (job_ && claimed_ < batches_ && claimed_ - released_ < k);
+    });
     if (shutdown_) return;
-    busy_ = true;
+    const std::int64_t b = claimed_++, epoch = epoch_;
     const std::uint64_t gen = generation_;
-    const std::int64_t epoch = epoch_;
+    Slot& slot = slots_[std::size_t(b % k)];
+    ++busy_;
     lock.unlock();
     std::exception_ptr err;
     try {
-      epoch_order(epoch, order_);
+      fill(slot, epoch, b, scratch);
     } catch (...) {
       err = std::current_exception();
     }
     lock.lock();
-    if (err && generation_ == gen) error_ = err;
-    while (!error_ && !shutdown_ && generation_ == gen && produced_ < batches_) {
-      const std::int64_t b = produced_;
-      cv_.wait(lock, [&] { return shutdown_ || generation_ != gen || b - released_ < k; });
-      if (shutdown_ || generation_ != gen) break;
-      Slot& slot = slots_[std::size_t(b % k)];
-      lock.unlock();
-      try {
-        fill(slot, epoch, b);
-      } catch (...) {
-        err = std::current_exception();
-      }
-      lock.lock();
-      if (generation_ != gen) break;
-      if (err)
-        error_ = err;
-      else
-        produced_ = b + 1;
-      cv_.notify_all();
+    --busy_;
+    if (generation_ == gen) {
+      slot.error = err;
+      slot.ready = b;
+      if (err) job_ = false;  // nothing after a failed batch is prepared
     }
-    busy_ = false;
-    if (generation_ == gen) job_ = false;  // finished (or failed); wait for the next job
     cv_.notify_all();
   }
 }

@@ -6,6 +6,12 @@
 // - kmnist: tensorflow/datasets url_checksums/kmnist.txt (sizes and SHA-256), the same SHA-256s
 //   as ankane/torchvision-ruby datasets/kmnist.rb. Its normalization statistics are left out
 //   (published values disagree and could not be checked against the data).
+// - cifar10, cifar100: SHA-256s as in tensorflow/datasets' checksum registry and, independently,
+//   other projects' download code (gomlx/gomlx examples/cifar for both, MLDatasets.jl and
+//   ankane/torchvision-ruby for cifar100); sizes as stated next to the official MD5s by projects
+//   that downloaded them. Class names: the archives' batches.meta.txt, fine_label_names.txt and
+//   coarse_label_names.txt. No normalization statistics (the field holds one value; the run
+//   layer measures per-channel ones with channel_stats) and no mirror but the authors' own.
 // - EMNIST is not listed: NIST publishes it only inside one 562 MB gzip.zip, so there are no
 //   per-file downloads or per-file checksums from a source we could verify.
 #include <convkit/data/registry.h>
@@ -15,6 +21,11 @@ namespace convkit::data {
 
 std::string DatasetFile::raw_name() const {
   return name.ends_with(".gz") ? name.substr(0, name.size() - 3) : name;
+}
+
+std::span<const DatasetFile> DatasetInfo::published() const {
+  if (is_archive()) return {&archive, 1};
+  return files;
 }
 
 namespace {
@@ -82,6 +93,88 @@ std::vector<DatasetInfo> make_table() {
       .test_size = 10000,
       // Romanized readings of the ten hiragana in kmnist_classmap.csv.
       .class_names = {"o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"},
+  });
+  t.push_back(DatasetInfo{
+      .name = "cifar10",
+      .description = "CIFAR-10 tiny images in 10 classes (Krizhevsky 2009), 32x32 RGB",
+      .format = DatasetFormat::cifar10_binary,
+      .archive = {"cifar-10-binary.tar.gz", 170052171,
+                  "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd"},
+      .mirrors = {"https://www.cs.toronto.edu/~kriz/"},
+      .channels = 3,
+      .height = 32,
+      .width = 32,
+      .train_size = 50000,
+      .test_size = 10000,
+      .class_names = {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+                      "ship", "truck"},
+  });
+  const DatasetFile cifar100 = {"cifar-100-binary.tar.gz", 168513733,
+                                "58a81ae192c23a4be8b1804d68e518ed807d710a4eb253b1f2a199162a40d8ec"};
+  t.push_back(DatasetInfo{
+      .name = "cifar100",
+      .description = "CIFAR-100 tiny images in 100 classes (Krizhevsky 2009), 32x32 RGB",
+      .format = DatasetFormat::cifar100_binary,
+      .archive = cifar100,
+      .mirrors = {"https://www.cs.toronto.edu/~kriz/"},
+      .channels = 3,
+      .height = 32,
+      .width = 32,
+      .train_size = 50000,
+      .test_size = 10000,
+      .class_names = {"apple",    "aquarium_fish", "baby",       "bear",         "beaver",
+                      "bed",      "bee",           "beetle",     "bicycle",      "bottle",
+                      "bowl",     "boy",           "bridge",     "bus",          "butterfly",
+                      "camel",    "can",           "castle",     "caterpillar",  "cattle",
+                      "chair",    "chimpanzee",    "clock",      "cloud",        "cockroach",
+                      "couch",    "crab",          "crocodile",  "cup",          "dinosaur",
+                      "dolphin",  "elephant",      "flatfish",   "forest",       "fox",
+                      "girl",     "hamster",       "house",      "kangaroo",     "keyboard",
+                      "lamp",     "lawn_mower",    "leopard",    "lion",         "lizard",
+                      "lobster",  "man",           "maple_tree", "motorcycle",   "mountain",
+                      "mouse",    "mushroom",      "oak_tree",   "orange",       "orchid",
+                      "otter",    "palm_tree",     "pear",       "pickup_truck", "pine_tree",
+                      "plain",    "plate",         "poppy",      "porcupine",    "possum",
+                      "rabbit",   "raccoon",       "ray",        "road",         "rocket",
+                      "rose",     "sea",           "seal",       "shark",        "shrew",
+                      "skunk",    "skyscraper",    "snail",      "snake",        "spider",
+                      "squirrel", "streetcar",     "sunflower",  "sweet_pepper", "table",
+                      "tank",     "telephone",     "television", "tiger",        "tractor",
+                      "train",    "trout",         "tulip",      "turtle",       "wardrobe",
+                      "whale",    "willow_tree",   "wolf",       "woman",        "worm"},
+  });
+  t.push_back(DatasetInfo{
+      .name = "cifar100-coarse",
+      .description = "CIFAR-100 with its 20 coarse labels (superclasses), 32x32 RGB",
+      .format = DatasetFormat::cifar100_coarse_binary,
+      .archive = cifar100,
+      .folder = "cifar100",
+      .mirrors = {"https://www.cs.toronto.edu/~kriz/"},
+      .channels = 3,
+      .height = 32,
+      .width = 32,
+      .train_size = 50000,
+      .test_size = 10000,
+      .class_names = {"aquatic_mammals",
+                      "fish",
+                      "flowers",
+                      "food_containers",
+                      "fruit_and_vegetables",
+                      "household_electrical_devices",
+                      "household_furniture",
+                      "insects",
+                      "large_carnivores",
+                      "large_man-made_outdoor_things",
+                      "large_natural_outdoor_scenes",
+                      "large_omnivores_and_herbivores",
+                      "medium_mammals",
+                      "non-insect_invertebrates",
+                      "people",
+                      "reptiles",
+                      "small_mammals",
+                      "trees",
+                      "vehicles_1",
+                      "vehicles_2"},
   });
   return t;
 }

@@ -114,6 +114,44 @@ std::vector<ValueId> Graph::add_node(std::string name, std::shared_ptr<const ops
   return nodes_.back().outputs;
 }
 
+Graph Graph::with_input_shapes(const std::vector<Shape>& sample_shapes) const {
+  if (sample_shapes.size() != inputs_.size())
+    fail("with_input_shapes: {} shapes for {} inputs", sample_shapes.size(), inputs_.size());
+  Graph out = *this;
+  for (std::size_t i = 0; i < inputs_.size(); ++i) {
+    Value& v = out.values_[inputs_[i]];
+    const Shape& was = values_[inputs_[i]].spec.shape;
+    if (sample_shapes[i].rank() + 1 != was.rank())
+      fail("input '{}' is {} per sample; {} has another rank", v.name,
+           Shape(std::vector<std::int64_t>(was.dims().begin() + 1, was.dims().end())).str(),
+           sample_shapes[i].str());
+    std::vector<std::int64_t> dims{1};
+    for (auto d : sample_shapes[i].dims()) {
+      if (d <= 0)
+        fail("input '{}': every dimension must be positive, got {}", v.name,
+             sample_shapes[i].str());
+      dims.push_back(d);
+    }
+    v.spec.shape = Shape(dims);
+  }
+  for (const Node& node : out.nodes_) {
+    std::vector<ops::TensorSpec> in;
+    for (ValueId v : node.inputs) in.push_back(out.values_[v].spec);
+    auto specs = infer_node(node, in);
+    const auto params = node.op->params(in);
+    for (std::size_t k = 0; k < params.size() && k < node.params.size(); ++k)
+      if (params[k].shape != params_[node.params[k]].spec.shape)
+        throw ShapeError(fmt::format(
+            "layer '{}' ({}) takes one input size: its {} is {}, and its input {} here would "
+            "need {} (a model takes other input sizes when global pooling, not Flatten, comes "
+            "before its Dense layers; else resize the images to the model's input)",
+            node.name, node.op->type(), params[k].name, params_[node.params[k]].spec.shape.str(),
+            in.empty() ? std::string("?") : in[0].shape.str(), params[k].shape.str()));
+    for (std::size_t k = 0; k < specs.size(); ++k) out.values_[node.outputs[k]].spec = specs[k];
+  }
+  return out;
+}
+
 std::vector<ops::TensorSpec> Graph::infer(std::int64_t batch) const {
   if (batch <= 0) fail("batch size must be positive, got {}", batch);
   std::vector<ops::TensorSpec> specs(values_.size());

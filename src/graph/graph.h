@@ -78,6 +78,11 @@ class Graph {
   // Throws Error naming the node when the multiplier is negative or not finite.
   void set_lr_multiplier(NodeId node, double multiplier);
 
+  // The same graph (nodes, names, parameters) for inputs of other sample shapes, one per graph
+  // input: every shape rule re-runs. A layer whose parameters would change shape (a Dense after
+  // Flatten) cannot follow: ShapeError naming it and the sizes it takes.
+  Graph with_input_shapes(const std::vector<Shape>& sample_shapes) const;
+
   // Value specs for batch size `batch`, in value order (shape rules re-run).
   std::vector<ops::TensorSpec> infer(std::int64_t batch) const;
 

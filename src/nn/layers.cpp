@@ -107,7 +107,7 @@ Value GlobalAvgPool2D::operator()(const Value& x) const {
 
 Value BatchNorm::operator()(const Value& x) const {
   ops::BatchNormAttrs a{.momentum = momentum, .epsilon = epsilon};
-  auto y = add(x, name, std::make_shared<ops::BatchNorm>(a), trainable);
+  auto y = add(x, name, std::make_shared<ops::BatchNorm>(a), trainable, {{"gamma", gamma_init}});
   return apply_activation(y, activation, "");
 }
 

@@ -258,8 +258,11 @@ Plan Model::compile_inference(const InferenceOptions& options) const {
   auto impl = std::make_unique<Plan::Impl>();
   impl->model = state_;
   impl->graph = state_->graph;
+  if (options.input_shape && *options.input_shape != input_shape(0))
+    impl->graph =
+        std::make_shared<graph::Graph>(state_->graph->with_input_shapes({*options.input_shape}));
   impl->plan = std::make_unique<graph::Plan>(
-      *state_->graph, state_->params,
+      *impl->graph, state_->params,
       graph::CompileOptions{.batch = options.batch,
                             .mode = ops::Mode::Infer,
                             .backend = options.backend,

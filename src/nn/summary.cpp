@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace convkit::nn {
 
 namespace {
@@ -45,9 +47,16 @@ double Model::flops_per_sample() const {
 
 std::string Model::summary() const {
   const auto& g = *state_->graph;
-  std::string out =
-      fmt::format("{:<32}{:<22}{:>12}{:>12}\n", "Layer (type)", "Output shape", "Params", "FLOPs");
-  out += std::string(78, '=') + "\n";
+  auto label_of = [](const graph::Node& n) {
+    return fmt::format("{} ({}){}", n.name, n.op->type(), n.trainable ? "" : " [frozen]");
+  };
+  // The first column fits the longest label ("layer2.0.downsample.1 (BatchNorm)") and a space.
+  std::size_t width = 32;
+  for (const auto& n : g.nodes()) width = std::max(width, label_of(n).size() + 1);
+  std::string out = fmt::format("{:<{}}{:<22}{:>12}{:>12}\n", "Layer (type)", width, "Output shape",
+                                "Params", "FLOPs");
+  const std::string rule = std::string(width + 46, '=') + "\n";
+  out += rule;
   std::int64_t buffers = 0, frozen = 0;
   for (const auto& n : g.nodes()) {
     std::vector<ops::TensorSpec> in;
@@ -61,13 +70,11 @@ std::string Model::summary() const {
         buffers += spec.shape.numel();
       if (spec.trainable && !n.trainable) frozen += spec.shape.numel();
     }
-    std::string label =
-        fmt::format("{} ({}){}", n.name, n.op->type(), n.trainable ? "" : " [frozen]");
-    out += fmt::format("{:<32}{:<22}{:>12}{:>12}\n", label,
+    out += fmt::format("{:<{}}{:<22}{:>12}{:>12}\n", label_of(n), width,
                        batch_shape(g.value(n.outputs[0]).spec.shape), grouped(params),
                        si(n.op->flops(in)));
   }
-  out += std::string(78, '=') + "\n";
+  out += rule;
   out += fmt::format("Total params: {} (trainable {}, frozen {}); non-trainable buffers: {}\n",
                      grouped(parameter_count()), grouped(parameter_count() - frozen),
                      grouped(frozen), grouped(buffers));

@@ -5,6 +5,7 @@
 
 #include <convkit/data/augment.h>
 #include <convkit/run/datasets.h>
+#include <convkit/run/errors.h>
 #include <convkit/util/rng.h>
 
 #include <algorithm>
@@ -17,7 +18,18 @@ AugmentPreview write_augment_preview(const RunConfig& cfg, const AugmentPreviewO
                                      const std::filesystem::path& out_path) {
   const data::AugmentOptions& options = cfg.augment;
   const std::uint64_t seed = a.seed.value_or(cfg.seed);
-  LoadedData loaded = load_data(cfg.dataset, a.data_dir);
+  DataRequest request = data_request(cfg, a.data_dir);
+  request.train_samples = 0;
+  LoadedData loaded = load_data(request);
+  if (loaded.train_stream) {  // decode only the shown samples
+    std::vector<std::int64_t> pick;
+    data::random_permutation(loaded.train_stream->size(), derive_key(seed, "augment-preview"),
+                             pick);
+    pick.resize(std::size_t(std::min<std::int64_t>(a.samples, loaded.train_stream->size())));
+    loaded.train = as_data_error([&] {
+      return data::to_dataset(data::SubsetSource(loaded.train_stream, pick), loaded.geometry);
+    });
+  }
   const data::Dataset& train = loaded.train;
   const std::int64_t rows = std::min<std::int64_t>(a.samples, train.size()), k = a.versions;
   const std::int64_t c = train.channels(), h = train.height(), w = train.width(), chw = c * h * w;

@@ -4,6 +4,7 @@
 #include <convkit/run/tta.h>
 #include "run/augment_config.h"
 #include "run/config_layers.h"
+#include "run/image_data_config.h"
 #include "run/yaml_section.h"
 
 #include <fmt/format.h>
@@ -129,6 +130,7 @@ RunConfig parse(YAML::Node doc, const std::string& source,
       config_fail("'dataset.train_samples' and 'dataset.test_samples' must be >= 0");
     auto augment = dataset.child("augment");
     c.augment = parse_augment(augment);
+    parse_image_data(dataset, c.images);
     dataset.finish();
 
     auto model = root.child("model");
@@ -136,7 +138,20 @@ RunConfig parse(YAML::Node doc, const std::string& source,
     for (auto d : input)
       if (d <= 0) config_fail("'model.input' dimensions must be positive, got {}", d);
     c.input = Shape(input);
-    c.layers = parse_layers(model.raw("layers"), "model.layers");
+    if (c.input.rank() == 3) {  // the sample size images are brought to
+      c.images.geometry.channels = c.input[0];
+      c.images.geometry.height = c.input[1];
+      c.images.geometry.width = c.input[2];
+    }
+    if (model.has("zoo")) {
+      if (model.has("layers"))
+        config_fail(
+            "'model.zoo' and 'model.layers' exclude each other (a zoo model has its own "
+            "layers): give one");
+      c.zoo = parse_zoo_model(model, input);
+    } else {
+      c.layers = parse_layers(model.raw("layers"), "model.layers");
+    }
     model.finish();
 
     auto train = root.child("train");
@@ -304,6 +319,8 @@ RunConfig parse(YAML::Node doc, const std::string& source,
                         // ranges)
     } catch (const ConfigError&) {
       throw;
+    } catch (const nn::ZooOptionError& e) {  // e.g. vgg's imagenet classifier on a small input
+      config_fail("'{}': {}", zoo_option_key(e.option()), e.what());
     } catch (const Error& e) {
       config_fail("'model': {}", e.what());
     }
@@ -330,7 +347,7 @@ std::string read_text(const std::string& path) {
 }  // namespace
 
 nn::Model RunConfig::build_model() const {
-  nn::Model model = nn::sequential(input, layers);
+  nn::Model model = zoo ? nn::build_zoo_model(*zoo) : nn::sequential(input, layers);
   for (std::size_t i = 0; i < param_groups.size(); ++i) {
     const ParamGroup& g = param_groups[i];
     try {

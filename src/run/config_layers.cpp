@@ -1,11 +1,12 @@
 // Layers from YAML: the layer schema (nn/layer_schema.h) reads each layer's keys through
 // YamlLayerReader, a LayerReader over a strict YamlSection. Type names, keys and defaults live
-// in the schema's table; this file only knows YAML.
+// in the schema's table; this file only knows YAML. Also the keys of a zoo model (nn/zoo.h).
 #include "run/config_layers.h"
 
 #include "run/yaml_section.h"
 
 #include <convkit/nn/layer_schema.h>
+#include <convkit/nn/zoo.h>
 
 #include <fmt/ranges.h>
 
@@ -78,6 +79,33 @@ std::vector<nn::Layer> parse_layers(const YAML::Node& layers, const std::string&
     s.finish();
   }
   return out;
+}
+
+std::string zoo_option_key(const std::string& option) {
+  if (option == "name") return "model.zoo";
+  if (option == "num_classes") return "model.classes";
+  return "model." + option;
+}
+
+nn::ZooOptions parse_zoo_model(YamlSection& model, const std::vector<std::int64_t>& input) {
+  nn::ZooOptions o;
+  o.name = model.required<std::string>("zoo");
+  if (input.size() != 3)
+    config_fail("'model.input' must be [channels, height, width] for a zoo model, got {} numbers",
+                input.size());
+  o.input = {input[0], input[1], input[2]};
+  // NOTE: required, as a layer model's last `units` is: the config is read (and `convkit summary`
+  // builds the model) without the data, and check_against_data compares it with the data's.
+  o.num_classes = model.required<std::int64_t>("classes");
+  o.stem = model.get<std::string>("stem", "");
+  o.classifier = model.get<std::string>("classifier", "");
+  o.zero_init_residual = model.get<bool>("zero_init_residual", false);
+  try {
+    nn::check_zoo_options(o);
+  } catch (const nn::ZooOptionError& e) {
+    config_fail("'{}': {}", zoo_option_key(e.option()), e.what());
+  }
+  return o;
 }
 
 }  // namespace convkit::run

@@ -25,7 +25,7 @@ Evaluation evaluate(const std::vector<std::filesystem::path>& checkpoints,
     OpenedCheckpoint member = open_checkpoint(path);
     if (!info) {
       info = member.info;
-      data = load_data(info->dataset, options.data_dir.empty() ? info->data_dir : options.data_dir);
+      data = load_data_of_run(*info, options.data_dir);
     } else if (member.info.dataset != info->dataset ||
                member.info.class_names.size() != info->class_names.size()) {
       throw DataError(
@@ -33,7 +33,7 @@ Evaluation evaluate(const std::vector<std::filesystem::path>& checkpoints,
                       path.string(), member.info.dataset, member.info.class_names.size(),
                       checkpoints[0].string(), info->dataset, info->class_names.size()));
     }
-    const data::Dataset& dataset = options.split == "train" ? data->train : data->test;
+    const data::Dataset& dataset = options.split == "train" ? data->train_in_memory() : data->test;
     train::Predictor predictor(std::move(member.checkpoint.model), member.info.preprocess,
                                member.info.class_names, {.batch_size = options.batch_size});
     Tensor p = predict_with_tta(predictor, dataset, options.tta);
@@ -47,7 +47,7 @@ Evaluation evaluate(const std::vector<std::filesystem::path>& checkpoints,
   }
   float* s = sum.data<float>();
   for (std::int64_t i = 0; i < sum.numel(); ++i) s[i] /= float(checkpoints.size());
-  const data::Dataset& dataset = options.split == "train" ? data->train : data->test;
+  const data::Dataset& dataset = options.split == "train" ? data->train_in_memory() : data->test;
   return {info->dataset, info->class_names, train::report_from_probabilities(sum, dataset.labels)};
 }
 

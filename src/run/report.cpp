@@ -29,21 +29,8 @@ fs::path write_run_report(const fs::path& run_dir, const std::string& data_dir,
     throw DataError(fmt::format("{}: no checkpoint; is {} a run directory of `convkit train`?",
                                 dir.best_checkpoint().string(), run_dir.string()));
   OpenedCheckpoint opened = open_checkpoint(dir.best_checkpoint());
-  // The same train/test subsets as the run (dataset.train_samples / test_samples and the seed).
-  std::int64_t train_samples = 0, test_samples = 0;
-  std::uint64_t seed = 0;
-  if (!opened.info.config_yaml.empty()) {
-    try {
-      RunConfig cfg =
-          parse_run_config(opened.info.config_yaml, opened.path.string() + " (stored config)");
-      train_samples = cfg.train_samples, test_samples = cfg.test_samples, seed = cfg.seed;
-    } catch (const ConfigError& e) {
-      fmt::print(stderr, "convkit: warning: {}; reporting on the whole test set\n", e.what());
-    }
-  }
-  LoadedData data =
-      load_data(opened.info.dataset, data_dir.empty() ? opened.info.data_dir : data_dir,
-                train_samples, test_samples, seed);
+  // The same test part as the run (its stored config: subsets, image sizes).
+  LoadedData data = load_data_of_run(opened.info, data_dir);
   const fs::path target = out.empty() ? dir.report() : out;
   write_report(run_dir, opened.checkpoint.model, data.test, opened.info.preprocess,
                opened.info.class_names, target);

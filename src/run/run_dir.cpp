@@ -1,6 +1,8 @@
 // Run-directory files, the RunInfo record and opening checkpoints (see run_dir.h).
 #include <convkit/run/run_dir.h>
 
+#include <convkit/run/config.h>
+
 #include <convkit/run/errors.h>
 
 #include <nlohmann/json.hpp>
@@ -106,8 +108,19 @@ OpenedCheckpoint open_checkpoint(const std::filesystem::path& checkpoint_or_run_
 train::Predictor open_predictor(const std::filesystem::path& checkpoint_or_run_dir,
                                 const train::PredictorOptions& options) {
   OpenedCheckpoint opened = open_checkpoint(checkpoint_or_run_dir);
+  train::PredictorOptions o = options;
+  // Images are resized as training resized them (dataset.resize etc. in the stored config).
+  if (!o.geometry && !opened.info.config_yaml.empty()) {
+    try {
+      const RunConfig cfg = parse_run_config(opened.info.config_yaml, "stored config");
+      if (cfg.dataset == "folder" || cfg.dataset == "csv" || cfg.images.resize_given)
+        o.geometry = cfg.images.geometry;
+    } catch (const ConfigError&) {
+      // an older or foreign config: stretch as before
+    }
+  }
   return train::Predictor(std::move(opened.checkpoint.model), opened.info.preprocess,
-                          opened.info.class_names, options);
+                          opened.info.class_names, o);
 }
 
 }  // namespace convkit::run

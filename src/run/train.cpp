@@ -79,22 +79,29 @@ nlohmann::json metrics_json(const RunConfig& cfg, const RunResult& r, const nn::
 }
 
 // Mistakes a config can only show against its data, found before anything is trained.
-void check_against_data(const RunConfig& cfg, const nn::Model& model,
-                        const data::Dataset& train_set, const data::Dataset& test_set) {
-  const Shape images{train_set.channels(), train_set.height(), train_set.width()};
-  if (cfg.input != images)
-    config_fail("'model.input' is {} but the {} images are {} (channels, height, width)",
-                cfg.input.str(), cfg.dataset, images.str());
+void check_against_data(const RunConfig& cfg, const nn::Model& model, const data::Source& train_set,
+                        const data::Dataset& test_set) {
+  if (const auto images = train_set.image_shape(); images && cfg.input != *images)
+    config_fail(
+        "'model.input' is {} but the {} images are {} (channels, height, width); set "
+        "dataset.resize (stretch, center_crop or letterbox) to resize them",
+        cfg.input.str(), cfg.dataset, images->str());
   const Shape out = model.output_shape(0);
-  if (out.rank() != 1 || out[0] != train_set.num_classes)
+  const int classes = train_set.num_classes();
+  if ((out.rank() != 1 || out[0] != classes) && cfg.zoo)
+    config_fail(
+        "the model outputs {} values per image but {} has {} classes: set 'model.classes' "
+        "to {}",
+        out.str(), cfg.dataset, classes, classes);
+  if (out.rank() != 1 || out[0] != classes)
     config_fail(
         "the model outputs {} values per image but {} has {} classes: give the last layer 'units: "
         "{}' "
         "(model.layers)",
-        out.str(), cfg.dataset, train_set.num_classes, train_set.num_classes);
-  if (test_set.size() > 0 && test_set.num_classes != train_set.num_classes)
+        out.str(), cfg.dataset, classes, classes);
+  if (test_set.size() > 0 && test_set.num_classes != classes)
     throw DataError(fmt::format("{}: the test split has {} classes, the training split {}",
-                                cfg.dataset, test_set.num_classes, train_set.num_classes));
+                                cfg.dataset, test_set.num_classes, classes));
   if (cfg.batch_size > train_set.size())
     config_fail("'train.batch_size' is {} but the training set has only {} samples{}",
                 cfg.batch_size, train_set.size(),
@@ -176,18 +183,24 @@ RunResult train_in(const RunConfig& cfg, const TrainOptions& options, const RunD
   }
   const std::string data_dir =
       absolute_or_empty(options.data_dir.empty() ? recorded.data_dir : options.data_dir);
-  LoadedData data = options.data ? *options.data
-                                 : load_data(cfg.dataset, data_dir, cfg.train_samples,
-                                             cfg.test_samples, cfg.seed);
-  data::Dataset train_set = data.train, validation;
-  if (cfg.validation_split > 0)
-    std::tie(train_set, validation) = train_set.split(cfg.validation_split, cfg.seed);
+  LoadedData data = options.data ? *options.data : load_data(data_request(cfg, data_dir));
+  // The training samples: in memory, or streamed (image files, resized images).
+  data::Dataset validation = data.validation.value_or(data::Dataset{});
+  std::shared_ptr<const data::Source> train_set = data.train_stream;
+  if (!train_set) {
+    data::Dataset in_memory = data.train;
+    if (!data.validation && cfg.validation_split > 0)
+      std::tie(in_memory, validation) = in_memory.split(cfg.validation_split, cfg.seed);
+    train_set = std::make_shared<data::DatasetSource>(std::move(in_memory));
+  }
+  if (options.verbose)
+    for (const auto& s : data.skipped) fmt::print(stderr, "convkit: warning: skipped {}\n", s);
   const train::Preprocess pre = data.preprocess;
   const data::Dataset& test_set = data.test;
 
   auto optimizer = optim::make_optimizer(cfg.optimizer, cfg.optimizer_options);
   nn::Model model = cfg.build_model();
-  check_against_data(cfg, model, train_set, test_set);
+  check_against_data(cfg, model, *train_set, test_set);
   if (resume) {
     const std::string mismatch = model_mismatch(model, last->model);
     if (!mismatch.empty())
@@ -215,7 +228,11 @@ RunResult train_in(const RunConfig& cfg, const TrainOptions& options, const RunD
                         .augment = cfg.augment,
                         .ema_decay = cfg.ema_decay,
                         .progress = options.progress,
-                        .threads = cfg.threads};
+                        .threads = cfg.threads,
+                        .loader_workers = cfg.images.workers,
+                        .skip_unreadable = cfg.images.skip_bad_files};
+  if (data.train_stream || cfg.images.geometry.random_crop.enabled)
+    fit.geometry = cfg.images.geometry;
   train::Trainer trainer(model, *optimizer, fit);  // takes the config's learning rate as the base
   if (resume) {
     io::restore_optimizer(last->contents, *optimizer);
@@ -255,7 +272,7 @@ RunResult train_in(const RunConfig& cfg, const TrainOptions& options, const RunD
     fmt::print(
         "training {} on {} ({} train, {} validation, {} test images), {} epochs, batch {}, {} "
         "threads\n",
-        cfg.optimizer, cfg.dataset, train_set.size(), validation.size(), test_set.size(),
+        cfg.optimizer, cfg.dataset, train_set->size(), validation.size(), test_set.size(),
         cfg.epochs, cfg.batch_size,
         cfg.threads > 0
             ? fmt::format("{}", cfg.threads)

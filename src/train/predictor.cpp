@@ -69,13 +69,19 @@ Shape Predictor::input_shape() const {
   return model_->input_shape();
 }
 
-nn::Plan& Predictor::plan_for(std::int64_t batch) {
-  auto it = plans_.find(batch);
-  if (it == plans_.end())
-    it = plans_
-             .emplace(batch,
-                      model_->compile_inference({.batch = batch, .backend = options_.backend}))
-             .first;
+nn::Plan& Predictor::plan_for(std::int64_t batch, const Shape& sample) {
+  const auto key = std::make_pair(batch, sample.dims());
+  auto it = plans_.find(key);
+  if (it == plans_.end()) {
+    nn::InferenceOptions options{.batch = batch, .backend = options_.backend};
+    if (sample != input_shape()) options.input_shape = sample;
+    try {
+      it = plans_.emplace(key, model_->compile_inference(options)).first;
+    } catch (const ShapeError& e) {
+      fail("predict: the model takes inputs {} per sample and cannot run on {}: {}",
+           input_shape().str(), sample.str(), e.what());
+    }
+  }
   return it->second;
 }
 
@@ -85,13 +91,14 @@ Tensor Predictor::predict(const Tensor& inputs) {
     fail("predict: expected contiguous f32 [N, {}], got {} {}",
          sample.str().substr(1, sample.str().size() - 2), name_of(inputs.dtype()),
          inputs.shape().str());
-  for (int d = 0; d < sample.rank(); ++d)
-    if (inputs.dim(d + 1) != sample[d])
-      fail("predict: the model takes inputs {} per sample, got {}", sample.str(),
-           inputs.shape().str());
+  if (inputs.dim(1) != sample[0])
+    fail("predict: the model takes inputs {} per sample, got {}", sample.str(),
+         inputs.shape().str());
+  const Shape given(
+      std::vector<std::int64_t>(inputs.shape().dims().begin() + 1, inputs.shape().dims().end()));
   const std::int64_t n = inputs.dim(0);
   const std::int64_t batch = std::max<std::int64_t>(1, std::min(n, options_.batch_size));
-  nn::Plan& plan = plan_for(batch);
+  nn::Plan& plan = plan_for(batch, given);
   Tensor probabilities;
   for (std::int64_t start = 0; start < n; start += batch) {
     const std::int64_t rows = std::min(batch, n - start);
@@ -112,16 +119,39 @@ Tensor Predictor::prepare(const Tensor& image) const {
   if (image.dtype() != DType::u8 || image.rank() != 3)
     fail("predict: expected a decoded u8 image [C, H, W], got {} {}", name_of(image.dtype()),
          image.shape().str());
-  const Tensor fitted = data::fit_image(image, sample[0], sample[1], sample[2]);
-  Tensor out = Tensor::empty(sample);
-  preprocess_.apply(fitted.reshape({1, sample[0], sample[1], sample[2]}),
-                    out.reshape({1, sample[0], sample[1], sample[2]}));
+  Tensor fitted;
+  if (options_.keep_size) {
+    fitted = data::fit_image(image, sample[0], image.dim(1), image.dim(2));
+  } else if (options_.geometry) {
+    data::Geometry g = *options_.geometry;
+    g.channels = sample[0], g.height = sample[1], g.width = sample[2];
+    g.random_crop.enabled = false;
+    fitted = Tensor::empty(g.shape(), DType::u8);
+    data::GeometryScratch scratch;
+    data::prepare_image(image, g, fitted, scratch);
+  } else {
+    fitted = data::fit_image(image, sample[0], sample[1], sample[2]);
+  }
+  const Shape shape = fitted.shape();
+  Tensor out = Tensor::empty(shape);
+  preprocess_.apply(fitted.reshape({1, shape[0], shape[1], shape[2]}),
+                    out.reshape({1, shape[0], shape[1], shape[2]}));
   return out;
 }
 
 Tensor Predictor::predict_images(std::span<const Tensor> images) {
   const Shape sample = input_shape();
   if (images.empty()) fail("predict: no images given");
+  if (options_.keep_size) {  // each image at its own size (one plan per shape)
+    Tensor out;
+    for (std::size_t i = 0; i < images.size(); ++i) {
+      const Tensor x = prepare(images[i]);
+      const Tensor p = predict(x.reshape({1, x.dim(0), x.dim(1), x.dim(2)}));
+      if (!out.defined()) out = Tensor::empty({std::int64_t(images.size()), p.dim(1)});
+      out.slice(std::int64_t(i), std::int64_t(i) + 1).copy_from(p);
+    }
+    return out;
+  }
   Tensor batch = Tensor::empty({std::int64_t(images.size()), sample[0], sample[1], sample[2]});
   for (std::size_t i = 0; i < images.size(); ++i)
     batch.slice(std::int64_t(i), std::int64_t(i) + 1).reshape(sample).copy_from(prepare(images[i]));
@@ -137,7 +167,7 @@ template <typename Fn>
 void Predictor::for_each_batch(const data::Dataset& dataset, Fn&& fn) {
   const std::int64_t batch =
       std::min(options_.batch_size, std::max<std::int64_t>(dataset.size(), 1));
-  nn::Plan& plan = plan_for(batch);
+  nn::Plan& plan = plan_for(batch, {dataset.channels(), dataset.height(), dataset.width()});
   data::Loader loader(dataset, {.batch_size = batch,
                                 .shuffle = false,
                                 .drop_last = false,

@@ -228,8 +228,14 @@ TrainerState TrainerState::from_json(const std::string& text, const std::string&
 
 const History& Trainer::fit(const data::Dataset& train, const data::Dataset* validation,
                             const std::vector<Callback*>& callbacks) {
-  if (train.size() < options_.batch_size)
-    fail("the training set has {} samples, fewer than one batch of {}", train.size(),
+  return fit(std::make_shared<data::DatasetSource>(train), validation, callbacks);
+}
+
+const History& Trainer::fit(std::shared_ptr<const data::Source> train,
+                            const data::Dataset* validation,
+                            const std::vector<Callback*>& callbacks) {
+  if (train->size() < options_.batch_size)
+    fail("the training set has {} samples, fewer than one batch of {}", train->size(),
          options_.batch_size);
   data::Mixer mixer(options_.augment, options_.seed);
   nn::Plan plan = model_.compile_training({.batch = options_.batch_size,
@@ -263,7 +269,11 @@ const History& Trainer::fit(const data::Dataset& train, const data::Dataset* val
     train_loading.augment = data::make_augmenter(augment, options_.seed, options_.preprocess.mean,
                                                  options_.preprocess.std);
   }
-  data::Loader loader(train, train_loading);
+  train_loading.workers = options_.loader_workers;
+  train_loading.geometry = options_.geometry;
+  train_loading.skip_unreadable = options_.skip_unreadable;
+  data::Loader loader(std::move(train), train_loading);
+  std::size_t skipped_reported = 0;
   const std::int64_t steps_per_epoch = loader.batches_per_epoch();
   const std::int64_t total_steps = steps_per_epoch * options_.epochs;
   const auto [fault_step, fault_signal] = fault_injection();
@@ -361,6 +371,10 @@ const History& Trainer::fit(const data::Dataset& train, const data::Dataset* val
       shown.push_back({"val_acc", log.val_accuracy});
     }
     if (options_.progress) bar.finish(state_.epoch_seen, shown);
+    const std::vector<std::string> skipped = loader.skipped();
+    for (; skipped_reported < skipped.size(); ++skipped_reported)
+      fmt::print(stderr, "convkit: warning: skipped an unreadable image: {}\n",
+                 skipped[skipped_reported]);
     state_.history.epochs.push_back(log);
     for (auto* c : callbacks) c->on_epoch_end(*this, log);
   }

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "e2e/cli_run.h"
+
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -18,22 +20,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Outcome {
-  int code;
-  std::string output;
-};
+using Outcome = testing::CliOutput;
 
+// `timeout` turns a hang into exit 124, which no case expects.
 Outcome cli(const std::string& args) {
-  // `timeout` turns a hang into exit 124, which no case expects.
-  const std::string command = "timeout 120 " + std::string(CONVKIT_CLI) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string output;
-  std::array<char, 4096> buffer;
-  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe))
-    output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  if (WIFSIGNALED(status)) return {128 + WTERMSIG(status), output};
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+  return testing::run_cli(args, "timeout 120");
 }
 
 data::Dataset noise(std::int64_t n, int classes, std::uint64_t seed) {
@@ -151,7 +142,7 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"epochs_text", kTrain + "c --epochs many", 2, "must be a whole number >= 1, got many"},
         Case{"missing_config_file", "train --config {T}/nothing.yaml", 2, "nothing.yaml"},
         Case{"eval_without_checkpoint", "eval", 2, "checkpoints is required"},
-        Case{"predict_without_images", "predict {R}", 2, "images is required"},
+        Case{"predict_without_images", "predict {R}", 2, "inputs is required"},
         Case{"top_k_zero", "predict {R} {T}/bad/fake.png -k 0", 2, "must be a whole number >= 1"},
         // Configs and --set.
         Case{"yaml_syntax", "train --config {T}/bad/broken.yaml --data {D}", 2,

@@ -7,7 +7,9 @@
 #include <convkit/util/rng.h>
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
+#include "e2e/cli_run.h"
 
 #include <array>
 #include <cmath>
@@ -22,21 +24,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code;
-  std::string output;  // stdout and stderr
-};
+using Result = testing::CliOutput;
 
 Result run(const std::string& args, const std::string& env = "") {
-  const std::string command = env + " " + std::string(CONVKIT_CLI) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string output;
-  std::array<char, 4096> buffer;
-  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe))
-    output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  if (WIFSIGNALED(status)) return {128 + WTERMSIG(status), output};
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+  return testing::run_cli(args, env);
 }
 
 std::string read_file(const fs::path& p) {

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "e2e/cli_run.h"
+
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -17,21 +19,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Output {
-  int code;
-  std::string text;
-};
-
-Output run_cli(const std::string& args) {
-  const std::string command = std::string(CONVKIT_CLI) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string text;
-  std::array<char, 4096> buffer;
-  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe))
-    text.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
-}
+using testing::run_cli;
+using Output = testing::CliOutput;
 
 // One layer of each type, defaults plus required keys, in an order whose shapes fit [3, 16, 16].
 const std::pair<const char*, const char*> kLayers[] = {
@@ -90,9 +79,9 @@ TEST_F(LayersYamlTest, EveryLayerTypeBuildsWithItsDefaults) {
   for (const auto& type : nn::layer_type_names())
     EXPECT_TRUE(covered.count(type)) << type << " is not tested";
   const Output r = summary(lines);
-  ASSERT_EQ(r.code, 0) << r.text;
+  ASSERT_EQ(r.code, 0) << r.output;
   for (const char* op : {"Pad", "ReLU6", "Clip", "HardSwish", "HardSigmoid", "Multiply"})
-    EXPECT_NE(r.text.find(op), std::string::npos) << op << "\n" << r.text;
+    EXPECT_NE(r.output.find(op), std::string::npos) << op << "\n" << r.output;
 }
 
 TEST_F(LayersYamlTest, UnknownKeysAndWrongTypesNameTheKey) {
@@ -101,25 +90,25 @@ TEST_F(LayersYamlTest, UnknownKeysAndWrongTypesNameTheKey) {
     std::string bad(line);
     bad.insert(bad.size() - 1, ", bogus: 1");
     const Output r = summary({"{type: pad, padding: 0}", bad});
-    EXPECT_EQ(r.code, 2) << r.text;
-    EXPECT_NE(r.text.find("model.layers[1].bogus"), std::string::npos) << r.text;
+    EXPECT_EQ(r.code, 2) << r.output;
+    EXPECT_NE(r.output.find("model.layers[1].bogus"), std::string::npos) << r.output;
   }
   Output r = summary({"{type: clip, min: low}"});
-  EXPECT_EQ(r.code, 2) << r.text;
-  EXPECT_NE(r.text.find("model.layers[0].min"), std::string::npos) << r.text;
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("model.layers[0].min"), std::string::npos) << r.output;
   r = summary({"{type: conv2d, filters: 4, activation: hardswish}"});
-  EXPECT_EQ(r.code, 2) << r.text;
+  EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_NE(
-      r.text.find(
+      r.output.find(
           "'model.layers[0].activation': unknown activation 'hardswish' (expected none, relu,"),
       std::string::npos)
-      << r.text;
+      << r.output;
   r = summary({"{type: pad, padding: [1, 2, 3]}"});
-  EXPECT_EQ(r.code, 2) << r.text;
-  EXPECT_NE(r.text.find("model.layers[0].padding"), std::string::npos) << r.text;
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("model.layers[0].padding"), std::string::npos) << r.output;
   r = summary({"{type: squeeze_excitation, gate: clip}"});
-  EXPECT_EQ(r.code, 2) << r.text;
-  EXPECT_NE(r.text.find("model.layers[0].gate"), std::string::npos) << r.text;
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("model.layers[0].gate"), std::string::npos) << r.output;
 }
 
 }  // namespace

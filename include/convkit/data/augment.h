@@ -12,6 +12,7 @@
 #pragma once
 
 #include <convkit/data/loader.h>
+#include <convkit/data/transform_types.h>
 #include <convkit/tensor/tensor.h>
 
 #include <cstdint>
@@ -26,11 +27,6 @@ namespace convkit::data {
 // (BORDER_REPLICATE, aaa|abcd|ddd); Reflect: mirrored with the edge repeated (BORDER_REFLECT,
 // cba|abcd|dcb). These are Keras' "constant", "nearest" and "reflect".
 enum class FillMode { Constant, Nearest, Reflect };
-
-// An interval [lo, hi] from which a factor is drawn uniformly.
-struct Range {
-  float lo = 0, hi = 0;
-};
 
 // Cutout (DeVries & Taylor 2017) / random erasing: a square of side uniform in [size.lo,
 // size.hi] pixels (integers), centered uniformly anywhere on the image (it may be clipped at the
@@ -142,13 +138,8 @@ class Mixer {
 void mix_targets(const Tensor& labels_i32, std::span<const int> partner,
                  std::span<const float> lambda, int num_classes, const Tensor& soft_f32);
 
-// Resampling with OpenCV's cv::resize conventions: Nearest takes src[floor(x * in / out)];
-// Bilinear and Bicubic (Keys' kernel, a = -0.75) use half-pixel centers, (x + 0.5) * in / out -
-// 0.5, and replicate the edge; Area averages each output pixel's footprint when shrinking (both
-// axes) and otherwise weights the at most two source pixels it overlaps (INTER_AREA).
-enum class Interpolation { Nearest, Bilinear, Bicubic, Area };
-
-// src [N, C, H, W] or [C, H, W]; dst: the same rank, dtype, N and C, any H' and W' (the output
+// Resampling (Interpolation: transform_types.h). src [N, C, H, W] or [C, H, W]; dst: the same
+// rank, dtype, N and C, any H' and W' (the output
 // size). u8 or f32; u8 results are rounded and saturated to [0, 255].
 void resize(const Tensor& src, const Tensor& dst, Interpolation mode);
 

@@ -1,11 +1,14 @@
-// Loader: turns a Dataset into normalized f32 batches on a background worker thread.
-// Each epoch visits every sample once, in an order fixed by (seed, epoch) alone, so a run is
-// reproducible for any thread count and can resume mid-epoch with set_position. The worker
-// fills a small ring of preallocated batch slots ahead of the caller (a bounded queue), so after
-// construction no batch allocates. Batches: images f32 [B, C, H, W] = (x / 255 - mean) / std per
-// channel, labels i32 [B], and the dataset indices of the samples (B = batch size; the last
-// batch of an epoch may be smaller unless drop_last).
-// One thread drives a Loader (start_epoch/set_position/next); the worker is internal.
+// Loader: turns a Source (source.h: an in-memory Dataset, image files...) into normalized f32
+// batches on background worker threads. Each epoch visits every sample once, in an order fixed
+// by (seed, epoch) alone; reading, decoding, resizing (geometry.h) and augmentation run in the
+// workers, and every random choice depends on (seed, epoch, sample or batch) only, so the batches
+// are identical for any number of workers and threads, and a run can resume mid-epoch with
+// set_position. The workers fill a small ring of preallocated batch slots ahead of the caller
+// (a bounded queue: memory stays bounded however large the source), so after construction no
+// batch allocates. Batches: images f32 [B, C, H, W] = (x / 255 - mean) / std per channel, labels
+// i32 [B], and the source indices of the samples (B = batch size; the last batch of an epoch may
+// be smaller unless drop_last).
+// One thread drives a Loader (start_epoch/set_position/next); the workers are internal.
 //
 //   Loader loader(train, {.batch_size = 64, .seed = 1, .mean = {0.1307f}, .std = {0.3081f}});
 //   for (std::int64_t epoch = 0; epoch < epochs; ++epoch) {
@@ -15,14 +18,18 @@
 #pragma once
 
 #include <convkit/data/dataset.h>
+#include <convkit/data/geometry.h>
+#include <convkit/data/source.h>
 
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -39,8 +46,16 @@ struct LoaderOptions {
   bool drop_last = false;
   std::vector<float> mean = {0.0f};  // per channel, or one value for all channels
   std::vector<float> std = {1.0f};
-  BatchHook augment;  // optional
+  BatchHook augment;  // optional; called from one worker at a time
   int prefetch = 2;   // batches prepared ahead of the one the caller holds
+  int workers = 1;    // threads preparing batches (each prepares whole batches)
+  // The sample shape and how images of other sizes get it; required when the source's images
+  // differ in size. Absent: every image must have the source's shape.
+  std::optional<Geometry> geometry;
+  // A sample whose file cannot be read or decoded: false: the error ends the epoch (next()
+  // rethrows it, naming the file); true: the next sample of the epoch's order stands in for it,
+  // and the file is listed in skipped() (the same stand-in for any number of workers).
+  bool skip_unreadable = false;
 };
 
 // One batch. It refers to loader-owned memory and stays valid until the next call to next(),
@@ -56,6 +71,7 @@ struct BatchView {
 class Loader {
  public:
   Loader(Dataset dataset, LoaderOptions options);
+  Loader(std::shared_ptr<const Source> source, LoaderOptions options);
   ~Loader();
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
@@ -70,9 +86,13 @@ class Loader {
   std::optional<BatchView> next();
 
   std::int64_t batches_per_epoch() const { return batches_; }
-  std::int64_t size() const { return dataset_.size(); }
-  const Dataset& dataset() const { return dataset_; }
+  std::int64_t size() const { return size_; }
+  const Source& source() const { return *source_; }
   const LoaderOptions& options() const { return options_; }
+  // The shape of one sample, [C, H, W].
+  const Shape& sample_shape() const { return sample_shape_; }
+  // Files skipped so far (skip_unreadable), each "path: why", in no particular order.
+  std::vector<std::string> skipped() const;
 
   // The sample order of `epoch` (what the batches of that epoch visit, in order).
   void epoch_order(std::int64_t epoch, std::vector<std::int64_t>& out) const;
@@ -84,33 +104,48 @@ class Loader {
     Tensor tail_images, tail_labels;  // [N % B, ...] views of the same memory
     std::vector<std::int64_t> indices;
     std::int64_t epoch = 0, batch = 0, count = 0;
+    std::int64_t ready = -1;   // the batch this slot holds, once complete
+    std::exception_ptr error;  // preparing it failed
+  };
+  // One worker's scratch: a decoded sample at the sample shape, and the resizer's buffers.
+  struct Scratch {
+    Tensor sample;  // u8 [C, H, W]
+    GeometryScratch geometry;
   };
 
-  void worker_loop();
-  void fill(Slot& slot, std::int64_t epoch, std::int64_t batch);
+  void worker_loop(int worker);
+  void fill(Slot& slot, std::int64_t epoch, std::int64_t batch, Scratch& scratch);
+  // Sample `position` of the epoch's order as u8 pixels (a view of memory, or decoded into
+  // scratch.sample); returns the index of the sample used (another one when skipping).
+  std::int64_t read_sample(std::int64_t position, std::int64_t epoch, Scratch& scratch,
+                           const std::uint8_t*& pixels);
   void stop_job(std::unique_lock<std::mutex>& lock);
 
-  Dataset dataset_;
+  std::shared_ptr<const Source> source_;
+  const Dataset* memory_ = nullptr;  // the source's in-memory images when they need no resizing
   LoaderOptions options_;
-  std::int64_t batches_ = 0;
-  std::vector<float> lut_;  // [C, 256]: normalized value of each pixel value, per channel
+  std::int64_t size_ = 0, batches_ = 0;
+  Shape sample_shape_;
+  std::vector<std::int32_t> labels_;  // the source's labels, read once
+  std::vector<float> lut_;            // [C, 256]: normalized value of each pixel value, per channel
   std::vector<Slot> slots_;
-  std::vector<std::int64_t> order_;  // the current epoch's order (worker-owned during a job)
+  std::vector<std::int64_t> order_;  // the current epoch's order (read-only during a job)
 
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable cv_;
-  std::thread worker_;
+  std::mutex hook_mutex_;  // the augment hook runs in one worker at a time
+  std::vector<std::thread> workers_;
   bool shutdown_ = false;
-  bool job_ = false;              // the worker has an epoch to produce
-  bool busy_ = false;             // the worker is inside a job (may be touching slots)
+  bool job_ = false;              // there is an epoch to produce
+  int busy_ = 0;                  // workers inside a job (may be touching slots)
   std::uint64_t generation_ = 0;  // bumped by set_position; stale work is dropped
   std::int64_t epoch_ = 0;
-  std::int64_t start_ = 0;     // first batch of the job
-  std::int64_t produced_ = 0;  // batches [start_, produced_) are ready or consumed
+  std::int64_t claimed_ = 0;   // next batch a worker may take
   std::int64_t consumed_ = 0;  // next batch to hand out
   std::int64_t released_ = 0;  // batches below this no longer occupy a slot
   bool started_ = false;
   std::exception_ptr error_;
+  std::vector<std::string> skipped_;
 };
 
 }  // namespace convkit::data

@@ -101,6 +101,7 @@ struct BatchNorm {
   double momentum = 0.1;  // PyTorch convention: weight of the new batch statistic
   double epsilon = 1e-5;
   Activation activation = Activation::None;
+  Init gamma_init{};  // default: ones (zeros: a residual branch that starts as the identity)
   std::string name;
   bool trainable = true;
   Value operator()(const Value& x) const;

@@ -21,6 +21,7 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,6 +68,10 @@ struct InferenceOptions {
   // OpenMP threads: 0 = automatic (one thread when a call is under 2 MFLOP, where forking
   // threads costs more than the work, e.g. LeNet-5 at batch 1; else the caller's setting).
   int threads = 0;
+  // The per-sample input shape to compile for, when not the model's own (e.g. [3, 120, 120]
+  // for a [3, 64, 64] model): models whose parameters do not depend on it (global pooling
+  // before the Dense layers) run on any size; others are a ShapeError naming the layer.
+  std::optional<Shape> input_shape;
 };
 
 class Model {

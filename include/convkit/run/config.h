@@ -4,7 +4,9 @@
 #pragma once
 
 #include <convkit/data/augment.h>
+#include <convkit/data/geometry.h>
 #include <convkit/nn/model.h>
+#include <convkit/nn/zoo.h>
 #include <convkit/optim/optimizer.h>
 #include <convkit/optim/schedule.h>
 #include <convkit/train/callbacks.h>
@@ -15,6 +17,19 @@
 
 namespace convkit::run {
 
+// The dataset keys about reading images (src/run/image_data_config.h lists them): where image
+// files are, how each is brought to model.input's size, and how the loader reads them.
+struct ImageDataConfig {
+  std::string path;           // dataset.path: the folder or the training CSV (default: --data DIR)
+  std::string test;           // dataset.test: a CSV test list
+  std::string validation;     // dataset.validation: a CSV validation list
+  double test_split = 0;      // a stratified test hold-out when the data has no test part
+  data::Geometry geometry;    // channels, height, width from model.input
+  bool resize_given = false;  // dataset.resize was set (also lets IDX/registry images be resized)
+  int workers = 2;
+  bool skip_bad_files = false;  // dataset.on_error: skip
+};
+
 struct RunConfig {
   // dataset
   std::string dataset = "mnist";
@@ -22,9 +37,12 @@ struct RunConfig {
   std::int64_t train_samples = 0;  // > 0: a seeded random subset of the training set
   std::int64_t test_samples = 0;   // > 0: a seeded random subset of the test set
   data::AugmentOptions augment;    // dataset.augment
-  // model
+  ImageDataConfig images;          // dataset.path, resize, workers, on_error, ...
+  // model: `layers` (nn::sequential over `input`), or `zoo: NAME` (nn::build_zoo_model, with
+  // model.input, model.classes, and the options stem, classifier, zero_init_residual)
   Shape input;
   std::vector<nn::Layer> layers;
+  std::optional<nn::ZooOptions> zoo;
   // train
   int epochs = 10;
   std::int64_t batch_size = 128;
@@ -58,7 +76,7 @@ struct RunConfig {
   int checkpoint_every_n_epochs = 0;
 
   std::string resolved_yaml;  // the merged document, written to the run directory as config.yaml
-  nn::Model build_model() const;  // the layers, then param_groups
+  nn::Model build_model() const;  // the layers or the zoo model, then param_groups
 };
 
 // The built-in default config (examples/mnist_default.yaml).

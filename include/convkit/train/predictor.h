@@ -10,6 +10,7 @@
 #pragma once
 
 #include <convkit/data/dataset.h>
+#include <convkit/data/geometry.h>
 #include <convkit/nn/model.h>
 #include <convkit/train/metrics.h>
 #include <convkit/train/preprocess.h>
@@ -18,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -27,6 +29,13 @@ namespace convkit::train {
 struct PredictorOptions {
   std::int64_t batch_size = 256;  // largest batch one plan runs (its activations are kept)
   std::string backend = "cpu";
+  // How decoded images of another size become inputs (predict_images, predict_encoded): the
+  // training run's resize policy (data/geometry.h; its size is the model's input). Absent:
+  // stretched with bilinear interpolation (data::fit_image).
+  std::optional<data::Geometry> geometry;
+  // Decoded images keep their own size (channels still converted): models that end in global
+  // pooling take any size, one plan per input shape.
+  bool keep_size = false;
 };
 
 // One class of a prediction.
@@ -50,7 +59,9 @@ class Predictor {
   Predictor(Predictor&&) noexcept;
   Predictor& operator=(Predictor&&) noexcept;
 
-  // Class probabilities [N, K] of preprocessed f32 images [N, C, H, W].
+  // Class probabilities [N, K] of preprocessed f32 images [N, C, H, W]. H and W may differ from
+  // the model's input when the model allows (Model::compile_inference's input_shape): one plan
+  // per batch size and input shape, compiled on first use and kept.
   Tensor predict(const Tensor& inputs);
   // Class probabilities [N, K] of decoded u8 images [C', H', W'] of any size and channel count:
   // each is converted to the model's input (data::fit_image) and preprocessed.
@@ -64,7 +75,8 @@ class Predictor {
   // Loss (mean cross-entropy), accuracy, per-class scores and the confusion matrix.
   ClassificationReport evaluate(const data::Dataset& dataset);
 
-  // u8 [C', H', W'] of any size -> the model's f32 input [C, H, W] (fit_image, then preprocess).
+  // u8 [C', H', W'] of any size -> the model's f32 input [C, H, W] (the geometry or fit_image,
+  // then preprocess); with keep_size, [C, H', W'].
   Tensor prepare(const Tensor& image) const;
 
   nn::Model& model() { return *model_; }
@@ -76,7 +88,7 @@ class Predictor {
  private:
   Predictor(std::unique_ptr<nn::Model> owned, nn::Model* model, Preprocess preprocess,
             std::vector<std::string> class_names, PredictorOptions options);
-  nn::Plan& plan_for(std::int64_t batch);
+  nn::Plan& plan_for(std::int64_t batch, const Shape& sample);
   template <typename Fn>
   void for_each_batch(const data::Dataset& dataset, Fn&& fn);
 
@@ -85,7 +97,7 @@ class Predictor {
   Preprocess preprocess_;
   std::vector<std::string> class_names_;
   PredictorOptions options_;
-  std::map<std::int64_t, nn::Plan> plans_;
+  std::map<std::pair<std::int64_t, std::vector<std::int64_t>>, nn::Plan> plans_;
 };
 
 // The k most probable classes of row `row` of probabilities [N, K], most probable first.

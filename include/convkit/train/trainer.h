@@ -58,6 +58,13 @@ struct FitOptions {
   // re-tried when they may have left; each change is noted in the progress output. n > 0:
   // exactly n threads.
   int threads = 0;
+  // Reading the training samples (data/loader.h): worker threads, the sample geometry (required
+  // for sources whose images differ in size; its random_crop applies to training batches only),
+  // and whether unreadable files are skipped (each named once on stderr) or end the fit with
+  // their path.
+  int loader_workers = 1;
+  std::optional<data::Geometry> geometry;
+  bool skip_unreadable = false;
 };
 
 class Trainer;
@@ -121,6 +128,9 @@ class Trainer {
 
   // Trains for options.epochs (from the current epoch on: a resumed trainer continues).
   const History& fit(const data::Dataset& train, const data::Dataset* validation,
+                     const std::vector<Callback*>& callbacks = {});
+  // The same from any source (image files streamed from disk, decoded in the loader's workers).
+  const History& fit(std::shared_ptr<const data::Source> train, const data::Dataset* validation,
                      const std::vector<Callback*>& callbacks = {});
   // Loss, accuracy, per-class scores and the confusion matrix (through predictor()).
   ClassificationReport evaluate(const data::Dataset& dataset);

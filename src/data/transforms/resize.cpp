@@ -100,7 +100,10 @@ T store(float v) {
 template <typename T>
 void resize_planes(const T* src, T* dst, std::int64_t planes, int h, int w, int oh, int ow,
                    const Taps& ty, const Taps& tx) {
-#pragma omp parallel
+  // NOTE: one image (a loader worker's sample) stays on the calling thread: an OpenMP team per
+  // worker would spin beside the training step's threads.
+  const bool parallel = planes > 1 && planes * std::int64_t(oh) * ow >= (std::int64_t(1) << 18);
+#pragma omp parallel if (parallel)
   {
     std::vector<float> rows(std::size_t(h) * ow);
     std::vector<float> line(static_cast<std::size_t>(ow));

@@ -174,7 +174,7 @@ std::int64_t Loader::read_sample(std::int64_t position, std::int64_t epoch, Scra
       pixels = static_cast<const std::uint8_t*>(scratch.sample.raw());
       return s;
     } catch (const Error& e) {
-      if (!options_.skip_unreadable) throw;
+      if (!options_.skip_unreadable) throw SampleError(e.what());
       std::lock_guard<std::mutex> lock(mutex_);
       const std::string what = e.what();
       if (std::find(skipped_.begin(), skipped_.end(), what) == skipped_.end())

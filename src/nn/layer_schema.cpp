@@ -180,6 +180,18 @@ Layer pad(R& r) {
   return l;
 }
 
+// {type: resize, size: 64 | [h, w], mode: bilinear | nearest}
+Layer resize(R& r) {
+  if (!r.has("size")) reader_fail(r, "missing required key '{}'", r.path_of("size"));
+  const Size2 size = size2(r, "size", {});
+  Resize l{.height = size.h, .width = size.w, .mode = r.get_string("mode", "bilinear")};
+  if (l.height < 1 || l.width < 1) reader_fail(r, "'{}' must be >= 1", r.path_of("size"));
+  if (l.mode != "bilinear" && l.mode != "nearest")
+    reader_fail(r, "'{}' must be bilinear or nearest, got '{}'", r.path_of("mode"), l.mode);
+  l.name = name(r);
+  return l;
+}
+
 // {type: residual, layers: [...], activation: relu}: y = act(x + f(x)), where f is the list of
 // layers; when f changes the shape, x passes through a 1x1 convolution (stride to match) and BN.
 Layer residual(R& r) {
@@ -255,6 +267,7 @@ const LayerSchema kLayers[] = {
   {"flatten",              simple<Flatten>,           "Flatten",         "Flatten"},
   {"reshape",              reshape,                   "Reshape",         "Reshape"},
   {"pad",                  pad,                       "Pad",             "Pad"},
+  {"resize",               resize,                    "Resize",          "Resize"},
   {"residual",             residual,                  "",                ""},
   {"squeeze_excitation",   squeeze_excitation,        "",                ""},
 };

@@ -14,6 +14,7 @@
 #include "ops/pad.h"
 #include "ops/pool2d.h"
 #include "ops/reshape.h"
+#include "ops/resize.h"
 #include "ops/softmax.h"
 
 namespace convkit::nn {
@@ -156,6 +157,12 @@ Value HardSwish::operator()(const Value& x) const {
 Value HardSigmoid::operator()(const Value& x) const {
   return add(x, name, activation_op(Activation::HardSigmoid));
 }
+Value Resize::operator()(const Value& x) const {
+  return add(x, name,
+             std::make_shared<ops::Resize>(
+                 ops::ResizeAttrs{.height = height, .width = width, .mode = mode}));
+}
+
 Value Pad::operator()(const Value& x) const {
   return add(x, name, std::make_shared<ops::Pad>(ops::PadAttrs{.pads = pads, .value = value}));
 }

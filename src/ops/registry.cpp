@@ -13,6 +13,7 @@
 #include "ops/pad.h"
 #include "ops/pool2d.h"
 #include "ops/reshape.h"
+#include "ops/resize.h"
 #include "ops/softmax.h"
 #include "ops/softmax_cross_entropy.h"
 
@@ -42,6 +43,7 @@ const OpEntry kOps[] = {
     {"GlobalAvgPool", make_global_avg_pool},
     {"Multiply", make_multiply},
     {"Pad", make_pad},
+    {"Resize", make_resize},
     {"MaxPool2D", make_max_pool2d},
     {"AvgPool2D", make_avg_pool2d},
     {"Flatten", make_flatten},

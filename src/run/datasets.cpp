@@ -3,6 +3,7 @@
 
 #include <convkit/run/errors.h>
 
+#include <convkit/data/decoded_cache.h>
 #include <convkit/data/image_folder.h>
 #include <convkit/data/registry.h>
 #include <convkit/data/resolve.h>
@@ -112,13 +113,22 @@ void load_images(const DataRequest& r, LoadedData& out) {
     std::tie(train_part, val_part) = split(train_part, r.validation_split, r.seed, root);
   out.train_stream = first(train_part, r.train_samples, r.seed);
   out.geometry = geometry;
+  if (!im.cache.empty()) {  // decoded once into a mapped file: the training part is in memory
+    out.train = data::decoded_cache(
+        *out.train_stream, geometry,
+        {.path = im.cache == "auto" ? std::filesystem::path() : std::filesystem::path(im.cache),
+         .threads = std::max(im.workers, default_threads())});
+    out.train_stream = nullptr;
+  }
   test_part = first(test_part, r.test_samples, r.seed + 1);
   const int threads = std::max(im.workers, default_threads());
   std::vector<std::string>* skipped = im.skip_bad_files ? &out.skipped : nullptr;
   out.test = data::to_dataset(*test_part, geometry, threads, skipped);
   if (val_part) out.validation = data::to_dataset(*val_part, geometry, threads, skipped);
   if (r.measure_stats) {
-    auto stats = data::sampled_channel_stats(*out.train_stream, geometry, 2000, threads);
+    const data::ChannelStats stats =
+        out.train_stream ? data::sampled_channel_stats(*out.train_stream, geometry, 2000, threads)
+                         : data::channel_stats(out.train);
     out.preprocess.mean.assign(stats.mean.begin(), stats.mean.end());
     out.preprocess.std.assign(stats.std.begin(), stats.std.end());
     for (auto& sd : out.preprocess.std) sd = std::max(sd, 1e-3f);

@@ -71,6 +71,19 @@ void parse_image_data(YamlSection& d, ImageDataConfig& out) {
                   d.path_of("random_resized_crop"));
     }
   }
+  if (d.has("cache")) {
+    const YAML::Node node = d.raw("cache");
+    bool on = false;
+    if (node.IsScalar() && YAML::convert<bool>::decode(node, on))
+      out.cache = on ? "auto" : "";
+    else
+      out.cache = YamlSection::as<std::string>(node, d.path_of("cache"));
+    if (!out.cache.empty() && g.random_crop.enabled)
+      config_fail(
+          "'{}' holds each image at one size; random_resized_crop needs the originals "
+          "(use augment.crop_padding for random crops of cached samples)",
+          d.path_of("cache"));
+  }
   out.workers = d.get<int>("workers", out.workers);
   if (out.workers < 1 || out.workers > 64)
     config_fail("'{}' must be between 1 and 64, got {}", d.path_of("workers"), out.workers);

@@ -13,6 +13,8 @@
 //     crop_fraction: 0.875    # center_crop: the crop's share of the resized shorter side
 //     fill: 0                 # letterbox padding, pixel units
 //     random_resized_crop: true   # training only; or {scale: [0.08, 1], ratio: [0.75, 1.333]}
+//     cache: true             # decode once into a memory-mapped file (or a path); later
+//                             # epochs and runs read it as fast as IDX (no random_resized_crop)
 //     workers: 2              # loader threads decoding and resizing
 //     on_error: fail          # fail | skip: a file that cannot be read ends the run, or is
 //                             # left out and named on stderr

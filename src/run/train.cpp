@@ -279,7 +279,11 @@ RunResult train_in(const RunConfig& cfg, const TrainOptions& options, const RunD
             : fmt::format("up to {} (shared with other processes)", omp_get_max_threads()));
   std::fflush(stdout);
   train::install_interrupt_handlers();
-  trainer.fit(train_set, validation.size() > 0 ? &validation : nullptr, callbacks);
+  try {
+    trainer.fit(train_set, validation.size() > 0 ? &validation : nullptr, callbacks);
+  } catch (const data::SampleError& e) {  // an image that cannot be read: the data's fault
+    throw DataError(fmt::format("{} (dataset.on_error: skip leaves such files out)", e.what()));
+  }
 
   RunResult result{.dir = dir.root,
                    .epoch = trainer.epoch(),

@@ -42,6 +42,12 @@ Tensor Tensor::wrap(void* data, const Shape& shape, DType dtype, Device device) 
   return t;
 }
 
+Tensor Tensor::adopt(std::shared_ptr<void> owner, void* data, const Shape& shape, DType dtype) {
+  Tensor t = wrap(data, shape, dtype);
+  t.owner_ = std::move(owner);
+  return t;
+}
+
 bool Tensor::is_contiguous() const {
   // Without building the strides vector: this runs on hot paths (copy_from every step).
   std::int64_t expected = 1;

@@ -24,8 +24,9 @@ using Output = testing::CliOutput;
 
 // One layer of each type, defaults plus required keys, in an order whose shapes fit [3, 16, 16].
 const std::pair<const char*, const char*> kLayers[] = {
-    {"pad", "{type: pad, padding: 1}"},                           // 18 x 18
-    {"conv2d", "{type: conv2d, filters: 8, activation: relu6}"},  // 16 x 16
+    {"resize", "{type: resize, size: [20, 18]}"},                                 // 20 x 18
+    {"pad", "{type: pad, padding: 1}"},                                           // 22 x 20
+    {"conv2d", "{type: conv2d, filters: 8, kernel: [7, 5], activation: relu6}"},  // 16 x 16
     {"relu6", "{type: relu6}"},
     {"clip", "{type: clip}"},
     {"hard_swish", "{type: hard_swish}"},

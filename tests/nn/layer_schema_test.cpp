@@ -74,10 +74,8 @@ class MapReader final : public LayerReader {
 
 // The keys a layer type cannot do without.
 const std::map<std::string, std::map<std::string, std::string>> kRequired = {
-    {"conv2d", {{"filters", "4"}}},
-    {"dense", {{"units", "3"}}},
-    {"reshape", {{"shape", "-1"}}},
-    {"pad", {{"padding", "1"}}},
+    {"conv2d", {{"filters", "4"}}}, {"dense", {{"units", "3"}}}, {"reshape", {{"shape", "-1"}}},
+    {"pad", {{"padding", "1"}}},    {"resize", {{"size", "8"}}},
 };
 
 std::set<std::string> op_types(const Value& v) {

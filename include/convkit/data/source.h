@@ -19,6 +19,13 @@
 
 namespace convkit::data {
 
+// A sample a source could not produce while a Loader read it (its name in the message): data
+// to fix, not a program error (the CLI exits 3).
+class SampleError : public Error {
+ public:
+  using Error::Error;
+};
+
 class Source {
  public:
   virtual ~Source() = default;

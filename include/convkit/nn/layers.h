@@ -191,6 +191,15 @@ struct Pad {
   Value operator()(const Value& x) const;
 };
 
+// Resizes H and W of [C, H, W] values to height x width (bilinear with half-pixel centres, or
+// nearest), with gradients: a model that starts with it takes images of any size.
+struct Resize {
+  std::int64_t height = 0, width = 0;
+  std::string mode = "bilinear";  // bilinear | nearest
+  std::string name;
+  Value operator()(const Value& x) const;
+};
+
 struct Add {
   std::string name;
   Value operator()(const std::vector<Value>& xs) const;

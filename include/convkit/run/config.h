@@ -28,6 +28,8 @@ struct ImageDataConfig {
   bool resize_given = false;  // dataset.resize was set (also lets IDX/registry images be resized)
   int workers = 2;
   bool skip_bad_files = false;  // dataset.on_error: skip
+  // dataset.cache: "" off; "auto" (true) the default place (data/decoded_cache.h); else a path.
+  std::string cache;
 };
 
 struct RunConfig {

@@ -25,6 +25,8 @@ class Tensor {
   static Tensor full(const Shape& shape, float value);
   // A contiguous view over memory owned by someone else (an Arena); it must outlive the view.
   static Tensor wrap(void* data, const Shape& shape, DType dtype = DType::f32, Device device = {});
+  // A contiguous view over host memory that `owner` keeps alive (a memory-mapped file).
+  static Tensor adopt(std::shared_ptr<void> owner, void* data, const Shape& shape, DType dtype);
 
   bool defined() const { return data_ != nullptr; }
   const Shape& shape() const { return shape_; }

@@ -143,6 +143,11 @@ TEST_F(FolderInputs, SkipTrainsAroundABadFileAndPredictWritesACsv) {
   }
   EXPECT_EQ(rows, 17);
   EXPECT_EQ(errors, 1);
+  // The trained global-pooling model (16 x 16 input) at each image's own size (18 to 27 px).
+  r = run_cli("predict " + (root_ / "run").string() + " " + (data / "dog").string() +
+              " --keep-size -k 1 --json");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("d7.png"), std::string::npos) << r.output;
   // A glob, printed.
   r = run_cli("predict " + (root_ / "run").string() + " '" + (data / "dog" / "d*.png").string() +
               "' -k 1");

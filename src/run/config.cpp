@@ -3,6 +3,7 @@
 
 #include <convkit/run/tta.h>
 #include "run/augment_config.h"
+#include "run/config_backbone.h"
 #include "run/config_layers.h"
 #include "run/image_data_config.h"
 #include "run/yaml_section.h"
@@ -125,6 +126,10 @@ RunConfig parse(YAML::Node doc, const std::string& source,
     if (c.validation_split < 0 || c.validation_split >= 1)
       config_fail("'dataset.validation_split' must be in [0, 1), got {}", c.validation_split);
     c.train_samples = dataset.get<std::int64_t>("train_samples", 0);
+    c.per_class = dataset.get<std::int64_t>("per_class", 0);
+    if (c.per_class < 0)
+      config_fail("'dataset.per_class' must be >= 0 (0: every training image), got {}",
+                  c.per_class);
     c.test_samples = dataset.get<std::int64_t>("test_samples", 0);
     if (c.train_samples < 0 || c.test_samples < 0)
       config_fail("'dataset.train_samples' and 'dataset.test_samples' must be >= 0");
@@ -134,6 +139,23 @@ RunConfig parse(YAML::Node doc, const std::string& source,
     dataset.finish();
 
     auto model = root.child("model");
+    if (model.has("backbone")) {
+      if (model.has("zoo") || model.has("layers"))
+        config_fail(
+            "'model.backbone' takes its new layers as 'model.head'; 'model.zoo' and "
+            "'model.layers' do not go with it");
+      auto backbone = model.child("backbone");
+      c.backbone = parse_backbone(backbone, source);
+      doc["model"]["backbone"]["onnx"] = c.backbone->onnx;  // the resolved config: absolute
+      if (!model.has("input")) {                            // the file's own input size
+        const io::OnnxInfo info =
+            as_onnx_error([&] { return io::read_onnx_info(c.backbone->onnx); });
+        if (info.input_shape.rank() == 0)
+          config_fail("'model.input' is required: {}'s input size is symbolic", c.backbone->onnx);
+        std::vector<std::int64_t> dims = info.input_shape.dims();
+        doc["model"]["input"] = dims;
+      }
+    }
     auto input = model.required<std::vector<std::int64_t>>("input");
     for (auto d : input)
       if (d <= 0) config_fail("'model.input' dimensions must be positive, got {}", d);
@@ -149,6 +171,8 @@ RunConfig parse(YAML::Node doc, const std::string& source,
             "'model.zoo' and 'model.layers' exclude each other (a zoo model has its own "
             "layers): give one");
       c.zoo = parse_zoo_model(model, input);
+    } else if (c.backbone) {
+      c.layers = parse_layers(model.raw("head"), "model.head");
     } else {
       c.layers = parse_layers(model.raw("layers"), "model.layers");
     }
@@ -347,7 +371,27 @@ std::string read_text(const std::string& path) {
 }  // namespace
 
 nn::Model RunConfig::build_model() const {
-  nn::Model model = zoo ? nn::build_zoo_model(*zoo) : nn::sequential(input, layers);
+  std::optional<nn::Model> built;
+  if (backbone) {
+    io::OnnxGraph g = as_onnx_error([&] {
+      return io::import_onnx_graph(
+          backbone->onnx,
+          {.cut_at = backbone->cut_at, .bgr_to_rgb = backbone->bgr, .input_shape = input});
+    });
+    nn::Value y = g.output;
+    try {
+      for (const auto& layer : layers) y = layer(y);
+      built.emplace(g.input, y);
+    } catch (const Error& e) {
+      config_fail("'model.head': {}", e.what());
+    }
+    if (backbone->freeze)
+      for (const auto& name : g.layers) built->set_trainable(name, false);
+    pretrained_ = std::make_shared<const std::map<std::string, Tensor>>(std::move(g.weights));
+  }
+  nn::Model model = built ? std::move(*built)
+                    : zoo ? nn::build_zoo_model(*zoo)
+                          : nn::sequential(input, layers);
   for (std::size_t i = 0; i < param_groups.size(); ++i) {
     const ParamGroup& g = param_groups[i];
     try {
@@ -360,6 +404,13 @@ nn::Model RunConfig::build_model() const {
     }
   }
   return model;
+}
+
+void RunConfig::initialize_model(nn::Model& model) const {
+  model.initialize(seed);
+  if (!backbone) return;
+  if (!pretrained_) build_model();
+  for (const auto& [name, value] : *pretrained_) model.parameter(name).copy_from(value);
 }
 
 RunConfig parse_run_config(const std::string& text, const std::string& source,

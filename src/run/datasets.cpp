@@ -13,6 +13,8 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
+#include <span>
 #include <thread>
 
 namespace convkit::run {
@@ -46,6 +48,33 @@ std::shared_ptr<const data::Source> first(std::shared_ptr<const data::Source> s,
   perm.resize(std::size_t(n));
   std::sort(perm.begin(), perm.end());
   return std::make_shared<data::SubsetSource>(s, std::move(perm));
+}
+
+// The first k samples of each class in a seeded permutation, in index order (a labelled subset
+// of k per class, the same for a seed; a class with fewer keeps all of its own).
+std::vector<std::int64_t> per_class_indices(std::span<const std::int32_t> labels, std::int64_t k,
+                                            std::uint64_t seed) {
+  std::vector<std::int64_t> perm, out;
+  data::random_permutation(std::int64_t(labels.size()), derive_key(seed, "data.per_class"), perm);
+  std::map<std::int32_t, std::int64_t> taken;
+  for (auto i : perm)
+    if (taken[labels[std::size_t(i)]]++ < k) out.push_back(i);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+data::Dataset per_class(const data::Dataset& d, std::int64_t k, std::uint64_t seed) {
+  if (k <= 0) return d;
+  const std::int32_t* l = d.labels.data<std::int32_t>();
+  const auto idx = per_class_indices({l, std::size_t(d.size())}, k, seed);
+  return d.subset(idx);
+}
+
+std::shared_ptr<const data::Source> per_class(std::shared_ptr<const data::Source> s, std::int64_t k,
+                                              std::uint64_t seed) {
+  if (k <= 0) return s;
+  const auto labels = s->labels();
+  return std::make_shared<data::SubsetSource>(s, per_class_indices(labels, k, seed));
 }
 
 // {rest, held out}: a stratified split of a source's samples.
@@ -111,7 +140,7 @@ void load_images(const DataRequest& r, LoadedData& out) {
   }
   if (!val_part && r.validation_split > 0)
     std::tie(train_part, val_part) = split(train_part, r.validation_split, r.seed, root);
-  out.train_stream = first(train_part, r.train_samples, r.seed);
+  out.train_stream = first(per_class(train_part, r.per_class, r.seed), r.train_samples, r.seed);
   out.geometry = geometry;
   if (!im.cache.empty()) {  // decoded once into a mapped file: the training part is in memory
     out.train = data::decoded_cache(
@@ -149,6 +178,7 @@ DataRequest data_request(const RunConfig& cfg, const std::string& data_dir) {
           .data_dir = data_dir,
           .train_samples = cfg.train_samples,
           .test_samples = cfg.test_samples,
+          .per_class = cfg.per_class,
           .seed = cfg.seed,
           .validation_split = cfg.validation_split,
           .images = cfg.images};
@@ -205,7 +235,7 @@ LoadedData load_data(const DataRequest& r) {
       out.preprocess.std.assign(stats.std.begin(), stats.std.end());
       for (auto& s : out.preprocess.std) s = std::max(s, 1e-3f);
     }
-    out.train = first(out.train, train_samples, seed);
+    out.train = first(per_class(out.train, r.per_class, seed), train_samples, seed);
     out.test = first(out.test, test_samples, seed + 1);
     // dataset.resize with a model input of another size: the images are resized on the fly
     // (training, in the loader) and once (test).

@@ -81,7 +81,8 @@ nlohmann::json metrics_json(const RunConfig& cfg, const RunResult& r, const nn::
 // Mistakes a config can only show against its data, found before anything is trained.
 void check_against_data(const RunConfig& cfg, const nn::Model& model, const data::Source& train_set,
                         const data::Dataset& test_set) {
-  if (const auto images = train_set.image_shape(); images && cfg.input != *images)
+  const auto images = train_set.image_shape();  // resize given: the loader brings them to size
+  if (images && cfg.input != *images && !cfg.images.resize_given)
     config_fail(
         "'model.input' is {} but the {} images are {} (channels, height, width); set "
         "dataset.resize (stretch, center_crop or letterbox) to resize them",
@@ -195,7 +196,9 @@ RunResult train_in(const RunConfig& cfg, const TrainOptions& options, const RunD
   }
   if (options.verbose)
     for (const auto& s : data.skipped) fmt::print(stderr, "convkit: warning: skipped {}\n", s);
-  const train::Preprocess pre = data.preprocess;
+  // A backbone's normalization is what its weights were trained with: it replaces the data's.
+  const train::Preprocess pre =
+      cfg.backbone && cfg.backbone->normalize ? *cfg.backbone->normalize : data.preprocess;
   const data::Dataset& test_set = data.test;
 
   auto optimizer = optim::make_optimizer(cfg.optimizer, cfg.optimizer_options);
@@ -209,7 +212,7 @@ RunResult train_in(const RunConfig& cfg, const TrainOptions& options, const RunD
                       dir.last_checkpoint().string(), dir.config().string(), mismatch));
     model = last->model;
   } else {
-    model.initialize(cfg.seed);
+    cfg.initialize_model(model);  // with a backbone: its pretrained weights
   }
   if (options.show_summary && !resume) fmt::print("{}\n", model.summary());
 

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <thread>
 #include <vector>
 
@@ -255,9 +256,16 @@ TEST(ThreadShareTest, ReadsThisProcesssThreads) {
   ASSERT_TRUE(before.has_value()) << "/proc/self/task/*/schedstat unreadable";
   const int tid = int(gettid());
   ASSERT_TRUE(before->contains(tid));
-  const auto spin_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(30);
+  // 30 ms of this thread's own CPU time (not wall time: on a busy machine the thread may get
+  // only part of the wall clock, and the test must not depend on the neighbours).
+  auto cpu_seconds = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+  };
+  const double spin_until = cpu_seconds() + 0.03;
   volatile double sink = 0;
-  while (std::chrono::steady_clock::now() < spin_until) sink = sink + 1;
+  while (cpu_seconds() < spin_until) sink = sink + 1;
   const auto after = read_thread_times();
   ASSERT_TRUE(after.has_value());
   EXPECT_GT(after->at(tid).ran, before->at(tid).ran + 0.01);

@@ -30,9 +30,16 @@ struct OnnxGraphError : Error {
 };
 
 struct OnnxImportOptions {
-  // Where the imported part ends: a node name or a tensor (value) name. Empty: the graph's
-  // outputs. Nodes after it are not mapped (their ops need not be supported).
+  // Where the imported part ends: a node name or a tensor (value) name; "auto": the input of
+  // the last Gemm/MatMul (the features before the classifier, Keras' include_top=False). Empty:
+  // the graph's output. Nodes after it are not mapped (their ops need not be supported).
   std::string cut_at;
+  // The file's model takes BGR images: reverse the input channels of the convolutions reading
+  // the input, so the imported model takes RGB like every convkit dataset.
+  bool bgr_to_rgb = false;
+  // A graph that ends in Softmax ends before it: the model outputs logits, as convkit's
+  // classifiers do (losses and predictors apply the softmax).
+  bool logits = false;
   // The per-sample input shape [C, H, W]; required where the file's is symbolic, and it
   // overrides the file's (models whose parameters do not depend on H and W take any size).
   std::optional<Shape> input_shape;
@@ -66,8 +73,26 @@ struct OnnxGraph {
   void load_weights(const nn::Model& model) const;
 };
 
+// What the file says of itself (input_shape empty where the file's is symbolic), without
+// mapping any node. Throws OnnxFileError.
+OnnxInfo read_onnx_info(const std::string& path);
+
 OnnxGraph import_onnx_graph(const std::string& path, const OnnxImportOptions& options = {});
 // The whole graph (or up to cut_at) as a model with the file's weights.
 nn::Model import_onnx(const std::string& path, const OnnxImportOptions& options = {});
+
+// ONNX export of a model's inference graph (dropout omitted, BatchNorm with its running
+// statistics, fused activations as nodes of their own), parameters as float32 initializers,
+// written atomically. opset 13 to 20. The batch dimension is the dim_param "N" when
+// dynamic_batch, else 1. Throws Error listing every layer (name and op type) that has no ONNX
+// form, before writing anything.
+struct OnnxExportOptions {
+  std::int64_t opset = 17;
+  bool dynamic_batch = true;
+  std::string input_name = "input";
+  std::string output_name = "output";
+};
+void export_onnx(const nn::Model& model, const std::string& path,
+                 const OnnxExportOptions& options = {});
 
 }  // namespace convkit::io

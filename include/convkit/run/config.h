@@ -10,7 +10,10 @@
 #include <convkit/optim/optimizer.h>
 #include <convkit/optim/schedule.h>
 #include <convkit/train/callbacks.h>
+#include <convkit/train/preprocess.h>
 
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,19 +35,32 @@ struct ImageDataConfig {
   std::string cache;
 };
 
+// model.backbone: a pretrained network read from an ONNX file (io/onnx.h) as the model's base,
+// with model.head's layers on top (transfer learning). Its preprocessing is part of it.
+struct BackboneConfig {
+  std::string onnx;             // the file, absolute
+  std::string cut_at = "auto";  // node or tensor name; auto: the input of the last Gemm/MatMul
+  bool freeze = true;           // the imported layers train or not (param_groups may unfreeze)
+  bool bgr = false;             // channels: bgr (the file's model takes BGR images)
+  // normalize: the input convention the weights were trained with; absent: the dataset's stats.
+  std::optional<train::Preprocess> normalize;
+};
+
 struct RunConfig {
   // dataset
   std::string dataset = "mnist";
   double validation_split = 0.0;
   std::int64_t train_samples = 0;  // > 0: a seeded random subset of the training set
+  std::int64_t per_class = 0;      // dataset.per_class > 0: that many training images per class
   std::int64_t test_samples = 0;   // > 0: a seeded random subset of the test set
   data::AugmentOptions augment;    // dataset.augment
   ImageDataConfig images;          // dataset.path, resize, workers, on_error, ...
   // model: `layers` (nn::sequential over `input`), or `zoo: NAME` (nn::build_zoo_model, with
   // model.input, model.classes, and the options stem, classifier, zero_init_residual)
   Shape input;
-  std::vector<nn::Layer> layers;
+  std::vector<nn::Layer> layers;  // with a backbone: model.head, applied to its features
   std::optional<nn::ZooOptions> zoo;
+  std::optional<BackboneConfig> backbone;
   // train
   int epochs = 10;
   std::int64_t batch_size = 128;
@@ -78,7 +94,12 @@ struct RunConfig {
   int checkpoint_every_n_epochs = 0;
 
   std::string resolved_yaml;  // the merged document, written to the run directory as config.yaml
-  nn::Model build_model() const;  // the layers or the zoo model, then param_groups
+  nn::Model build_model() const;  // the layers, the zoo model or backbone + head; param_groups
+  // model.initialize(seed), then the backbone's pretrained weights (when there is one) over it.
+  void initialize_model(nn::Model& model) const;
+
+ private:
+  mutable std::shared_ptr<const std::map<std::string, Tensor>> pretrained_;  // from build_model
 };
 
 // The built-in default config (examples/mnist_default.yaml).

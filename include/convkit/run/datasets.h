@@ -42,6 +42,7 @@ struct DataRequest {
   std::string name = "mnist";
   std::string data_dir;  // --data DIR
   std::int64_t train_samples = 0, test_samples = 0;
+  std::int64_t per_class = 0;  // > 0: a seeded subset of the training part, this many per class
   std::uint64_t seed = 0;
   double validation_split = 0;  // applied here to streamed training parts only
   ImageDataConfig images;       // image files: where, sizes, workers, on_error

@@ -89,7 +89,18 @@ void import_conv(Context& cx, const onnx::NodeProto& node) {
                            .groups = groups,
                            .use_bias = bias,
                            .name = name}(x);
-  cx.add_weight(name + ".weight", w, w.dims);
+  if (cx.flip_input_channels && node.input(0) == cx.input_name) {
+    if (groups != 1) node_fail(node, "BGR -> RGB needs an ungrouped first convolution");
+    Const flipped = w;  // reverse dim 1 of [F, C, kh, kw]
+    const std::int64_t f = w.dims[0], c = w.dims[1], hw = w.dims[2] * w.dims[3];
+    for (std::int64_t o = 0; o < f; ++o)
+      for (std::int64_t i = 0; i < c; ++i)
+        for (std::int64_t k = 0; k < hw; ++k)
+          flipped.f[(o * c + i) * hw + k] = w.f[(o * c + (c - 1 - i)) * hw + k];
+    cx.add_weight(name + ".weight", flipped, w.dims);
+  } else {
+    cx.add_weight(name + ".weight", w, w.dims);
+  }
   if (bias) cx.add_weight(name + ".bias", cx.constant(node, 2), {w.dims[0]});
   cx.set_value(node.output(0), y);
 }
@@ -640,6 +651,53 @@ void import_pad(Context& cx, const onnx::NodeProto& node) {
       nn::Pad{.pads = {p[2], p[3], p[6], p[7]}, .value = value, .name = cx.layer_name(node)}(x));
 }
 
+// Resize of [N, C, H, W] to constant sizes [N, C, h, w] (N from Shape) or scales [1, 1, sh, sw]
+// giving whole sizes: linear with half_pixel (pytorch_half_pixel where h, w > 1) is convkit's
+// bilinear, nearest with asymmetric and floor its nearest. Opset 11 on (10's linear differs).
+void import_resize(Context& cx, const onnx::NodeProto& node) {
+  const nn::Value x = cx.value(node, 0);
+  const Shape xs = image_shape(node, x);
+  if (cx.opset() < 11) node_fail(node, "only Resize of opset 11 or later is supported");
+  if (attr_int(node, "antialias", 0) != 0) node_fail(node, "antialias=1 is not supported");
+  std::int64_t h = 0, w = 0;
+  if (node.input_size() > 3 && cx.present(node.input(3))) {
+    const auto s = cx.constant(node, 3).ints();
+    if (s.size() != 4) node_fail(node, "sizes must have 4 values, got {}", s.size());
+    h = s[2], w = s[3];
+  } else {
+    const Const& sc = cx.constant(node, 2);
+    if (sc.numel() != 4 || sc.at(0) != 1 || sc.at(1) != 1)
+      node_fail(node, "only scales [1, 1, sh, sw] are supported");
+    const double fh = xs[1] * sc.at(2), fw = xs[2] * sc.at(3);
+    h = std::int64_t(std::llround(fh)), w = std::int64_t(std::llround(fw));
+    if (std::abs(fh - double(h)) > 1e-4 || std::abs(fw - double(w)) > 1e-4)
+      node_fail(node, "scales that give a fractional size ({} x {}) are not supported", fh, fw);
+  }
+  const std::string mode = attr_string(node, "mode", "nearest");
+  const std::string ctm = attr_string(node, "coordinate_transformation_mode", "half_pixel");
+  const bool bilinear =
+      mode == "linear" && (ctm == "half_pixel" || (ctm == "pytorch_half_pixel" && h > 1 && w > 1));
+  const bool nearest = mode == "nearest" && ctm == "asymmetric" &&
+                       attr_string(node, "nearest_mode", "round_prefer_floor") == "floor";
+  if (!bilinear && !nearest)
+    node_fail(node,
+              "mode '{}' with coordinate_transformation_mode '{}' is not supported (linear with "
+              "half_pixel, or nearest with asymmetric and nearest_mode floor)",
+              mode, ctm);
+  cx.set_value(node.output(0), nn::Resize{.height = h,
+                                          .width = w,
+                                          .mode = bilinear ? "bilinear" : "nearest",
+                                          .name = cx.layer_name(node)}(x));
+}
+
+void import_gelu(Context& cx, const onnx::NodeProto& node) {
+  const std::string approximate = attr_string(node, "approximate", "none");
+  if (approximate != "none" && approximate != "tanh")
+    node_fail(node, "approximate '{}' is not none or tanh", approximate);
+  cx.set_value(node.output(0), nn::GELU{.tanh_approximation = approximate == "tanh",
+                                        .name = cx.layer_name(node)}(cx.value(node, 0)));
+}
+
 // clang-format off
 const OpRow kOps[] = {
   {"Conv",               import_conv,            {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"}},
@@ -675,6 +733,8 @@ const OpRow kOps[] = {
   {"Gemm",               import_gemm,            {"alpha", "beta", "transA", "transB"}},
   {"MatMul",             import_matmul,          {}},
   {"Pad",                import_pad,             {"mode", "pads", "value"}},
+  {"Resize",             import_resize,          {"mode", "coordinate_transformation_mode", "nearest_mode", "antialias", "cubic_coeff_a", "exclude_outside", "extrapolation_value"}},
+  {"Gelu",               import_gelu,            {"approximate"}},
 };
 // clang-format on
 

@@ -167,6 +167,36 @@ Shape input_shape_of(const std::string& path, const onnx::ValueInfoProto& in,
 
 }  // namespace
 
+OnnxInfo read_onnx_info(const std::string& path) {
+  const onnx::ModelProto model = onnx_file::read_model(path);
+  const onnx::GraphProto& g = model.graph();
+  OnnxInfo info;
+  info.ir_version = model.ir_version();
+  info.producer = model.producer_name() +
+                  (model.producer_version().empty() ? "" : " " + model.producer_version());
+  info.graph_name = g.name();
+  info.nodes = g.node_size();
+  for (const auto& o : model.opset_import())
+    if (default_domain(o.domain())) info.opset = o.version();
+  std::set<std::string> initializers;
+  for (const auto& t : g.initializer()) initializers.insert(t.name());
+  for (const auto& in : g.input()) {
+    if (initializers.count(in.name())) continue;
+    info.input_name = in.name();
+    std::vector<std::int64_t> dims;
+    const auto& shape = in.type().tensor_type().shape();
+    bool known = shape.dim_size() > 1;
+    for (int k = 1; k < shape.dim_size(); ++k) {
+      known = known && shape.dim(k).has_dim_value() && shape.dim(k).dim_value() > 0;
+      dims.push_back(shape.dim(k).dim_value());
+    }
+    if (known) info.input_shape = Shape(dims);
+    break;
+  }
+  for (const auto& o : g.output()) info.output_names.push_back(o.name());
+  return info;
+}
+
 OnnxGraph import_onnx_graph(const std::string& path, const OnnxImportOptions& options) {
   const onnx::ModelProto model = onnx_file::read_model(path);
   const onnx::GraphProto& g = model.graph();
@@ -215,6 +245,15 @@ OnnxGraph import_onnx_graph(const std::string& path, const OnnxImportOptions& op
       throw OnnxGraphError(fmt::format("'{}': the graph has {} outputs; say which one with cut_at",
                                        path, g.output_size()));
     target = g.output(0).name();
+  } else if (options.cut_at == "auto") {
+    for (const auto& n : g.node())
+      if ((n.op_type() == "Gemm" || n.op_type() == "MatMul") && default_domain(n.domain()))
+        target = n.input(0);
+    if (target.empty())
+      throw OnnxGraphError(fmt::format(
+          "'{}': cut_at auto looks for the classifier (the last Gemm or MatMul) and finds none: "
+          "name the node or tensor to cut at",
+          path));
   } else {
     for (const auto& n : g.node())
       if (n.name() == options.cut_at && n.output_size() > 0) target = n.output(0);
@@ -230,6 +269,11 @@ OnnxGraph import_onnx_graph(const std::string& path, const OnnxImportOptions& op
           path, options.cut_at, g.node_size(), fmt::join(some, ", "), path));
     }
   }
+
+  if (options.logits)
+    if (auto it = producer.find(target);
+        it != producer.end() && g.node(it->second).op_type() == "Softmax")
+      target = g.node(it->second).input(0);
 
   // The nodes the target needs.
   std::vector<char> needed(std::size_t(g.node_size()), 0);
@@ -269,6 +313,17 @@ OnnxGraph import_onnx_graph(const std::string& path, const OnnxImportOptions& op
                                      problems.size() == 1 ? "" : "s", fmt::join(problems, "; ")));
 
   Context cx(options.name_prefix, out.info.opset);
+  cx.input_name = input.name();
+  cx.flip_input_channels = options.bgr_to_rgb;
+  if (options.bgr_to_rgb)
+    for (int n = 0; n < g.node_size(); ++n)
+      if (needed[std::size_t(n)] && g.node(n).op_type() != "Conv")
+        for (const auto& i : g.node(n).input())
+          if (i == input.name())
+            throw OnnxGraphError(fmt::format(
+                "'{}': BGR -> RGB reverses the channels of the convolutions that read the input, "
+                "but node '{}' ({}) reads it too",
+                path, node_label(g.node(n)), g.node(n).op_type()));
   for (int n = 0; n < g.node_size(); ++n) {
     if (!needed[std::size_t(n)]) continue;
     for (const auto& i : g.node(n).input()) {

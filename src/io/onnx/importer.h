@@ -30,6 +30,10 @@ class Context {
       : prefix_(std::move(name_prefix)), opset_(opset) {}
 
   std::int64_t opset() const { return opset_; }
+  // The graph input's name, and whether its channels are to be reversed (BGR -> RGB) in the
+  // convolutions that read it.
+  std::string input_name;
+  bool flip_input_channels = false;
   bool is_const(const std::string& name) const;
   bool present(const std::string& name) const;  // an optional input given ("" is absent)
   const Const& constant(const onnx::NodeProto& node, int input) const;  // fails if symbolic

@@ -19,8 +19,9 @@ CommandRunner add_import_command(CLI::App& app) {
       "import", "Read an ONNX model into convkit layers and write it as a checkpoint");
   cmd->add_option("model", r->onnx, "the .onnx file")->required();
   cmd->add_option("-o,--out", *out, "checkpoint to write (default: <model name>.ckpt)");
-  cmd->add_option("--cut-at", r->cut_at,
-                  "end at this node or tensor ('auto': before the classifier; default: the output)");
+  cmd->add_option(
+      "--cut-at", r->cut_at,
+      "end at this node or tensor ('auto': before the classifier; default: the output)");
   cmd->add_option("--input", *input, "per-sample input size C H W (where the file's is symbolic)")
       ->expected(3);
   cmd->add_flag("--bgr", r->bgr, "the model takes BGR images (the checkpoint will take RGB)");
@@ -39,7 +40,8 @@ CommandRunner add_import_command(CLI::App& app) {
                i.nodes, i.mapped, i.input_name, i.input_shape.str());
     if (!*quiet) fmt::print("{}", result.model.summary());
     fmt::print("wrote {} ({} classes; preprocessing: {}{})\n", result.checkpoint.string(),
-               result.class_names.size(), r->normalize, r->bgr ? ", BGR weights flipped to RGB" : "");
+               result.class_names.size(), r->normalize,
+               r->bgr ? ", BGR weights flipped to RGB" : "");
     return 0;
   };
 }

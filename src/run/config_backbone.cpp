@@ -20,9 +20,10 @@ std::string find_onnx(const std::string& given, const std::string& config_source
     if (!config_source.empty() && fs::exists(beside, ec)) p = beside;
   }
   if (!fs::exists(p, ec))
-    throw DataError(fmt::format("'{}': '{}' not found (relative paths are read from the working "
-                                "directory, then from the config file's folder)",
-                                key, given));
+    throw DataError(
+        fmt::format("'{}': '{}' not found (relative paths are read from the working "
+                    "directory, then from the config file's folder)",
+                    key, given));
   return fs::absolute(p).lexically_normal().string();
 }
 
@@ -30,7 +31,8 @@ std::string find_onnx(const std::string& given, const std::string& config_source
 
 train::Preprocess normalize_preset(const std::string& name, const std::string& key) {
   if (name == "centered") return {.mean = {127.0f / 255}, .std = {128.0f / 255}};  // (x-127)/128
-  if (name == "imagenet") return {.mean = {0.485f, 0.456f, 0.406f}, .std = {0.229f, 0.224f, 0.225f}};
+  if (name == "imagenet")
+    return {.mean = {0.485f, 0.456f, 0.406f}, .std = {0.229f, 0.224f, 0.225f}};
   if (name == "raw") return {.mean = {0.0f}, .std = {1.0f / 255}};  // 0..255
   if (name == "unit") return {.mean = {0.0f}, .std = {1.0f}};       // 0..1
   if (name == "symmetric") return {.mean = {0.5f}, .std = {0.5f}};  // -1..1
@@ -48,9 +50,10 @@ BackboneConfig parse_backbone(YamlSection& s, const std::string& config_source) 
   b.freeze = s.get<bool>("freeze", b.freeze);
   const std::string channels = s.get<std::string>("channels", "rgb");
   if (channels != "rgb" && channels != "bgr")
-    config_fail("'{}' must be rgb or bgr (the channel order the file's model was trained on), "
-                "got '{}'",
-                s.path_of("channels"), channels);
+    config_fail(
+        "'{}' must be rgb or bgr (the channel order the file's model was trained on), "
+        "got '{}'",
+        s.path_of("channels"), channels);
   b.bgr = channels == "bgr";
   if (!s.has("normalize"))
     config_fail(
@@ -70,8 +73,8 @@ BackboneConfig parse_backbone(YamlSection& s, const std::string& config_source) 
     train::Preprocess p{.mean = {mean.begin(), mean.end()}, .std = {stdev.begin(), stdev.end()}};
     m.finish();
     if (p.mean.size() != p.std.size() || (p.mean.size() != 1 && p.mean.size() != 3))
-      config_fail("'{}': mean and std need 1 or 3 values each, got {} and {}", key,
-                  p.mean.size(), p.std.size());
+      config_fail("'{}': mean and std need 1 or 3 values each, got {} and {}", key, p.mean.size(),
+                  p.std.size());
     for (float v : p.std)
       if (!(v > 0)) config_fail("'{}.std' values must be > 0, got {}", key, v);
     b.normalize = p;

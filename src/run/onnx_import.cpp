@@ -41,8 +41,8 @@ ImportResult import_onnx_checkpoint(const ImportRequest& r) {
   train::Preprocess pre = normalize_preset(r.normalize, "--normalize");
   io::OnnxGraph g;
   try {
-    g = io::import_onnx_graph(r.onnx,
-                              {.cut_at = r.cut_at, .bgr_to_rgb = r.bgr, .logits = true, .input_shape = r.input});
+    g = io::import_onnx_graph(
+        r.onnx, {.cut_at = r.cut_at, .bgr_to_rgb = r.bgr, .logits = true, .input_shape = r.input});
   } catch (const io::OnnxFileError& e) {
     throw DataError(e.what());
   } catch (const io::OnnxGraphError& e) {
@@ -69,8 +69,8 @@ ImportResult import_onnx_checkpoint(const ImportRequest& r) {
     io::save_checkpoint(result.checkpoint, result.model,
                         io::CheckpointContents{.extra_json = run_info_to_json(info)});
   } catch (const Error& e) {
-    throw DataError(fmt::format("{}: cannot write the checkpoint ({})", result.checkpoint.string(),
-                                e.what()));
+    throw DataError(
+        fmt::format("{}: cannot write the checkpoint ({})", result.checkpoint.string(), e.what()));
   }
   return result;
 }

@@ -72,15 +72,20 @@ class OnnxCli : public ::testing::Test {
     const std::string bytes{std::istreambuf_iterator<char>(in), {}};
     std::ofstream(root_ / "truncated.onnx", std::ios::binary) << bytes.substr(0, bytes.size() / 3);
     std::ofstream(root_ / "labels.txt") << "alpha\nbeta\ngamma\ndelta\nepsilon\n";
-    std::ofstream(root_ / "image.ppm", std::ios::binary) << "P6\n4 4\n255\n" << std::string(48, '\x80');
+    std::ofstream(root_ / "image.ppm", std::ios::binary) << "P6\n4 4\n255\n"
+                                                         << std::string(48, '\x80');
   }
   static void TearDownTestSuite() { fs::remove_all(root_); }
-  static std::string config(const std::string& backbone_extra, const std::string& input = "[3, 16, 16]") {
+  static std::string config(const std::string& backbone_extra,
+                            const std::string& input = "[3, 16, 16]") {
     static int written = 0;  // one file per config: the cases are built before they run
     const fs::path file = root_ / ("transfer" + std::to_string(++written) + ".yaml");
     std::ofstream(file) << "dataset: {name: idx, resize: stretch}\n"
-                           "model:\n  input: " << input << "\n"
-                           "  backbone: {onnx: " << (root_ / "base.onnx").string() << backbone_extra
+                           "model:\n  input: "
+                        << input
+                        << "\n"
+                           "  backbone: {onnx: "
+                        << (root_ / "base.onnx").string() << backbone_extra
                         << "}\n  head:\n    - {type: dense, units: 3}\n"
                            "train: {epochs: 2, batch_size: 20, tensorboard: false}\n";
     return file.string();
@@ -104,9 +109,9 @@ TEST_F(OnnxCli, ImportWritesACheckpointThatPredicts) {
 }
 
 TEST_F(OnnxCli, TrainsAHeadOnAFrozenBackbone) {
-  const auto r = run_cli("train -q --config " + config(", normalize: centered, cut_at: auto") +
-                         " --data " + (root_ / "data").string() + " --out " +
-                         (root_ / "run").string());
+  const auto r =
+      run_cli("train -q --config " + config(", normalize: centered, cut_at: auto") + " --data " +
+              (root_ / "data").string() + " --out " + (root_ / "run").string());
   ASSERT_EQ(r.code, 0) << r.output;
   const auto s = run_cli("summary " + (root_ / "run").string());
   ASSERT_EQ(s.code, 0) << s.output;
@@ -123,12 +128,14 @@ TEST_F(OnnxCli, BadInputsExitWithTheirCode) {
     int code;
     std::string message;
   };
-  const std::string data = " --data " + (root_ / "data").string() + " --out " + (root_ / "bad").string();
+  const std::string data =
+      " --data " + (root_ / "data").string() + " --out " + (root_ / "bad").string();
   const Case cases[] = {
       {"import " + (root_ / "truncated.onnx").string(), 3, "truncated.onnx"},
       {"import " + (root_ / "labels.txt").string(), 3, "labels.txt"},
       {"import " + (root_ / "odd.onnx").string(), 2, "node 'odd' (Erf): unsupported op"},
-      {"import " + (root_ / "base.onnx").string() + " --cut-at fc9", 2, "cut_at 'fc9' names no node"},
+      {"import " + (root_ / "base.onnx").string() + " --cut-at fc9", 2,
+       "cut_at 'fc9' names no node"},
       {"train -q --config " + config(", normalize: unit, cut_at: fc9") + data, 2,
        "'model.backbone': "},
       {"train -q --config " + config(", normalize: unit", "[1, 16, 16]") + data, 2,

@@ -22,8 +22,9 @@ using test::GraphBuilder;
 struct TempDir {
   fs::path path;
   TempDir() {
-    path = fs::temp_directory_path() / ("convkit_onnx_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    path = fs::temp_directory_path() /
+           ("convkit_onnx_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(path);
   }
   ~TempDir() { fs::remove_all(path); }
@@ -177,9 +178,10 @@ TEST(OnnxImport, EveryUnsupportedOpAndAttributeInOneError) {
   b.output("y");
   b.save(dir.file("bad.onnx"));
   const std::string e = error_of([&] { io::import_onnx(dir.file("bad.onnx")); });
-  for (const char* part : {"cannot import 3 nodes", "node 'conv1' (Conv): unsupported attribute 'fancy'",
-                           "node 'erf1' (Erf): unsupported op",
-                           "node 'nms1' (NonMaxSuppression): unsupported op", "bad.onnx"})
+  for (const char* part :
+       {"cannot import 3 nodes", "node 'conv1' (Conv): unsupported attribute 'fancy'",
+        "node 'erf1' (Erf): unsupported op", "node 'nms1' (NonMaxSuppression): unsupported op",
+        "bad.onnx"})
     EXPECT_NE(e.find(part), std::string::npos) << part << " not in: " << e;
   // Cutting before the unsupported ops imports the rest.
   const std::string cut = error_of([&] { io::import_onnx(dir.file("bad.onnx"), {.cut_at = "c"}); });
@@ -247,11 +249,12 @@ TEST(OnnxImport, SymbolicSizeNeedsAnInputShapeAndChannelsMustAgree) {
   b.save(dir.file("sym.onnx"));
   const std::string e = error_of([&] { io::import_onnx(dir.file("sym.onnx")); });
   EXPECT_NE(e.find("symbolic size [N, 3, H, W]"), std::string::npos) << e;
-  EXPECT_EQ(io::import_onnx(dir.file("sym.onnx"), {.input_shape = Shape({3, 16, 16})})
-                .output_shape(0),
-            Shape({3, 1, 1}));
-  const std::string c = error_of(
-      [&] { io::import_onnx(dir.file("sym.onnx"), {.input_shape = Shape({1, 16, 16})}); });
+  EXPECT_EQ(
+      io::import_onnx(dir.file("sym.onnx"), {.input_shape = Shape({3, 16, 16})}).output_shape(0),
+      Shape({3, 1, 1}));
+  const std::string c = error_of([&] {
+    io::import_onnx(dir.file("sym.onnx"), {.input_shape = Shape({1, 16, 16})});
+  });
   EXPECT_NE(c.find("takes 3 channels"), std::string::npos) << c;
 }
 

@@ -204,6 +204,20 @@ RunConfig parse(YAML::Node doc, const std::string& source,
       config_fail("'train.test_tta' must be none, shift, flip or shift+flip, got '{}'", c.test_tta);
     c.tensorboard = train.get<bool>("tensorboard", true);
 
+    if (train.has("fine_tune")) {
+      auto ft = train.child("fine_tune");
+      RunConfig::FineTune f{.epoch = ft.required<int>("epoch"),
+                            .unfreeze_from = ft.required<std::string>("unfreeze_from"),
+                            .lr_multiplier = ft.get<double>("lr_multiplier", 1.0)};
+      if (f.epoch < 1 || f.epoch >= c.epochs)
+        config_fail("'train.fine_tune.epoch' must be in [1, train.epochs - 1] = [1, {}], got {}",
+                    c.epochs - 1, f.epoch);
+      if (!(f.lr_multiplier >= 0) || !std::isfinite(f.lr_multiplier))
+        config_fail("'train.fine_tune.lr_multiplier' must be a finite number >= 0, got {}",
+                    f.lr_multiplier);
+      ft.finish();
+      c.fine_tune = f;
+    }
     YAML::Node groups = train.raw("param_groups");
     if (groups && !groups.IsNull()) {
       if (!groups.IsSequence())
@@ -392,6 +406,14 @@ nn::Model RunConfig::build_model() const {
   nn::Model model = built ? std::move(*built)
                     : zoo ? nn::build_zoo_model(*zoo)
                           : nn::sequential(input, layers);
+  if (fine_tune) {
+    const auto names = model.layer_names();
+    if (std::find(names.begin(), names.end(), fine_tune->unfreeze_from) == names.end())
+      config_fail(
+          "'train.fine_tune.unfreeze_from': the model has no layer '{}' (convkit summary "
+          "lists them)",
+          fine_tune->unfreeze_from);
+  }
   for (std::size_t i = 0; i < param_groups.size(); ++i) {
     const ParamGroup& g = param_groups[i];
     try {
@@ -404,6 +426,16 @@ nn::Model RunConfig::build_model() const {
     }
   }
   return model;
+}
+
+void RunConfig::start_fine_tuning(nn::Model& model) const {
+  const auto names = model.layer_names();
+  auto from = std::find(names.begin(), names.end(), fine_tune->unfreeze_from);
+  for (auto it = from; it != names.end(); ++it) {
+    if (model.trainable(*it)) continue;  // the head keeps its rate
+    model.set_trainable(*it, true);
+    model.set_lr_multiplier(*it, fine_tune->lr_multiplier);
+  }
 }
 
 void RunConfig::initialize_model(nn::Model& model) const {

@@ -236,6 +236,19 @@ RunResult train_in(const RunConfig& cfg, const TrainOptions& options, const RunD
                         .skip_unreadable = cfg.images.skip_bad_files};
   if (data.train_stream || cfg.images.geometry.random_crop.enabled)
     fit.geometry = cfg.images.geometry;
+  if (cfg.fine_tune)  // the second phase: unfreeze from a layer on, once (resumed runs too)
+    fit.before_epoch = [&cfg, started = false, &options](int epoch, nn::Model& m) mutable {
+      if (started || epoch < cfg.fine_tune->epoch) return false;
+      started = true;
+      cfg.start_fine_tuning(m);
+      if (options.verbose)
+        fmt::print(
+            "fine-tuning from epoch {}: layers from '{}' on train at lr x {:g} ({} "
+            "trainable parameters)\n",
+            epoch + 1, cfg.fine_tune->unfreeze_from, cfg.fine_tune->lr_multiplier,
+            m.trainable_parameter_count());
+      return true;
+    };
   train::Trainer trainer(model, *optimizer, fit);  // takes the config's learning rate as the base
   if (resume) {
     io::restore_optimizer(last->contents, *optimizer);

@@ -238,12 +238,15 @@ const History& Trainer::fit(std::shared_ptr<const data::Source> train,
     fail("the training set has {} samples, fewer than one batch of {}", train->size(),
          options_.batch_size);
   data::Mixer mixer(options_.augment, options_.seed);
-  nn::Plan plan = model_.compile_training({.batch = options_.batch_size,
-                                           .label_smoothing = options_.label_smoothing,
-                                           .class_weights = options_.class_weights,
-                                           .backend = options_.backend,
-                                           .soft_targets = mixer.enabled(),
-                                           .threads = options_.threads});
+  auto compile = [&] {
+    return model_.compile_training({.batch = options_.batch_size,
+                                    .label_smoothing = options_.label_smoothing,
+                                    .class_weights = options_.class_weights,
+                                    .backend = options_.backend,
+                                    .soft_targets = mixer.enabled(),
+                                    .threads = options_.threads});
+  };
+  nn::Plan plan = compile();
   // Sharing the CPUs (options_.threads == 0): the team size follows what other processes leave.
   const int caller_threads = omp_get_max_threads();
   std::optional<ThreadShare> share;
@@ -288,6 +291,10 @@ const History& Trainer::fit(std::shared_ptr<const data::Source> train,
   DivergenceCheck divergence;
   for (auto* c : callbacks) c->on_train_begin(*this);
   while (state_.epoch < options_.epochs && !stop_) {
+    if (options_.before_epoch && options_.before_epoch(state_.epoch, model_)) {
+      plan = compile();  // what trains changed: new kernels (weight gradients) and memory plan
+      plan.set_step(std::uint64_t(state_.step));
+    }
     loader.set_position(state_.epoch, state_.batch);
     if (state_.batch == 0) {
       state_.epoch_loss_sum = 0;

@@ -122,6 +122,37 @@ TEST_F(OnnxCli, TrainsAHeadOnAFrozenBackbone) {
   EXPECT_NE(text.find((root_ / "base.onnx").string()), std::string::npos) << text;
 }
 
+TEST_F(OnnxCli, FineTuningUnfreezesFromALayerAtAnEpoch) {
+  const std::string cfg = config(", normalize: centered");
+  std::ofstream(cfg, std::ios::app)
+      << "  fine_tune: {epoch: 1, unfreeze_from: stem_act, lr_multiplier: 0.1}\n";
+  // train: is a flow mapping in config(); a second train key would be invalid: rewrite it.
+  std::ifstream in(cfg);
+  std::string text{std::istreambuf_iterator<char>(in), {}};
+  in.close();
+  const auto at = text.find("train: {epochs: 2, batch_size: 20, tensorboard: false}\n");
+  ASSERT_NE(at, std::string::npos) << text;
+  text.replace(at, std::string("train: {epochs: 2, batch_size: 20, tensorboard: false}\n").size(),
+               "train:\n  epochs: 2\n  batch_size: 20\n  tensorboard: false\n");
+  std::ofstream(cfg) << text;
+  const auto r = run_cli("train --config " + cfg + " --data " + (root_ / "data").string() +
+                         " --out " + (root_ / "ft").string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("fine-tuning from epoch 2: layers from 'stem_act' on train at lr x 0.1"),
+            std::string::npos)
+      << r.output;
+  const auto s = run_cli("summary " + (root_ / "ft").string());
+  EXPECT_NE(s.output.find("stem (Conv2D) [frozen]"), std::string::npos) << s.output;
+  EXPECT_EQ(s.output.find("stem_act (ReLU) [frozen]"), std::string::npos) << s.output;
+  const auto bad =
+      run_cli("train -q --config " + cfg + " --set train.fine_tune.unfreeze_from=stm" + " --data " +
+              (root_ / "data").string() + " --out " + (root_ / "ft2").string());
+  EXPECT_EQ(bad.code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("'train.fine_tune.unfreeze_from': the model has no layer 'stm'"),
+            std::string::npos)
+      << bad.output;
+}
+
 TEST_F(OnnxCli, BadInputsExitWithTheirCode) {
   struct Case {
     std::string args;

@@ -81,6 +81,16 @@ struct RunConfig {
     std::optional<double> lr_multiplier;
   };
   std::vector<ParamGroup> param_groups;
+  // train.fine_tune: {epoch: k, unfreeze_from: LAYER, lr_multiplier: m}: after k epochs (the
+  // head alone), the layers from LAYER on (in graph order) train too, at lr x m.
+  struct FineTune {
+    int epoch = 0;
+    std::string unfreeze_from;
+    double lr_multiplier = 1.0;
+  };
+  std::optional<FineTune> fine_tune;
+  // The fine-tuning phase's change: unfreezes the layers from fine_tune->unfreeze_from on.
+  void start_fine_tuning(nn::Model& model) const;
   std::string optimizer = "adam";
   optim::OptionList optimizer_options;
   optim::ScheduleOptions schedule;

@@ -65,6 +65,10 @@ struct FitOptions {
   int loader_workers = 1;
   std::optional<data::Geometry> geometry;
   bool skip_unreadable = false;
+  // Called before every epoch (with the number of completed epochs, also for a resumed one);
+  // returning true says it changed what trains (Model::set_trainable: fine-tuning phases), and
+  // fit() recompiles the training plan before the epoch's first step.
+  std::function<bool(int completed_epochs, nn::Model& model)> before_epoch;
 };
 
 class Trainer;

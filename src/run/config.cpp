@@ -438,6 +438,44 @@ void RunConfig::start_fine_tuning(nn::Model& model) const {
   }
 }
 
+std::shared_ptr<train::FrozenBase> RunConfig::frozen_base(const nn::Model& model,
+                                                          std::string& why_not) const {
+  why_not.clear();
+  if (!backbone || backbone->cache_features == "false") return nullptr;
+  if (!backbone->freeze)
+    why_not = "the backbone is not frozen (model.backbone.freeze)";
+  else if (fine_tune)
+    why_not = "train.fine_tune unfreezes the backbone";
+  else if (data::augments(augment) || data::Mixer(augment, 0).enabled())
+    why_not = "dataset.augment changes the images every epoch";
+  else if (ema_decay > 0)
+    why_not = "train.ema_decay averages the whole model's weights";
+  io::OnnxGraph g;
+  if (why_not.empty()) {
+    g = as_onnx_error([&] {
+      return io::import_onnx_graph(
+          backbone->onnx,
+          {.cut_at = backbone->cut_at, .bgr_to_rgb = backbone->bgr, .input_shape = input});
+    });
+    for (const auto& name : g.layers)
+      if (model.trainable(name)) {
+        why_not = fmt::format("train.param_groups makes backbone layer '{}' trainable", name);
+        break;
+      }
+  }
+  if (!why_not.empty()) {
+    if (backbone->cache_features == "true")
+      config_fail("'model.backbone.cache_features' is true but {}", why_not);
+    return nullptr;
+  }
+  nn::Model base(g.input, g.output);
+  base.initialize(seed);
+  g.load_weights(base);
+  nn::Model head = nn::sequential(g.output.shape(), layers);
+  head.initialize(seed);
+  return std::make_shared<train::FrozenBase>(train::FrozenBase{std::move(base), std::move(head)});
+}
+
 void RunConfig::initialize_model(nn::Model& model) const {
   model.initialize(seed);
   if (!backbone) return;

@@ -55,6 +55,13 @@ BackboneConfig parse_backbone(YamlSection& s, const std::string& config_source) 
         "got '{}'",
         s.path_of("channels"), channels);
   b.bgr = channels == "bgr";
+  const YAML::Node cache = s.raw("cache_features");
+  if (cache && !cache.IsNull()) {
+    const auto v = YamlSection::as<std::string>(cache, s.path_of("cache_features"));
+    if (v != "auto" && v != "true" && v != "false")
+      config_fail("'{}' must be auto, true or false, got '{}'", s.path_of("cache_features"), v);
+    b.cache_features = v;
+  }
   if (!s.has("normalize"))
     config_fail(
         "missing required key '{}': the input convention the backbone's weights were trained "

@@ -236,6 +236,13 @@ RunResult train_in(const RunConfig& cfg, const TrainOptions& options, const RunD
                         .skip_unreadable = cfg.images.skip_bad_files};
   if (data.train_stream || cfg.images.geometry.random_crop.enabled)
     fit.geometry = cfg.images.geometry;
+  std::string no_cache;
+  fit.frozen_base = cfg.frozen_base(model, no_cache);
+  if (options.verbose && cfg.backbone && cfg.backbone->cache_features == "auto")
+    fmt::print("feature caching: {}\n", fit.frozen_base
+                                            ? "on (the frozen backbone runs once per image; later "
+                                              "epochs train the head on its outputs)"
+                                            : "off: " + no_cache);
   if (cfg.fine_tune)  // the second phase: unfreeze from a layer on, once (resumed runs too)
     fit.before_epoch = [&cfg, started = false, &options](int epoch, nn::Model& m) mutable {
       if (started || epoch < cfg.fine_tune->epoch) return false;

@@ -5,6 +5,7 @@
 #include <convkit/train/progress.h>
 #include <convkit/train/step.h>
 
+#include "train/feature_cache.h"
 #include "train/thread_share.h"
 
 #include <fmt/format.h>
@@ -238,13 +239,16 @@ const History& Trainer::fit(std::shared_ptr<const data::Source> train,
     fail("the training set has {} samples, fewer than one batch of {}", train->size(),
          options_.batch_size);
   data::Mixer mixer(options_.augment, options_.seed);
+  const std::vector<std::int32_t> cache_labels =
+      options_.frozen_base ? train->labels() : std::vector<std::int32_t>{};
   auto compile = [&] {
-    return model_.compile_training({.batch = options_.batch_size,
-                                    .label_smoothing = options_.label_smoothing,
-                                    .class_weights = options_.class_weights,
-                                    .backend = options_.backend,
-                                    .soft_targets = mixer.enabled(),
-                                    .threads = options_.threads});
+    nn::Model& trained = options_.frozen_base ? options_.frozen_base->head : model_;
+    return trained.compile_training({.batch = options_.batch_size,
+                                     .label_smoothing = options_.label_smoothing,
+                                     .class_weights = options_.class_weights,
+                                     .backend = options_.backend,
+                                     .soft_targets = mixer.enabled(),
+                                     .threads = options_.threads});
   };
   nn::Plan plan = compile();
   // Sharing the CPUs (options_.threads == 0): the team size follows what other processes leave.
@@ -275,7 +279,20 @@ const History& Trainer::fit(std::shared_ptr<const data::Source> train,
   train_loading.workers = options_.loader_workers;
   train_loading.geometry = options_.geometry;
   train_loading.skip_unreadable = options_.skip_unreadable;
+  const std::int64_t train_size = train->size();
   data::Loader loader(std::move(train), train_loading);
+  std::optional<FeatureCache> cache;
+  if (options_.frozen_base) {
+    if (mixer.enabled() || data::augments(options_.augment) || average_.enabled())
+      fail(
+          "feature caching needs training images that do not change between epochs (no "
+          "augmentation, mixup/cutmix or weight averaging)");
+    cache.emplace(*options_.frozen_base, model_, train_size, options_.batch_size, options_.backend,
+                  cache_labels);
+    cache->from_full_model();
+  }
+  Tensor cached_labels = Tensor::empty({options_.batch_size}, DType::i32);
+  std::vector<std::int64_t> order;
   std::size_t skipped_reported = 0;
   const std::int64_t steps_per_epoch = loader.batches_per_epoch();
   const std::int64_t total_steps = steps_per_epoch * options_.epochs;
@@ -295,7 +312,11 @@ const History& Trainer::fit(std::shared_ptr<const data::Source> train,
       plan = compile();  // what trains changed: new kernels (weight gradients) and memory plan
       plan.set_step(std::uint64_t(state_.step));
     }
-    loader.set_position(state_.epoch, state_.batch);
+    const bool from_cache = cache && cache->complete();  // no images needed this epoch
+    if (from_cache)
+      loader.epoch_order(state_.epoch, order);
+    else
+      loader.set_position(state_.epoch, state_.batch);
     if (state_.batch == 0) {
       state_.epoch_loss_sum = 0;
       state_.epoch_correct = state_.epoch_seen = 0;
@@ -307,19 +328,36 @@ const History& Trainer::fit(std::shared_ptr<const data::Source> train,
       return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     };
     double lr = optimizer_.lr();
-    while (auto batch = loader.next()) {
+    while (true) {
+      // The batch: from the loader (images, or the base's features of them), or from the cache.
+      const Tensor* labels = &cached_labels;
+      std::optional<data::BatchView> batch;
+      if (from_cache) {
+        if (state_.batch >= steps_per_epoch) break;
+        const std::span<const std::int64_t> rows(order.data() + state_.batch * options_.batch_size,
+                                                 std::size_t(options_.batch_size));
+        cache->gather(rows, plan.input(), cached_labels);
+      } else {
+        auto next = loader.next();
+        if (!next) break;
+        batch.emplace(*next);
+        labels = &batch->labels;
+        if (cache)
+          cache->features(*batch, plan.input());
+        else
+          plan.input().copy_from(batch->images);
+      }
       lr = state_.lr_scale * optim::learning_rate(options_.schedule, base_lr_, state_.step,
                                                   steps_per_epoch, total_steps);
       optimizer_.set_lr(lr);
-      plan.input().copy_from(batch->images);
       if (mixer.enabled()) {
         mixer.apply(plan.input(), std::uint64_t(state_.epoch), std::uint64_t(state_.batch), partner,
                     lambda);
-        data::mix_targets(batch->labels, partner, lambda, int(plan.labels().dim(1)), plan.labels());
+        data::mix_targets(*labels, partner, lambda, int(plan.labels().dim(1)), plan.labels());
       } else {
-        plan.labels().copy_from(batch->labels);
+        plan.labels().copy_from(*labels);
       }
-      const float loss = train_step(plan, optimizer_);
+      const float loss = cache ? cache->train_step(plan, optimizer_) : train_step(plan, optimizer_);
       if (divergence.diverged(loss))
         fail(
             "training diverged: the loss became {} at epoch {}, step {} ({}; learning rate {:g}); "
@@ -339,9 +377,8 @@ const History& Trainer::fit(std::shared_ptr<const data::Source> train,
       ++state_.batch;
       average_.update(weights.params, weights.numel, state_.step);
       state_.epoch_loss_sum += loss;
-      state_.epoch_correct +=
-          correct_predictions(plan.output(), batch->labels, batch->labels.numel());
-      state_.epoch_seen += batch->labels.numel();
+      state_.epoch_correct += correct_predictions(plan.output(), *labels, labels->numel());
+      state_.epoch_seen += labels->numel();
       if (options_.progress)
         bar.update(state_.batch, state_.epoch_seen,
                    {{"loss", state_.epoch_loss_sum / double(state_.batch)},

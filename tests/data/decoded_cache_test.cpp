@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "data/data_test_util.h"
+#include "support/counting_source.h"
 
 #include <atomic>
 #include <cstring>
@@ -18,26 +19,6 @@ namespace {
 using testing::error_of;
 using testing::TempDir;
 namespace fs = std::filesystem;
-
-// Counts the images a source is asked for.
-class Counting final : public Source {
- public:
-  explicit Counting(std::shared_ptr<const Source> base) : base_(std::move(base)) {
-    name_ = base_->name();
-    class_names_ = base_->class_names();
-  }
-  std::int64_t size() const override { return base_->size(); }
-  std::int32_t label(std::int64_t i) const override { return base_->label(i); }
-  Tensor image(std::int64_t i) const override {
-    ++reads;
-    return base_->image(i);
-  }
-  std::string sample_name(std::int64_t i) const override { return base_->sample_name(i); }
-  mutable std::atomic<int> reads{0};
-
- private:
-  std::shared_ptr<const Source> base_;
-};
 
 void png(const fs::path& p, std::int64_t h, std::int64_t w, int value) {
   fs::create_directories(p.parent_path());
@@ -52,7 +33,7 @@ TEST(DecodedCache, BuildsOnceAndMatchesDecodingIntoMemory) {
     png(dir.path / (i % 2 ? "b" : "a") / fmt::format("{}.png", i), 10 + i, 12, i * 9);
   const Geometry g{.channels = 3, .height = 8, .width = 8};
   const fs::path file = dir.path / "cache.u8";
-  auto counting = std::make_shared<Counting>(scan_image_folder(dir.path));
+  auto counting = std::make_shared<test::CountingSource>(scan_image_folder(dir.path));
   const Dataset first = decoded_cache(*counting, g, {.path = file, .threads = 2});
   EXPECT_EQ(counting->reads, 6);
   EXPECT_EQ(first.images.shape(), (Shape{6, 3, 8, 8}));
@@ -76,7 +57,7 @@ TEST(DecodedCache, RebuildsWhenAFileChangesOrTheCacheIsDamaged) {
   const fs::path file = dir.path / "cache.u8";
   decoded_cache(*scan_image_folder(dir.path), g, {.path = file});
   png(dir.path / "a" / "0.png", 20, 9, 200);  // new content and size
-  auto counting = std::make_shared<Counting>(scan_image_folder(dir.path));
+  auto counting = std::make_shared<test::CountingSource>(scan_image_folder(dir.path));
   const Dataset fresh = decoded_cache(*counting, g, {.path = file});
   EXPECT_EQ(counting->reads, 4);
   EXPECT_EQ(0, std::memcmp(fresh.images.raw(), to_dataset(*counting, g).images.raw(),

@@ -10,6 +10,7 @@
 #include <convkit/optim/optimizer.h>
 #include <convkit/optim/schedule.h>
 #include <convkit/train/callbacks.h>
+#include <convkit/train/feature_cache.h>
 #include <convkit/train/preprocess.h>
 
 #include <map>
@@ -44,6 +45,10 @@ struct BackboneConfig {
   bool bgr = false;             // channels: bgr (the file's model takes BGR images)
   // normalize: the input convention the weights were trained with; absent: the dataset's stats.
   std::optional<train::Preprocess> normalize;
+  // cache_features: auto (when the base stays frozen and the images do not change between
+  // epochs: no augmentation, mixup/cutmix, weight averaging or fine_tune), true (required: an
+  // error when it cannot), false.
+  std::string cache_features = "auto";
 };
 
 struct RunConfig {
@@ -107,6 +112,10 @@ struct RunConfig {
   nn::Model build_model() const;  // the layers, the zoo model or backbone + head; param_groups
   // model.initialize(seed), then the backbone's pretrained weights (when there is one) over it.
   void initialize_model(nn::Model& model) const;
+  // With a backbone and cache_features: the frozen base and the head for the Trainer's feature
+  // cache (train/feature_cache.h), or null with the reason in `why_not` (auto: train normally).
+  std::shared_ptr<train::FrozenBase> frozen_base(const nn::Model& model,
+                                                 std::string& why_not) const;
 
  private:
   mutable std::shared_ptr<const std::map<std::string, Tensor>> pretrained_;  // from build_model

@@ -9,6 +9,7 @@
 #include <convkit/nn/model.h>
 #include <convkit/optim/optimizer.h>
 #include <convkit/optim/schedule.h>
+#include <convkit/train/feature_cache.h>
 #include <convkit/train/metrics.h>
 #include <convkit/train/predictor.h>
 #include <convkit/train/preprocess.h>
@@ -17,6 +18,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,6 +71,9 @@ struct FitOptions {
   // returning true says it changed what trains (Model::set_trainable: fine-tuning phases), and
   // fit() recompiles the training plan before the epoch's first step.
   std::function<bool(int completed_epochs, nn::Model& model)> before_epoch;
+  // A frozen base and the head that trains on its cached outputs (feature_cache.h); the model
+  // given to the Trainer is base + head, and what validation, checkpoints and predict use.
+  std::shared_ptr<FrozenBase> frozen_base;
 };
 
 class Trainer;

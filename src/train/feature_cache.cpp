@@ -82,6 +82,27 @@ void FeatureCache::features(const data::BatchView& batch, const Tensor& dst) {
                 std::size_t(row_) * 4);
 }
 
+std::vector<std::int64_t> FeatureCache::missing() const {
+  std::vector<std::int64_t> out;
+  for (std::size_t i = 0; i < have_.size(); ++i)
+    if (!have_[i]) out.push_back(std::int64_t(i));
+  return out;
+}
+
+void FeatureCache::features(const data::BatchView& batch, std::span<const std::int64_t> indices) {
+  const std::int64_t b = batch.labels.numel();
+  base_plan_.input().slice(0, b).copy_from(batch.images.slice(0, b));
+  base_plan_.forward();
+  const float* out = base_plan_.output().data<float>();
+  for (std::int64_t k = 0; k < b; ++k) {
+    const auto i = indices[std::size_t(batch.indices[std::size_t(k)])];
+    if (have_[std::size_t(i)]) continue;
+    std::memcpy(features_.data<float>() + i * row_, out + k * row_, std::size_t(row_) * 4);
+    have_[std::size_t(i)] = 1;
+    --missing_;
+  }
+}
+
 void FeatureCache::gather(std::span<const std::int64_t> indices, const Tensor& dst,
                           const Tensor& labels) const {
   float* d = dst.data<float>();

@@ -18,6 +18,10 @@ class FeatureCache {
                const std::string& backend, std::vector<std::int32_t> labels);
 
   bool complete() const { return missing_ == 0; }
+  std::vector<std::int64_t> missing() const;  // the samples not cached yet
+  // The features of a loader batch over a subset of the samples: `indices` maps the batch's
+  // indices (into the subset) to the training samples'.
+  void features(const data::BatchView& batch, std::span<const std::int64_t> indices);
   // The features of a loader batch into dst [b, F...] (the missing ones through the base).
   void features(const data::BatchView& batch, const Tensor& dst);
   // Cached features and labels of `indices` (all cached) into dst and labels [b].

@@ -280,6 +280,7 @@ const History& Trainer::fit(std::shared_ptr<const data::Source> train,
   train_loading.geometry = options_.geometry;
   train_loading.skip_unreadable = options_.skip_unreadable;
   const std::int64_t train_size = train->size();
+  const std::shared_ptr<const data::Source> train_source = train;
   data::Loader loader(std::move(train), train_loading);
   std::optional<FeatureCache> cache;
   if (options_.frozen_base) {
@@ -390,6 +391,18 @@ const History& Trainer::fit(std::shared_ptr<const data::Source> train,
         for (auto* c : callbacks) c->on_interrupt(*this);
         return state_.history;
       }
+    }
+    if (cache && !cache->complete() && !interrupted_) {
+      // The samples the epoch's last partial batch left out: cached now, so the next epoch
+      // needs no image at all.
+      const std::vector<std::int64_t> rest = cache->missing();
+      data::LoaderOptions fill = loader_options(options_, options_.batch_size, false, false);
+      fill.workers = options_.loader_workers;
+      fill.geometry = options_.geometry;
+      fill.skip_unreadable = options_.skip_unreadable;
+      data::Loader extra(std::make_shared<data::SubsetSource>(train_source, rest), fill);
+      extra.start_epoch(0);
+      while (auto b = extra.next()) cache->features(*b, rest);
     }
     const double seconds = state_.epoch_seconds + elapsed();
     state_.train_seconds += seconds;

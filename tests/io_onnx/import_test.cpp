@@ -4,6 +4,7 @@
 // every bad input a clear error: unsupported ops and attributes listed together, a cut_at that
 // names nothing, a truncated or empty file, a symbolic input size.
 #include "io_onnx/onnx_test_util.h"
+#include "support/test_util.h"
 
 #include <convkit/io/onnx.h>
 
@@ -42,16 +43,6 @@ Tensor iota(const Shape& s, float scale = 1.0f) {
   Tensor t = Tensor::empty(s);
   for (std::int64_t k = 0; k < t.numel(); ++k) t.data<float>()[k] = float(k) * scale;
   return t;
-}
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 TEST(OnnxImport, GemmWithoutTransposeAlphaBetaMatchesLoops) {
@@ -177,14 +168,15 @@ TEST(OnnxImport, EveryUnsupportedOpAndAttributeInOneError) {
   b.node("NonMaxSuppression", "nms1", {"r"}, {"y"});
   b.output("y");
   b.save(dir.file("bad.onnx"));
-  const std::string e = error_of([&] { io::import_onnx(dir.file("bad.onnx")); });
+  const std::string e = testing::error_of<Error>([&] { io::import_onnx(dir.file("bad.onnx")); });
   for (const char* part :
        {"cannot import 3 nodes", "node 'conv1' (Conv): unsupported attribute 'fancy'",
         "node 'erf1' (Erf): unsupported op", "node 'nms1' (NonMaxSuppression): unsupported op",
         "bad.onnx"})
     EXPECT_NE(e.find(part), std::string::npos) << part << " not in: " << e;
   // Cutting before the unsupported ops imports the rest.
-  const std::string cut = error_of([&] { io::import_onnx(dir.file("bad.onnx"), {.cut_at = "c"}); });
+  const std::string cut =
+      testing::error_of<Error>([&] { io::import_onnx(dir.file("bad.onnx"), {.cut_at = "c"}); });
   EXPECT_NE(cut.find("unsupported attribute 'fancy'"), std::string::npos) << cut;
   EXPECT_EQ(cut.find("Erf"), std::string::npos) << cut;
 }
@@ -208,8 +200,8 @@ TEST(OnnxImport, CutAtNamesANodeOrATensorOrFailsListingNames) {
             Shape({3}));  // the input of the last Gemm
   EXPECT_EQ(io::import_onnx_graph(dir.file("cut.onnx"), {.logits = true}).layers,
             (std::vector<std::string>{"fc", "act"}));
-  const std::string e =
-      error_of([&] { io::import_onnx_graph(dir.file("cut.onnx"), {.cut_at = "fc7"}); });
+  const std::string e = testing::error_of<Error>(
+      [&] { io::import_onnx_graph(dir.file("cut.onnx"), {.cut_at = "fc7"}); });
   EXPECT_NE(e.find("cut_at 'fc7' names no node and no tensor"), std::string::npos) << e;
   EXPECT_NE(e.find("'prob'"), std::string::npos) << e;
 }
@@ -247,12 +239,12 @@ TEST(OnnxImport, SymbolicSizeNeedsAnInputShapeAndChannelsMustAgree) {
   b.node("GlobalAveragePool", "gap", {"x"}, {"y"});
   b.output("y");
   b.save(dir.file("sym.onnx"));
-  const std::string e = error_of([&] { io::import_onnx(dir.file("sym.onnx")); });
+  const std::string e = testing::error_of<Error>([&] { io::import_onnx(dir.file("sym.onnx")); });
   EXPECT_NE(e.find("symbolic size [N, 3, H, W]"), std::string::npos) << e;
   EXPECT_EQ(
       io::import_onnx(dir.file("sym.onnx"), {.input_shape = Shape({3, 16, 16})}).output_shape(0),
       Shape({3, 1, 1}));
-  const std::string c = error_of([&] {
+  const std::string c = testing::error_of<Error>([&] {
     io::import_onnx(dir.file("sym.onnx"), {.input_shape = Shape({1, 16, 16})});
   });
   EXPECT_NE(c.find("takes 3 channels"), std::string::npos) << c;

@@ -507,7 +507,8 @@ void import_shape(Context& cx, const onnx::NodeProto& node) {
     dims = cx.constant(node, 0).dims;
   } else {
     dims.push_back(kBatch);
-    for (auto d : cx.value(node, 0).shape().dims()) dims.push_back(d);
+    const Shape sample = cx.value(node, 0).shape();  // by value: dims() refers into it
+    dims.insert(dims.end(), sample.dims().begin(), sample.dims().end());
   }
   const std::int64_t rank = std::int64_t(dims.size());
   std::int64_t start = attr_int(node, "start", 0), end = attr_int(node, "end", rank);

@@ -1,6 +1,7 @@
 // The ONNX importer on small graphs built in the test: op semantics checked against plain loops
 // (Gemm with transB=0/alpha/beta, MaxPool ceil_mode windows, asymmetric pads, fp16 weights,
-// BGR flipping), constant folding of the Shape->Gather->Unsqueeze->Concat->Reshape flatten, and
+// BGR flipping), constant folding of the Shape->Gather->Unsqueeze->Concat->Reshape flatten, zero
+// Pads folded into the convolutions that read them, and
 // every bad input a clear error: unsupported ops and attributes listed together, a cut_at that
 // names nothing, a truncated or empty file, a symbolic input size.
 #include "io_onnx/onnx_test_util.h"
@@ -119,6 +120,64 @@ TEST(OnnxImport, AsymmetricConvPadsAndFoldedFlatten) {
       const float want = (r < 4 && c >= 1) ? 2.0f * float(r * 4 + c - 1) : 0.0f;
       EXPECT_EQ(y.data<float>()[r * 5 + c], want) << r << "," << c;
     }
+}
+
+// The older exporters' separate zero Pad before a convolution becomes the convolution's own pads
+// (no padded copy in memory); a Pad that anything but a Conv reads, or that pads with another
+// value, stays a layer. The outputs are those of padding then convolving.
+TEST(OnnxImport, ZeroPadBeforeConvIsFoldedIntoItsPads) {
+  TempDir dir;
+  GraphBuilder b(9);
+  b.input("x", {1, 1, 3, 3});
+  auto* pad = b.node("Pad", "pad", {"x"}, {"p"});
+  GraphBuilder::ints(pad, "pads", {0, 0, 1, 0, 0, 0, 0, 2});  // top 1, right 2
+  b.init("w", {1, 1, 2, 2}, {1, 2, 3, 4});
+  auto* conv = b.node("Conv", "conv", {"p", "w"}, {"c"});
+  GraphBuilder::ints(conv, "pads", {0, 1, 0, 0});  // and its own: left 1
+  b.output("c");
+  b.save(dir.file("pad.onnx"));
+  auto g = io::import_onnx_graph(dir.file("pad.onnx"));
+  EXPECT_EQ(g.layers, (std::vector<std::string>{"conv"}));
+  auto m = io::import_onnx(dir.file("pad.onnx"));
+  // The padded input: 4 rows (a zero row on top) x 6 columns (a zero column left, the conv's;
+  // two right, the Pad's); a 2x2 window at stride 1 gives 3 x 5.
+  EXPECT_EQ(m.output_shape(0), Shape({1, 3, 5}));
+  auto at = [](int r, int c) {  // the padded image of iota
+    const int rr = r - 1, cc = c - 1;
+    return (rr >= 0 && rr < 3 && cc >= 0 && cc < 3) ? float(rr * 3 + cc) : 0.0f;
+  };
+  const Tensor y = run(m, iota({1, 1, 3, 3}, 1.0f));
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 5; ++c) {
+      const float want = 1 * at(r, c) + 2 * at(r, c + 1) + 3 * at(r + 1, c) + 4 * at(r + 1, c + 1);
+      EXPECT_EQ(y.data<float>()[r * 5 + c], want) << r << "," << c;
+    }
+}
+
+TEST(OnnxImport, PadReadByOtherOpsOrNonZeroStaysALayer) {
+  TempDir dir;
+  for (const float value : {0.0f, 1.5f}) {
+    GraphBuilder b(9);
+    b.input("x", {1, 1, 2, 2});
+    auto* pad = b.node("Pad", "pad", {"x"}, {"p"});
+    GraphBuilder::ints(pad, "pads", {0, 0, 1, 1, 0, 0, 0, 0});
+    GraphBuilder::real(pad, "value", value);
+    b.init("w", {1, 1, 1, 1}, {2.0f});
+    b.node("Conv", "conv", {"p", "w"}, {"c"});
+    b.node("Relu", "relu", {"p"}, {"r"});  // only when value is 0 is this what keeps the Pad
+    b.node("Add", "add", {"c", "r"}, {"y"});
+    b.output("y");
+    b.save(dir.file("pad.onnx"));
+    auto g = io::import_onnx_graph(dir.file("pad.onnx"));
+    EXPECT_NE(std::find(g.layers.begin(), g.layers.end(), "pad"), g.layers.end()) << value;
+    auto m = io::import_onnx(dir.file("pad.onnx"));
+    const Tensor y = run(m, iota({1, 1, 2, 2}, 1.0f));  // 3 x 3: 3 * padded
+    for (int r = 0; r < 3; ++r)
+      for (int c = 0; c < 3; ++c) {
+        const float p = (r >= 1 && c >= 1) ? float((r - 1) * 2 + c - 1) : value;
+        EXPECT_EQ(y.data<float>()[r * 3 + c], 3 * p) << value << ": " << r << "," << c;
+      }
+  }
 }
 
 TEST(OnnxImport, Fp16WeightsAreWidenedExactly) {

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <optional>
 
 namespace convkit::io::onnx_import {
 
@@ -63,8 +64,19 @@ std::array<std::int64_t, 2> pair_attr(const onnx::NodeProto& node, std::string_v
 }
 
 void import_conv(Context& cx, const onnx::NodeProto& node) {
-  const nn::Value x = cx.value(node, 0);
-  const Shape xs = image_shape(node, x);
+  // A zero Pad before it (see Context::FoldedPad): read the Pad's input, pad here.
+  const auto folded = cx.folded_pads().find(node.input(0));
+  nn::Pads extra{};
+  std::optional<nn::Value> padded_input;
+  if (folded != cx.folded_pads().end()) {
+    extra = folded->second.pads;
+    const nn::Value* v = cx.find_value(folded->second.input);
+    if (!v) node_fail(node, "its padded input '{}' is a constant", folded->second.input);
+    padded_input = *v;
+  }
+  const nn::Value x = padded_input ? *padded_input : cx.value(node, 0);
+  const Shape x_in = image_shape(node, x);
+  const Shape xs{x_in[0], x_in[1] + extra[0] + extra[2], x_in[2] + extra[1] + extra[3]};
   const Const& w = cx.constant(node, 1);
   if (w.dims.size() != 4)
     node_fail(node, "only 2-D convolutions are supported (weight rank {})", w.dims.size());
@@ -78,13 +90,15 @@ void import_conv(Context& cx, const onnx::NodeProto& node) {
     node_fail(node, "weight takes {} x {} groups input channels, the input has {}", w.dims[1],
               groups, xs[0]);
   const auto stride = pair_attr(node, "strides", 1), dilation = pair_attr(node, "dilations", 1);
+  nn::Pads pads = pads_of(node, xs, kernel, stride, dilation);
+  for (std::size_t i = 0; i < 4; ++i) pads[i] += extra[i];
   const bool bias = cx.present(node.input_size() > 2 ? node.input(2) : "");
   const std::string name = cx.layer_name(node);
   nn::Value y = nn::Conv2D{.filters = w.dims[0],
                            .kernel = {kernel[0], kernel[1]},
                            .stride = {stride[0], stride[1]},
                            .padding = nn::Padding::Explicit,
-                           .pads = pads_of(node, xs, kernel, stride, dilation),
+                           .pads = pads,
                            .dilation = {dilation[0], dilation[1]},
                            .groups = groups,
                            .use_bias = bias,
@@ -646,10 +660,14 @@ void import_pad(Context& cx, const onnx::NodeProto& node) {
               fmt::join(p, ", "));
   for (auto v : p)
     if (v < 0) node_fail(node, "negative pads (cropping) are not supported");
+  const nn::Pads pads{p[2], p[3], p[6], p[7]};
+  if (value == 0 && cx.read_only_by_conv(node.output(0)) && !cx.is_const(node.input(0))) {
+    cx.folded_pads()[node.output(0)] = {node.input(0), pads};
+    return;
+  }
   const nn::Value x = cx.value(node, 0);
-  cx.set_value(
-      node.output(0),
-      nn::Pad{.pads = {p[2], p[3], p[6], p[7]}, .value = value, .name = cx.layer_name(node)}(x));
+  cx.set_value(node.output(0),
+               nn::Pad{.pads = pads, .value = value, .name = cx.layer_name(node)}(x));
 }
 
 // Resize of [N, C, H, W] to constant sizes [N, C, h, w] (N from Shape) or scales [1, 1, sh, sw]

@@ -58,6 +58,14 @@ void Context::set_const(const std::string& name, Const c) {
   consts_[name] = std::move(c);
 }
 
+bool Context::read_only_by_conv(const std::string& name) const {
+  if (name == result_name) return false;
+  auto it = readers.find(name);
+  if (it == readers.end() || it->second.empty()) return false;
+  return std::all_of(it->second.begin(), it->second.end(),
+                     [](const std::string& op) { return op == "Conv"; });
+}
+
 const nn::Value* Context::find_value(const std::string& name) const {
   auto it = values_.find(name);
   return it == values_.end() ? nullptr : &it->second;
@@ -315,6 +323,10 @@ OnnxGraph import_onnx_graph(const std::string& path, const OnnxImportOptions& op
   Context cx(options.name_prefix, out.info.opset);
   cx.input_name = input.name();
   cx.flip_input_channels = options.bgr_to_rgb;
+  cx.result_name = target;
+  for (int n = 0; n < g.node_size(); ++n)
+    if (needed[std::size_t(n)])
+      for (const auto& i : g.node(n).input()) cx.readers[i].push_back(g.node(n).op_type());
   if (options.bgr_to_rgb)
     for (int n = 0; n < g.node_size(); ++n)
       if (needed[std::size_t(n)] && g.node(n).op_type() != "Conv")

@@ -52,6 +52,18 @@ class Context {
   // still to fill (MatMul followed by Add of a constant).
   std::map<std::string, std::string>& pending_bias() { return pending_bias_; }
 
+  // Zero padding folded into the convolutions that read it: a Pad node whose every reader is a
+  // Conv (and whose output is not the import's result) records its input and [top, left, bottom,
+  // right] here instead of becoming a layer, and each Conv adds them to its own pads.
+  struct FoldedPad {
+    std::string input;
+    nn::Pads pads;
+  };
+  std::map<std::string, std::vector<std::string>> readers;  // tensor -> op types reading it
+  std::string result_name;
+  bool read_only_by_conv(const std::string& name) const;
+  std::map<std::string, FoldedPad>& folded_pads() { return folded_pads_; }
+
  private:
   std::string prefix_;
   std::int64_t opset_;
@@ -61,6 +73,7 @@ class Context {
   std::map<std::string, int> used_names_;
   std::vector<std::string> layers_;
   std::map<std::string, std::string> pending_bias_;
+  std::map<std::string, FoldedPad> folded_pads_;
 };
 
 // Attribute access by ONNX name, with defaults.

@@ -31,5 +31,6 @@ CommandRunner add_augment_preview_command(CLI::App& app);
 CommandRunner add_report_command(CLI::App& app);
 CommandRunner add_import_command(CLI::App& app);
 CommandRunner add_export_command(CLI::App& app);
+CommandRunner add_tune_command(CLI::App& app);
 
 }  // namespace convkit::app

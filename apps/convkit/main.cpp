@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
   add(add_report_command);
   add(add_import_command);
   add(add_export_command);
+  add(add_tune_command);
   // A first word that is not an option and not a command: name it, and suggest the nearest.
   if (argc > 1 && argv[1][0] != '-') {
     std::vector<std::string> names;

@@ -1,0 +1,71 @@
+// tune::Study: a hyperparameter study's state in one SQLite file (WAL mode), shared by every
+// worker process on the machine, or on machines that see the file: the tuning spec it was created
+// with, and its trials — parameters, state, each execution's objective, who runs it and when it
+// last said so. Every change is one transaction; a worker claims its next trial under
+// BEGIN IMMEDIATE, so two workers never take the same trial or number. A trial whose worker died
+// (its process is gone, or its heartbeat is older than `stale_seconds`) is claimed again and
+// continues from its checkpoints. Errors name the file: not a study, a newer schema, locked.
+#pragma once
+
+#include <convkit/tune/space.h>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace convkit::tune {
+
+enum class TrialState { Running, Complete, Failed };
+const char* state_name(TrialState state);
+
+struct Trial {
+  int number = 0;  // 0, 1, ... in creation order
+  TrialState state = TrialState::Running;
+  Assignment params;
+  std::vector<double> executions;  // the objective of each finished execution
+  std::optional<double> value;     // complete: the mean of the executions
+  std::string owner;               // "host:pid:token" of the worker running it
+  double started = 0, finished = 0, heartbeat = 0;  // seconds since the epoch
+  double seconds = 0;  // training time spent on it (all executions, across interruptions)
+  std::string error;   // failed: why
+};
+
+class Study {
+ public:
+  // Creates the study file (its folder must exist) holding `spec_text`; ConfigError when a study
+  // is there already.
+  static Study create(const std::filesystem::path& file, const std::string& spec_text);
+  // Opens an existing study; ConfigError when the file is missing or is not a convkit study.
+  static Study open(const std::filesystem::path& file);
+  Study(Study&&) noexcept;
+  Study& operator=(Study&&) noexcept;
+  ~Study();
+
+  const std::filesystem::path& file() const;
+  std::string spec_text() const;
+  std::vector<Trial> trials() const;
+
+  // In one write transaction: a trial whose worker is gone (taken over by `owner`), else — when
+  // fewer than `max_trials` exist and `may_start` says so — a new one with the parameters
+  // `propose(trials so far, its number)` gives; nullopt when neither.
+  using Proposer = std::function<Assignment(const std::vector<Trial>&, int number)>;
+  std::optional<Trial> claim(const std::string& owner, int max_trials, bool may_start,
+                             const Proposer& propose, double stale_seconds = 120);
+  void add_execution(int number, double objective, double seconds);
+  void complete(int number, double value);
+  void fail(int number, const std::string& error);
+  void heartbeat(const std::string& owner);  // every running trial of this owner: now
+
+  // A worker's owner string for this process: "host:pid:token".
+  static std::string owner_of_this_process();
+
+ private:
+  struct Db;
+  explicit Study(std::unique_ptr<Db> db);
+  std::unique_ptr<Db> db_;
+};
+
+}  // namespace convkit::tune

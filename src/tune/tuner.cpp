@@ -1,0 +1,382 @@
+// The tuner's loop: a worker claims a trial from the study, trains each of its executions with
+// run::train (resuming one that has a last.ckpt), records the objectives, and goes on until the
+// study has its trials; tune() forks the workers and writes the summary.
+#include <convkit/run/errors.h>
+#include <convkit/run/train.h>
+#include <convkit/tune/tuner.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <omp.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+namespace convkit::tune {
+
+using run::config_fail;
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+fs::path study_file(const TuneOptions& o) { return o.out / "study.db"; }
+
+fs::path run_dir_of(const TuneOptions& o, int trial, int execution) {
+  return o.out / "trials" / fmt::format("{:04d}", trial) / fmt::format("run-{}", execution + 1);
+}
+
+std::optional<std::string> base_config_file(const TuneSpec& spec) {
+  return spec.config.empty() ? std::nullopt : std::optional(spec.config.string());
+}
+
+bool tunes_dataset(const TuneSpec& spec) {
+  for (const auto& p : spec.space.params())
+    if (p.key.starts_with("dataset.")) return true;
+  return false;
+}
+
+// The overrides of one execution: the spec's, the trial's parameters, the seed and the threads.
+std::vector<std::string> execution_sets(const TuneSpec& spec, const Assignment& params,
+                                        int execution, int threads) {
+  std::vector<std::string> sets = spec.sets;
+  const auto trial_sets = spec.space.sets(params);
+  sets.insert(sets.end(), trial_sets.begin(), trial_sets.end());
+  const run::RunConfig plain = run::load_run_config(base_config_file(spec), sets);
+  sets.push_back(fmt::format("train.seed={}", plain.seed + std::uint64_t(execution)));
+  if (threads > 0) sets.push_back(fmt::format("train.threads={}", threads));
+  return sets;
+}
+
+std::string value_text(double v) { return fmt::format("{:.5f}", v); }
+
+// Sends a heartbeat for this worker's trials every few seconds from its own connection.
+class Heartbeat {
+ public:
+  Heartbeat(const fs::path& file, std::string owner)
+      : thread_([this, file, owner = std::move(owner)] {
+          Study study = Study::open(file);
+          std::unique_lock lock(mutex_);
+          while (!stop_) {
+            cv_.wait_for(lock, std::chrono::seconds(15));
+            if (stop_) break;
+            try {
+              study.heartbeat(owner);
+            } catch (const std::exception&) {  // busy: the next beat tries again
+            }
+          }
+        }) {}
+  ~Heartbeat() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+volatile sig_atomic_t g_stop_signal = 0;
+
+}  // namespace
+
+double objective_of(const Objective& o, const run::RunResult& r) {
+  const auto& m = o.metric;
+  if (m == "test_accuracy") return r.test.accuracy;
+  if (m == "test_loss") return r.test.loss;
+  if (m == "test_macro_f1") return r.test.macro.f1;
+  double best = NAN;
+  for (const auto& e : r.history.epochs) {
+    double v = NAN;
+    if (m == "loss") v = e.loss;
+    else if (m == "accuracy") v = e.accuracy;
+    else if (m == "val_loss") v = e.val_loss;
+    else if (m == "val_accuracy") v = e.val_accuracy;
+    else if (m == "val_top5") v = e.val_top5;
+    else if (m == "val_macro_f1") v = e.val_macro_f1;
+    else config_fail("objective: '{}' names no metric", m);
+    if (std::isnan(v)) continue;
+    if (std::isnan(best) || (o.maximize ? v > best : v < best)) best = v;
+  }
+  if (std::isnan(best))
+    config_fail("objective: the run has no '{}'{}", m,
+                m.starts_with("val_")
+                    ? " (no validation data: set dataset.validation_split, e.g. 0.1)"
+                    : "");
+  return best;
+}
+
+Study open_study(const TuneSpec& spec, const TuneOptions& options) {
+  const fs::path file = study_file(options);
+  if (options.resume) {
+    Study study = Study::open(file);
+    if (study.spec_text() != spec.text)
+      config_fail(
+          "--resume: the spec differs from the one study {} was started with (its text is kept "
+          "there; tune a changed spec into another --out)",
+          file.string());
+    return study;
+  }
+  if (fs::exists(file))
+    config_fail("--out {}: a study is there already; continue it with --resume", options.out.string());
+  fs::create_directories(options.out);
+  return Study::create(file, spec.text);
+}
+
+void work(const TuneSpec& spec, const TuneOptions& options, int threads) {
+  Study study = Study::open(study_file(options));
+  const std::string owner = Study::owner_of_this_process();
+  Heartbeat heartbeat(study.file(), owner);
+  const auto start = Clock::now();
+  std::optional<run::LoadedData> data = options.data;
+  const bool shared_data = !tunes_dataset(spec);
+  const SearchSpace& space = spec.space;
+  const Study::Proposer proposer = [&](const std::vector<Trial>& trials, int number) {
+    std::vector<Observation> finished;
+    for (const auto& t : trials)
+      if (t.state == TrialState::Complete && t.value)
+        finished.push_back({t.params, spec.objective.maximize ? -*t.value : *t.value});
+    return propose(space, finished, spec.searcher, spec.seed, number);
+  };
+  const auto finished_count = [&] {
+    int done = 0;
+    for (const auto& t : study.trials()) done += t.state != TrialState::Running;
+    return done;
+  };
+  const int done_at_start = finished_count();
+  for (;;) {
+    const double minutes = std::chrono::duration<double>(Clock::now() - start).count() / 60;
+    const bool may_start = spec.budget_minutes <= 0 || minutes < spec.budget_minutes;
+    std::optional<Trial> trial = study.claim(owner, spec.max_trials, may_start, proposer);
+    if (!trial) return;
+    const std::string described = space.describe(trial->params);
+    if (!trial->executions.empty() || trial->heartbeat != trial->started)
+      if (options.print)
+        fmt::print("trial {} continues ({} of {} executions done): {}\n", trial->number,
+                   trial->executions.size(), spec.executions_per_trial, described);
+    std::fflush(stdout);
+    try {
+      for (int e = int(trial->executions.size()); e < spec.executions_per_trial; ++e) {
+        const fs::path dir = run_dir_of(options, trial->number, e);
+        const bool resume = fs::exists(dir / "checkpoints/last.ckpt");
+        const run::RunConfig config =
+            resume ? run::load_run_directory_config(dir)
+                   : run::load_run_config(base_config_file(spec),
+                                          execution_sets(spec, trial->params, e, threads));
+        if (!data && shared_data && !resume)
+          data = run::load_data(run::data_request(config, options.data_dir));
+        run::TrainOptions train_options{.out = dir,
+                                        .resume = resume,
+                                        .data_dir = options.data_dir,
+                                        .overwrite = !resume,
+                                        .show_summary = false,
+                                        .progress = false,
+                                        .verbose = false,
+                                        .write_report = false};
+        if (shared_data && data) train_options.data = data;
+        const run::RunResult result = run::train(config, train_options);
+        if (result.interrupted) {
+          g_stop_signal = result.signal;
+          return;
+        }
+        const double value = objective_of(spec.objective, result);
+        study.add_execution(trial->number, value, result.train_seconds);
+        trial->executions.push_back(value);
+        trial->seconds += result.train_seconds;
+      }
+      double sum = 0;
+      for (double v : trial->executions) sum += v;
+      const double value = sum / double(trial->executions.size());
+      study.complete(trial->number, value);
+      if (options.print) {
+        const auto all = study.trials();
+        std::optional<double> best;
+        int done = 0;
+        for (const auto& t : all) {
+          if (t.state != TrialState::Running) ++done;
+          if (t.value && (!best || (spec.objective.maximize ? *t.value > *best : *t.value < *best)))
+            best = t.value;
+        }
+        // Rate and ETA from the trials finished since this worker started (all workers').
+        const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+        const double per_minute = 60.0 * double(done - done_at_start) / std::max(elapsed, 1e-3);
+        const double eta = per_minute > 0 ? 60.0 * (spec.max_trials - done) / per_minute : 0.0;
+        fmt::print(
+            "trial {:>3}  {:<40}  {} {}  (best {})  {:.1f} s  [{}/{}, {:.2f} trials/min, ETA "
+            "{}:{:02d}]\n",
+            trial->number, described, spec.objective.metric, value_text(value), value_text(*best),
+            trial->seconds, done, spec.max_trials, per_minute, int(eta) / 60, int(eta) % 60);
+      }
+    } catch (const run::ConfigError& e) {
+      study.fail(trial->number, e.what());
+      if (options.print) fmt::print("trial {:>3}  {}  failed: {}\n", trial->number, described, e.what());
+      if (trial->number == 0) throw;  // the first trial: the spec itself is wrong
+    } catch (const run::DataError&) {
+      study.fail(trial->number, "data error");
+      throw;
+    }
+    std::fflush(stdout);
+  }
+}
+
+TuneResult summarize(const TuneSpec& spec, const TuneOptions& options) {
+  const Study study = Study::open(study_file(options));
+  TuneResult r;
+  r.trials = study.trials();
+  for (const auto& t : r.trials)
+    if (t.state == TrialState::Complete && t.value &&
+        (!r.best || (spec.objective.maximize ? *t.value > *r.best->value
+                                             : *t.value < *r.best->value)))
+      r.best = t;
+  // trials.csv: one row per trial, a column per parameter.
+  {
+    std::ofstream csv(options.out / "trials.csv.tmp");
+    csv << "trial,state";
+    for (const auto& p : spec.space.params()) csv << "," << p.name;
+    csv << "," << spec.objective.metric << ",executions,seconds,error\n";
+    for (const auto& t : r.trials) {
+      csv << t.number << "," << state_name(t.state);
+      for (const auto& p : spec.space.params()) {
+        csv << ",";
+        if (const auto it = t.params.find(p.name); it != t.params.end()) {
+          std::string text = spec.space.text(p, it->second);
+          if (text.find_first_of(",\"") != std::string::npos) text = "\"" + text + "\"";
+          csv << text;
+        }
+      }
+      csv << "," << (t.value ? value_text(*t.value) : "") << "," << t.executions.size() << ","
+          << fmt::format("{:.1f}", t.seconds) << ",\"" << t.error.substr(0, 200) << "\"\n";
+    }
+  }
+  fs::rename(options.out / "trials.csv.tmp", options.out / "trials.csv");
+  if (r.best) {
+    std::vector<std::string> sets = spec.sets;
+    const auto best_sets = spec.space.sets(r.best->params);
+    sets.insert(sets.end(), best_sets.begin(), best_sets.end());
+    const run::RunConfig best = run::load_run_config(base_config_file(spec), sets);
+    r.best_config = options.out / "best.yaml";
+    std::ofstream(options.out / "best.yaml.tmp")
+        << fmt::format("# The best trial ({}) of the study in {}: {} {}\n# {}\n", r.best->number,
+                       options.out.string(), spec.objective.metric, value_text(*r.best->value),
+                       spec.space.describe(r.best->params))
+        << best.resolved_yaml;
+    fs::rename(options.out / "best.yaml.tmp", r.best_config);
+  }
+  return r;
+}
+
+TuneResult tune(const TuneSpec& spec, const TuneOptions& options) {
+  const auto start = Clock::now();
+  // Forked workers need a parent that never ran an OpenMP team: libgomp's threads do not survive
+  // fork, and a child's first parallel region would wait for them forever. One-thread regions
+  // (the config check below builds a model) start none.
+  if (options.workers > 1) omp_set_num_threads(1);
+  {
+    // The config with every parameter at a sampled value must load: key typos fail now, not in
+    // a trial (the first trial's own failure stops the study too).
+    std::mt19937_64 rng(spec.seed);
+    std::vector<std::string> sets = spec.sets;
+    const auto sampled = spec.space.sets(spec.space.sample_uniform(rng));
+    sets.insert(sets.end(), sampled.begin(), sampled.end());
+    run::load_run_config(base_config_file(spec), sets);
+  }
+  open_study(spec, options);
+  if (options.workers < 1) config_fail("--workers: must be >= 1, got {}", options.workers);
+  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = options.threads > 0 ? options.threads : std::max(1, cores / options.workers);
+  if (options.print)
+    fmt::print("tuning {} ({} searcher, {} trials x {} executions, objective {} {}) in {}: {} "
+               "worker{} x {} thread{}\n",
+               spec.config.empty() ? "the default config" : spec.config.string(),
+               spec.searcher.kind, spec.max_trials, spec.executions_per_trial,
+               spec.objective.maximize ? "max" : "min", spec.objective.metric,
+               options.out.string(), options.workers, options.workers == 1 ? "" : "s", threads,
+               threads == 1 ? "" : "s");
+  std::fflush(stdout);
+  g_stop_signal = 0;
+  if (options.workers == 1) {
+    work(spec, options, threads);
+  } else {
+    // Workers are processes: each trains with its own OpenMP team. Forked before this process
+    // runs OpenMP work (as the CLI does); they die with it (PDEATHSIG) and get its SIGINT/SIGTERM.
+    std::vector<pid_t> children;
+    const pid_t parent = ::getpid();
+    for (int i = 0; i < options.workers; ++i) {
+      const pid_t pid = ::fork();
+      if (pid < 0) throw Error("tune: fork failed");
+      if (pid == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent) ::_exit(1);
+        int code = 0;
+        try {
+          work(spec, options, threads);
+          if (g_stop_signal) code = 128 + g_stop_signal;
+        } catch (const run::ConfigError& e) {
+          fmt::print(stderr, "convkit tune: worker {}: {}\n", i + 1, e.what());
+          code = 2;
+        } catch (const run::DataError& e) {
+          fmt::print(stderr, "convkit tune: worker {}: {}\n", i + 1, e.what());
+          code = 3;
+        } catch (const std::exception& e) {
+          fmt::print(stderr, "convkit tune: worker {}: {}\n", i + 1, e.what());
+          code = 1;
+        }
+        std::fflush(stdout);
+        std::fflush(stderr);
+        ::_exit(code);
+      }
+      children.push_back(pid);
+    }
+    // The parent forwards SIGINT/SIGTERM to the workers (which save their checkpoints) and waits.
+    static std::vector<pid_t>* forward_to = nullptr;
+    forward_to = &children;
+    struct sigaction action {}, old_int {}, old_term {};
+    action.sa_handler = [](int sig) {
+      g_stop_signal = sig;
+      if (forward_to)
+        for (pid_t c : *forward_to) ::kill(c, sig);
+    };
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGINT, &action, &old_int);
+    ::sigaction(SIGTERM, &action, &old_term);
+    int worst = 0;
+    for (pid_t c : children) {
+      int status = 0;
+      while (::waitpid(c, &status, 0) < 0 && errno == EINTR) {
+      }
+      const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      if (code > 128 && !g_stop_signal) g_stop_signal = code - 128;
+      if (code == 2 || code == 3 || (code != 0 && worst == 0)) worst = code;
+    }
+    ::sigaction(SIGINT, &old_int, nullptr);
+    ::sigaction(SIGTERM, &old_term, nullptr);
+    forward_to = nullptr;
+    if (worst == 2) throw run::ConfigError("tune: a worker stopped on a config error (above)");
+    if (worst == 3) throw run::DataError("tune: a worker stopped on a data error (above)");
+  }
+  TuneResult r = summarize(spec, options);
+  r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  r.interrupted_by = int(g_stop_signal);
+  return r;
+}
+
+}  // namespace convkit::tune

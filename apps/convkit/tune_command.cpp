@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 
 namespace convkit::app {
 
@@ -30,13 +31,12 @@ void print_summary(const tune::TuneSpec& spec, const tune::TuneResult& r) {
   for (std::size_t i = 0; i < std::min<std::size_t>(done.size(), 10); ++i)
     fmt::print("{:>5}  {:<48}  {:>12.5f}  {:>9.1f}\n", done[i]->number,
                spec.space.describe(done[i]->params), *done[i]->value, done[i]->seconds);
-  int failed = 0, running = 0;
-  for (const auto& t : r.trials) {
-    failed += t.state == tune::TrialState::Failed;
-    running += t.state == tune::TrialState::Running;
-  }
-  fmt::print("{} trials: {} complete, {} failed, {} unfinished; {:.1f} s\n", r.trials.size(),
-             done.size(), failed, running, r.seconds);
+  std::map<std::string, int> states;
+  for (const auto& t : r.trials) ++states[tune::state_name(t.state)];
+  std::string counts;
+  for (const auto& [state, n] : states)
+    counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", n, state);
+  fmt::print("{} trials ({}); {:.1f} s\n", r.trials.size(), counts, r.seconds);
   if (r.best)
     fmt::print("best: trial {} ({} {:.5f}): {}\nready to train: convkit train --config {}\n",
                r.best->number, spec.objective.metric, *r.best->value,

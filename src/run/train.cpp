@@ -38,6 +38,24 @@ class HistoryWriter final : public train::Callback {
   fs::path path_;
 };
 
+// TrainOptions::on_epoch_end as a callback, after the checkpoint and history ones.
+class EpochHook final : public train::Callback {
+ public:
+  explicit EpochHook(const std::function<bool(const train::EpochLog&)>& f) : f_(f) {}
+  std::string name() const override { return "on_epoch_end"; }
+  void on_epoch_end(train::Trainer& trainer, const train::EpochLog& log) override {
+    if (f_ && !f_(log)) {
+      stopped_ = true;
+      trainer.request_stop();
+    }
+  }
+  bool stopped() const { return stopped_; }
+
+ private:
+  const std::function<bool(const train::EpochLog&)>& f_;
+  bool stopped_ = false;
+};
+
 fs::path default_run_dir(const std::string& dataset) {
   const std::time_t now = std::time(nullptr);
   return fs::path("runs") / fmt::format("{}-{:%Y%m%d-%H%M%S}", dataset, fmt::localtime(now));
@@ -282,6 +300,8 @@ RunResult train_in(const RunConfig& cfg, const TrainOptions& options, const RunD
   callbacks.push_back(&checkpoint);
   callbacks.push_back(&history_writer);
   callbacks.push_back(&tensorboard);
+  EpochHook hook(options.on_epoch_end);
+  callbacks.push_back(&hook);
   if (resume) {
     std::vector<train::Callback*> restored = stateful;
     restored.push_back(&checkpoint);
@@ -314,9 +334,19 @@ RunResult train_in(const RunConfig& cfg, const TrainOptions& options, const RunD
                    .history = trainer.history(),
                    .best_epoch = checkpoint.best_epoch(),
                    .train_seconds = trainer.train_seconds()};
+  result.stopped = hook.stopped();
   if (trainer.interrupted()) {
     result.interrupted = true;
     result.signal = train::interrupted_by();
+    return result;
+  }
+  const bool stopped_early = early_stopping && early_stopping->stopped_epoch() > 0;
+  if (!options.evaluate_test) {
+    nlohmann::json metrics = metrics_json(cfg, result, model, stopped_early, data.class_names);
+    for (const char* key :
+         {"test_accuracy", "test_loss", "test_top5_accuracy", "test_accuracy_without_tta", "test"})
+      metrics.erase(key);
+    write_text_atomic(dir.metrics(), metrics.dump(2) + "\n");
     return result;
   }
 
@@ -334,7 +364,6 @@ RunResult train_in(const RunConfig& cfg, const TrainOptions& options, const RunD
   result.test_accuracy_without_tta =
       tta ? train::report_from_probabilities(plain_probabilities, test_set.labels).accuracy
           : result.test.accuracy;
-  const bool stopped_early = early_stopping && early_stopping->stopped_epoch() > 0;
   write_text_atomic(
       dir.metrics(),
       metrics_json(cfg, result, model, stopped_early, data.class_names).dump(2) + "\n");

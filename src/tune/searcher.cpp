@@ -17,7 +17,9 @@ std::mt19937_64 rng_for(std::uint64_t seed, int trial_number) {
   return std::mt19937_64(seq);
 }
 
-double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::numbers::sqrt2); }
+double normal_cdf(double x) {
+  return 0.5 * std::erfc(-x / std::numbers::sqrt2);
+}
 
 // A mixture of normals truncated to [lo, hi], equal weights.
 struct Parzen {
@@ -37,8 +39,8 @@ struct Parzen {
     mu.push_back(0.5 * (lo + hi));  // the prior: wide over the whole range
     sigma.push_back(range);
     for (std::size_t i = 0; i < mu.size(); ++i)
-      mass.push_back(std::max(1e-12, normal_cdf((hi - mu[i]) / sigma[i]) -
-                                         normal_cdf((lo - mu[i]) / sigma[i])));
+      mass.push_back(std::max(
+          1e-12, normal_cdf((hi - mu[i]) / sigma[i]) - normal_cdf((lo - mu[i]) / sigma[i])));
   }
   double density(double x) const {
     double sum = 0;
@@ -65,12 +67,15 @@ std::vector<double> category_probabilities(const std::vector<double>& values, st
   return p;
 }
 
-double to_model(const Param& p, double v) { return p.log ? std::log(v) : v; }
-double from_model(const Param& p, double x) { return p.log ? std::exp(x) : x; }
+double to_model(const Param& p, double v) {
+  return p.log ? std::log(v) : v;
+}
+double from_model(const Param& p, double x) {
+  return p.log ? std::exp(x) : x;
+}
 
 double propose_one(const SearchSpace& space, const Param& p, const std::vector<double>& good,
-                   const std::vector<double>& bad, const SearcherOptions& o,
-                   std::mt19937_64& rng) {
+                   const std::vector<double>& bad, const SearcherOptions& o, std::mt19937_64& rng) {
   if (good.empty() || bad.empty()) return space.sample_uniform(p, rng);
   if (p.options() > 0) {
     const auto l = category_probabilities(good, p.options());
@@ -111,8 +116,8 @@ Assignment propose(const SearchSpace& space, const std::vector<Observation>& fin
   for (const auto& o : finished) sorted.push_back(&o);
   std::stable_sort(sorted.begin(), sorted.end(),
                    [](const Observation* a, const Observation* b) { return a->loss < b->loss; });
-  const std::size_t n_good = std::clamp<std::size_t>(
-      std::size_t(std::ceil(options.gamma * double(sorted.size()))), 1, 25);
+  const std::size_t n_good =
+      std::clamp<std::size_t>(std::size_t(std::ceil(options.gamma * double(sorted.size()))), 1, 25);
   Assignment a;
   for (const auto& p : space.params()) {
     if (!space.active(p, a)) continue;

@@ -15,10 +15,14 @@ using run::config_fail;
 
 const char* type_name(Param::Type type) {
   switch (type) {
-    case Param::Type::Int: return "int";
-    case Param::Type::Float: return "float";
-    case Param::Type::Choice: return "choice";
-    case Param::Type::Bool: return "bool";
+    case Param::Type::Int:
+      return "int";
+    case Param::Type::Float:
+      return "float";
+    case Param::Type::Choice:
+      return "choice";
+    case Param::Type::Bool:
+      return "bool";
   }
   return "?";
 }
@@ -31,7 +35,9 @@ std::size_t Param::options() const {
 
 namespace {
 
-bool numeric(const Param& p) { return p.type == Param::Type::Int || p.type == Param::Type::Float; }
+bool numeric(const Param& p) {
+  return p.type == Param::Type::Int || p.type == Param::Type::Float;
+}
 
 // A condition's value text against the parameter's option (choice: the YAML text compared as
 // written or as numbers, "1e-3" == "0.001"; bool: true/false).
@@ -52,8 +58,8 @@ std::string bool_text(const std::string& s) {
 }  // namespace
 
 void SearchSpace::add(Param p) {
-  if (p.key.empty()) config_fail("tune space: parameter '{}' needs a key (the config key it sets)",
-                                 p.name);
+  if (p.key.empty())
+    config_fail("tune space: parameter '{}' needs a key (the config key it sets)", p.name);
   if (p.name.empty()) p.name = p.key.substr(p.key.rfind('.') + 1);
   const std::string who = fmt::format("tune space: parameter '{}' ({})", p.name, p.key);
   for (const auto& q : params_)
@@ -62,8 +68,7 @@ void SearchSpace::add(Param p) {
   if (numeric(p)) {
     if (!std::isfinite(p.low) || !std::isfinite(p.high) || !(p.low < p.high))
       config_fail("{}: the range [{}, {}] is empty; low must be below high", who, p.low, p.high);
-    if (p.log && p.low <= 0)
-      config_fail("{}: a log range must be above 0, got low {}", who, p.low);
+    if (p.log && p.low <= 0) config_fail("{}: a log range must be above 0, got low {}", who, p.low);
     if (p.step < 0) config_fail("{}: step must be > 0, got {}", who, p.step);
     if (p.type == Param::Type::Int) {
       if (p.low != std::floor(p.low) || p.high != std::floor(p.high))
@@ -143,10 +148,14 @@ bool SearchSpace::active(const Param& p, const Assignment& assigned) const {
 
 std::string SearchSpace::text(const Param& p, double v) const {
   switch (p.type) {
-    case Param::Type::Int: return fmt::format("{}", std::int64_t(std::llround(v)));
-    case Param::Type::Float: return fmt::format("{}", v);
-    case Param::Type::Choice: return p.values.at(std::size_t(v));
-    case Param::Type::Bool: return v != 0 ? "true" : "false";
+    case Param::Type::Int:
+      return fmt::format("{}", std::int64_t(std::llround(v)));
+    case Param::Type::Float:
+      return fmt::format("{}", v);
+    case Param::Type::Choice:
+      return p.values.at(std::size_t(v));
+    case Param::Type::Bool:
+      return v != 0 ? "true" : "false";
   }
   return {};
 }
@@ -163,9 +172,9 @@ std::string SearchSpace::describe(const Assignment& assigned) const {
   std::string out;
   for (const auto& p : params_)
     if (const auto it = assigned.find(p.name); it != assigned.end())
-      out += (out.empty() ? "" : " ") + p.name + "=" +
-             (p.type == Param::Type::Float ? fmt::format("{:.4g}", it->second)
-                                           : text(p, it->second));
+      out +=
+          (out.empty() ? "" : " ") + p.name + "=" +
+          (p.type == Param::Type::Float ? fmt::format("{:.4g}", it->second) : text(p, it->second));
   return out;
 }
 

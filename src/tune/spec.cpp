@@ -17,7 +17,7 @@ using run::YamlSection;
 
 namespace {
 
-const std::vector<std::string> kHistoryMetrics = {"loss",    "accuracy",   "val_loss",
+const std::vector<std::string> kHistoryMetrics = {"loss",         "accuracy", "val_loss",
                                                   "val_accuracy", "val_top5", "val_macro_f1"};
 const std::vector<std::string> kTestMetrics = {"test_accuracy", "test_loss", "test_macro_f1"};
 
@@ -56,7 +56,8 @@ Param parse_param(const YAML::Node& node, const std::string& path) {
     for (const auto& v : values) p.values.push_back(yaml_text(v));
   }
   if (const YAML::Node when = s.raw("when"); when) {
-    if (!when.IsMap()) config_fail("{}: conditions are a mapping {{PARAM: values}}", path + ".when");
+    if (!when.IsMap())
+      config_fail("{}: conditions are a mapping {{PARAM: values}}", path + ".when");
     for (const auto& entry : when) {
       Condition c;
       c.param = YamlSection::key_of(entry.first, path + ".when");
@@ -120,7 +121,8 @@ TuneSpec parse_tune_spec(const std::string& yaml_text_in, const std::string& sou
     TuneSpec spec;
     spec.text = yaml_text_in;
     if (const auto config = s.get<std::string>("config", ""); !config.empty()) {
-      spec.config = std::filesystem::path(config).is_absolute() ? std::filesystem::path(config) : base_dir / config;
+      spec.config = std::filesystem::path(config).is_absolute() ? std::filesystem::path(config)
+                                                                : base_dir / config;
       if (!std::filesystem::is_regular_file(spec.config))
         config_fail("config: {} is not a file", spec.config.string());
     }
@@ -156,10 +158,42 @@ TuneSpec parse_tune_spec(const std::string& yaml_text_in, const std::string& sou
       if (spec.budget_minutes < 0) config_fail("budget.minutes: must be >= 0");
       budget.finish();
     }
+    if (s.has("hyperband")) {
+      YamlSection h = s.child("hyperband");
+      HyperbandOptions o;
+      o.min_epochs = h.get<int>("min_epochs", 1);
+      o.max_epochs = h.required<int>("max_epochs");
+      o.eta = h.get<int>("eta", 3);
+      h.finish();
+      if (o.min_epochs < 1 || o.max_epochs < o.min_epochs)
+        config_fail("hyperband: needs 1 <= min_epochs <= max_epochs, got {} and {}", o.min_epochs,
+                    o.max_epochs);
+      if (o.eta < 2) config_fail("hyperband.eta: must be >= 2, got {}", o.eta);
+      if (spec.executions_per_trial != 1)
+        config_fail("hyperband: takes executions_per_trial: 1 (each rung continues one run)");
+      spec.hyperband = o;
+    }
+    if (const YAML::Node pruner = s.raw("pruner"); pruner) {
+      PrunerOptions o;
+      std::string type;
+      if (pruner.IsScalar()) {
+        type = pruner.Scalar();
+      } else {
+        YamlSection ps(pruner, "pruner");
+        type = ps.required<std::string>("type");
+        o.startup_trials = ps.get<int>("startup_trials", 5);
+        o.warmup_epochs = ps.get<int>("warmup_epochs", 1);
+        ps.finish();
+      }
+      if (type != "median") config_fail("pruner: '{}' is not a pruner (median)", type);
+      if (spec.hyperband) config_fail("pruner: hyperband stops trials itself; use one of the two");
+      spec.pruner = o;
+    }
     const YAML::Node space = s.raw("space");
     if (!space || !space.IsSequence() || space.size() == 0)
-      config_fail("space: a list of parameters, e.g. - {{key: train.optimizer.lr, type: float, "
-                  "low: 1e-4, high: 1e-1, log: true}}");
+      config_fail(
+          "space: a list of parameters, e.g. - {{key: train.optimizer.lr, type: float, "
+          "low: 1e-4, high: 1e-1, log: true}}");
     for (std::size_t i = 0; i < space.size(); ++i)
       spec.space.add(parse_param(space[i], fmt::format("space.{}", i)));
     s.finish();
@@ -167,6 +201,13 @@ TuneSpec parse_tune_spec(const std::string& yaml_text_in, const std::string& sou
   } catch (const run::ConfigError& e) {
     throw run::ConfigError(fmt::format("{}: {}", source, e.what()));
   }
+}
+
+std::vector<int> HyperbandOptions::rungs() const {
+  std::vector<int> r;
+  for (long e = min_epochs; e < max_epochs; e *= eta) r.push_back(int(e));
+  r.push_back(max_epochs);
+  return r;
 }
 
 TuneSpec load_tune_spec(const std::filesystem::path& file) {

@@ -5,11 +5,12 @@
 #include <convkit/tune/study.h>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <signal.h>
 #include <sqlite3.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <random>
@@ -22,8 +23,7 @@ constexpr int kSchemaVersion = 1;
 constexpr int kBusyMilliseconds = 30000;
 
 double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 std::string host_name() {
@@ -33,8 +33,9 @@ std::string host_name() {
 }
 
 TrialState parse_state(const std::string& s) {
-  if (s == "complete") return TrialState::Complete;
-  if (s == "failed") return TrialState::Failed;
+  for (TrialState t :
+       {TrialState::Paused, TrialState::Complete, TrialState::Pruned, TrialState::Failed})
+    if (s == state_name(t)) return t;
   return TrialState::Running;
 }
 
@@ -50,9 +51,16 @@ bool owner_gone_here(const std::string& owner) {
 
 const char* state_name(TrialState state) {
   switch (state) {
-    case TrialState::Running: return "running";
-    case TrialState::Complete: return "complete";
-    case TrialState::Failed: return "failed";
+    case TrialState::Running:
+      return "running";
+    case TrialState::Paused:
+      return "paused";
+    case TrialState::Complete:
+      return "complete";
+    case TrialState::Pruned:
+      return "pruned";
+    case TrialState::Failed:
+      return "failed";
   }
   return "?";
 }
@@ -128,7 +136,8 @@ struct Study::Db {
   std::vector<Trial> trials() const {
     Statement q(*this,
                 "SELECT number, state, params, executions, value, owner, started, finished, "
-                "heartbeat, seconds, error FROM trials ORDER BY number");
+                "heartbeat, seconds, error, target_epochs, rung, rung_values, curve FROM trials "
+                "ORDER BY number");
     std::vector<Trial> out;
     while (q.row()) {
       Trial t;
@@ -144,6 +153,11 @@ struct Study::Db {
       t.heartbeat = q.real(8);
       t.seconds = q.real(9);
       t.error = q.text(10);
+      t.target_epochs = int(q.real(11));
+      t.rung = int(q.real(12));
+      const nlohmann::json rungs = nlohmann::json::parse(q.text(13));
+      for (const auto& [k, v] : rungs.items()) t.rung_values[std::stoi(k)] = v.get<double>();
+      t.curve = nlohmann::json::parse(q.text(14)).get<std::vector<double>>();
       out.push_back(std::move(t));
     }
     return out;
@@ -184,10 +198,13 @@ Study Study::create(const std::filesystem::path& file, const std::string& spec_t
         "CREATE TABLE study (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
         "CREATE TABLE trials (number INTEGER PRIMARY KEY, state TEXT NOT NULL, params TEXT NOT "
         "NULL, executions TEXT NOT NULL DEFAULT '[]', value REAL, owner TEXT, started REAL, "
-        "finished REAL, heartbeat REAL, seconds REAL NOT NULL DEFAULT 0, error TEXT);",
+        "finished REAL, heartbeat REAL, seconds REAL NOT NULL DEFAULT 0, error TEXT, "
+        "target_epochs INTEGER NOT NULL DEFAULT 0, rung INTEGER NOT NULL DEFAULT -1, "
+        "rung_values TEXT NOT NULL DEFAULT '{}', curve TEXT NOT NULL DEFAULT '[]');",
         "creating its tables");
-    Db::Statement(*db, "INSERT INTO study VALUES ('format', 'convkit-study'), ('schema', ?1), "
-                       "('spec', ?2), ('created', ?3)")
+    Db::Statement(*db,
+                  "INSERT INTO study VALUES ('format', 'convkit-study'), ('schema', ?1), "
+                  "('spec', ?2), ('created', ?3)")
         .bind(1, std::to_string(kSchemaVersion))
         .bind(2, spec_text)
         .bind(3, fmt::format("{:.3f}", now_seconds()))
@@ -214,23 +231,27 @@ Study Study::open(const std::filesystem::path& file) {
     throw run::ConfigError(
         fmt::format("study {}: a SQLite file, but not a convkit study", file.string()));
   if (schema != std::to_string(kSchemaVersion))
-    throw run::ConfigError(fmt::format(
-        "study {}: schema {} (this convkit reads {}): a newer convkit wrote it", file.string(),
-        schema, kSchemaVersion));
+    throw run::ConfigError(
+        fmt::format("study {}: schema {} (this convkit reads {}): a newer convkit wrote it",
+                    file.string(), schema, kSchemaVersion));
   return Study(std::move(db));
 }
 
-const std::filesystem::path& Study::file() const { return db_->file; }
+const std::filesystem::path& Study::file() const {
+  return db_->file;
+}
 
 std::string Study::spec_text() const {
   Db::Statement q(*db_, "SELECT value FROM study WHERE key = 'spec'");
   return q.row() ? q.text(0) : "";
 }
 
-std::vector<Trial> Study::trials() const { return db_->trials(); }
+std::vector<Trial> Study::trials() const {
+  return db_->trials();
+}
 
-std::optional<Trial> Study::claim(const std::string& owner, int max_trials, bool may_start,
-                                  const Proposer& propose, double stale_seconds) {
+std::optional<Trial> Study::claim(const std::string& owner, const Decider& decide,
+                                  double stale_seconds) {
   Db::Transaction t(*db_);
   const std::vector<Trial> all = db_->trials();
   const double now = now_seconds();
@@ -248,24 +269,61 @@ std::optional<Trial> Study::claim(const std::string& owner, int max_trials, bool
     taken.heartbeat = now;
     return taken;
   }
-  if (!may_start || int(all.size()) >= max_trials) return std::nullopt;
+  const int next = all.empty() ? 0 : all.back().number + 1;
+  const Decision d = decide(all, next);
+  if (d.take >= 0) {
+    const auto it =
+        std::find_if(all.begin(), all.end(), [&](const Trial& x) { return x.number == d.take; });
+    if (it == all.end() || it->state != TrialState::Paused)
+      throw Error(fmt::format("tune: trial {} is not paused and cannot be continued", d.take));
+    Db::Statement(*db_,
+                  "UPDATE trials SET state = 'running', owner = ?1, heartbeat = ?2, "
+                  "target_epochs = ?3 WHERE number = ?4")
+        .bind(1, owner)
+        .bind(2, now)
+        .bind(3, d.target_epochs)
+        .bind(4, d.take)
+        .row();
+    t.commit();
+    Trial taken = *it;
+    taken.state = TrialState::Running;
+    taken.owner = owner;
+    taken.heartbeat = now;
+    taken.target_epochs = d.target_epochs;
+    return taken;
+  }
+  if (!d.create) return std::nullopt;
   Trial fresh;
-  fresh.number = all.empty() ? 0 : all.back().number + 1;
-  fresh.params = propose(all, fresh.number);
+  fresh.number = next;
+  fresh.params = *d.create;
   fresh.owner = owner;
   fresh.started = fresh.heartbeat = now;
+  fresh.target_epochs = d.target_epochs;
   nlohmann::json params = nlohmann::json::object();
   for (const auto& [k, v] : fresh.params) params[k] = v;
   Db::Statement(*db_,
-                "INSERT INTO trials (number, state, params, owner, started, heartbeat) VALUES "
-                "(?1, 'running', ?2, ?3, ?4, ?4)")
+                "INSERT INTO trials (number, state, params, owner, started, heartbeat, "
+                "target_epochs) VALUES (?1, 'running', ?2, ?3, ?4, ?4, ?5)")
       .bind(1, fresh.number)
       .bind(2, params.dump())
       .bind(3, owner)
       .bind(4, now)
+      .bind(5, d.target_epochs)
       .row();
   t.commit();
   return fresh;
+}
+
+std::optional<Trial> Study::claim(const std::string& owner, int max_trials, bool may_start,
+                                  const Proposer& propose, double stale_seconds) {
+  return claim(
+      owner,
+      [&](const std::vector<Trial>& all, int next) {
+        Decision d;
+        if (may_start && int(all.size()) < max_trials) d.create = propose(all, next);
+        return d;
+      },
+      stale_seconds);
 }
 
 void Study::add_execution(int number, double objective, double seconds) {
@@ -295,6 +353,45 @@ void Study::complete(int number, double value) {
       .row();
 }
 
+void Study::set_curve(int number, const std::vector<double>& curve) {
+  Db::Statement(*db_, "UPDATE trials SET curve = ?1, heartbeat = ?2 WHERE number = ?3")
+      .bind(1, nlohmann::json(curve).dump())
+      .bind(2, now_seconds())
+      .bind(3, number)
+      .row();
+}
+
+void Study::pause(int number, int rung, double value, double seconds) {
+  Db::Transaction t(*db_);
+  Db::Statement q(*db_, "SELECT rung_values FROM trials WHERE number = ?1");
+  q.bind(1, number);
+  if (!q.row()) db_->fail(fmt::format("trial {} is missing", number));
+  nlohmann::json rungs = nlohmann::json::parse(q.text(0));
+  rungs[std::to_string(rung)] = value;
+  Db::Statement(*db_,
+                "UPDATE trials SET state = 'paused', rung = ?1, rung_values = ?2, value = ?3, "
+                "seconds = seconds + ?4, owner = '', finished = ?5 WHERE number = ?6")
+      .bind(1, rung)
+      .bind(2, rungs.dump())
+      .bind(3, value)
+      .bind(4, seconds)
+      .bind(5, now_seconds())
+      .bind(6, number)
+      .row();
+  t.commit();
+}
+
+void Study::prune(int number, double value, double seconds) {
+  Db::Statement(*db_,
+                "UPDATE trials SET state = 'pruned', value = ?1, finished = ?2, seconds = seconds "
+                "+ ?3 WHERE number = ?4")
+      .bind(1, value)
+      .bind(2, now_seconds())
+      .bind(3, seconds)
+      .bind(4, number)
+      .row();
+}
+
 void Study::fail(int number, const std::string& error) {
   Db::Statement(*db_,
                 "UPDATE trials SET state = 'failed', error = ?1, finished = ?2 WHERE number = ?3")
@@ -305,8 +402,7 @@ void Study::fail(int number, const std::string& error) {
 }
 
 void Study::heartbeat(const std::string& owner) {
-  Db::Statement(*db_,
-                "UPDATE trials SET heartbeat = ?1 WHERE owner = ?2 AND state = 'running'")
+  Db::Statement(*db_, "UPDATE trials SET heartbeat = ?1 WHERE owner = ?2 AND state = 'running'")
       .bind(1, now_seconds())
       .bind(2, owner)
       .row();

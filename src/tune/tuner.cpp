@@ -6,16 +6,16 @@
 #include <convkit/tune/tuner.h>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <omp.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cerrno>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -33,7 +33,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-fs::path study_file(const TuneOptions& o) { return o.out / "study.db"; }
+fs::path study_file(const TuneOptions& o) {
+  return o.out / "study.db";
+}
 
 fs::path run_dir_of(const TuneOptions& o, int trial, int execution) {
   return o.out / "trials" / fmt::format("{:04d}", trial) / fmt::format("run-{}", execution + 1);
@@ -61,7 +63,9 @@ std::vector<std::string> execution_sets(const TuneSpec& spec, const Assignment& 
   return sets;
 }
 
-std::string value_text(double v) { return fmt::format("{:.5f}", v); }
+std::string value_text(double v) {
+  return fmt::format("{:.5f}", v);
+}
 
 // Sends a heartbeat for this worker's trials every few seconds from its own connection.
 class Heartbeat {
@@ -107,13 +111,20 @@ double objective_of(const Objective& o, const run::RunResult& r) {
   double best = NAN;
   for (const auto& e : r.history.epochs) {
     double v = NAN;
-    if (m == "loss") v = e.loss;
-    else if (m == "accuracy") v = e.accuracy;
-    else if (m == "val_loss") v = e.val_loss;
-    else if (m == "val_accuracy") v = e.val_accuracy;
-    else if (m == "val_top5") v = e.val_top5;
-    else if (m == "val_macro_f1") v = e.val_macro_f1;
-    else config_fail("objective: '{}' names no metric", m);
+    if (m == "loss")
+      v = e.loss;
+    else if (m == "accuracy")
+      v = e.accuracy;
+    else if (m == "val_loss")
+      v = e.val_loss;
+    else if (m == "val_accuracy")
+      v = e.val_accuracy;
+    else if (m == "val_top5")
+      v = e.val_top5;
+    else if (m == "val_macro_f1")
+      v = e.val_macro_f1;
+    else
+      config_fail("objective: '{}' names no metric", m);
     if (std::isnan(v)) continue;
     if (std::isnan(best) || (o.maximize ? v > best : v < best)) best = v;
   }
@@ -137,10 +148,94 @@ Study open_study(const TuneSpec& spec, const TuneOptions& options) {
     return study;
   }
   if (fs::exists(file))
-    config_fail("--out {}: a study is there already; continue it with --resume", options.out.string());
+    config_fail("--out {}: a study is there already; continue it with --resume",
+                options.out.string());
   fs::create_directories(options.out);
   return Study::create(file, spec.text);
 }
+
+namespace {
+
+bool better(const Objective& o, double a, double b) {
+  return o.maximize ? a > b : a < b;
+}
+
+// The history column an objective reads, for one epoch (NaN for the test figures).
+double epoch_value(const Objective& o, const train::EpochLog& e) {
+  const auto& m = o.metric;
+  if (m == "loss") return e.loss;
+  if (m == "accuracy") return e.accuracy;
+  if (m == "val_loss") return e.val_loss;
+  if (m == "val_accuracy") return e.val_accuracy;
+  if (m == "val_top5") return e.val_top5;
+  if (m == "val_macro_f1") return e.val_macro_f1;
+  return NAN;
+}
+
+// What a worker takes next: under successive halving, the best paused trial that its rung
+// promotes (from the top rung down), else a new trial at the first rung; otherwise a new trial
+// while the study has fewer than max_trials.
+Study::Decision decide(const TuneSpec& spec, const std::vector<Trial>& all, int next,
+                       bool may_start) {
+  const auto observations = [&] {
+    std::vector<Observation> finished;
+    for (const auto& t : all) {
+      std::optional<double> v;
+      if (spec.hyperband) {  // the first rung: every trial's figure at the same budget
+        if (const auto it = t.rung_values.find(0); it != t.rung_values.end()) v = it->second;
+      } else if (t.state == TrialState::Complete) {
+        v = t.value;
+      }
+      if (v) finished.push_back({t.params, spec.objective.maximize ? -*v : *v});
+    }
+    return finished;
+  };
+  Study::Decision d;
+  if (spec.hyperband) {
+    const std::vector<int> rungs = spec.hyperband->rungs();
+    for (int k = int(rungs.size()) - 2; k >= 0; --k) {
+      std::vector<const Trial*> at;
+      for (const auto& t : all)
+        if (t.rung_values.count(k)) at.push_back(&t);
+      std::sort(at.begin(), at.end(), [&](const Trial* a, const Trial* b) {
+        return better(spec.objective, a->rung_values.at(k), b->rung_values.at(k));
+      });
+      const std::size_t promote = at.size() / std::size_t(spec.hyperband->eta);
+      for (std::size_t i = 0; i < promote; ++i)
+        if (at[i]->state == TrialState::Paused && at[i]->rung == k) {
+          d.take = at[i]->number;
+          d.target_epochs = rungs[std::size_t(k) + 1];
+          return d;
+        }
+    }
+    d.target_epochs = rungs.front();
+  }
+  if (may_start && int(all.size()) < spec.max_trials)
+    d.create = propose(spec.space, observations(), spec.searcher, spec.seed, next);
+  return d;
+}
+
+// Median pruning: whether a trial whose curve (best so far per epoch) is `curve` stops now.
+bool prune_now(const TuneSpec& spec, const std::vector<Trial>& all, int number,
+               const std::vector<double>& curve) {
+  const int epoch = int(curve.size());
+  if (!spec.pruner || epoch <= spec.pruner->warmup_epochs) return false;
+  std::vector<double> others;
+  int finished = 0;
+  for (const auto& t : all) {
+    if (t.number == number || t.state == TrialState::Running || t.state == TrialState::Failed)
+      continue;
+    ++finished;
+    if (int(t.curve.size()) >= epoch) others.push_back(t.curve[std::size_t(epoch) - 1]);
+  }
+  if (finished < spec.pruner->startup_trials || others.empty()) return false;
+  std::sort(others.begin(), others.end());
+  const std::size_t n = others.size();
+  const double median = n % 2 ? others[n / 2] : 0.5 * (others[n / 2 - 1] + others[n / 2]);
+  return better(spec.objective, median, curve.back());
+}
+
+}  // namespace
 
 void work(const TuneSpec& spec, const TuneOptions& options, int threads) {
   Study study = Study::open(study_file(options));
@@ -150,13 +245,7 @@ void work(const TuneSpec& spec, const TuneOptions& options, int threads) {
   std::optional<run::LoadedData> data = options.data;
   const bool shared_data = !tunes_dataset(spec);
   const SearchSpace& space = spec.space;
-  const Study::Proposer proposer = [&](const std::vector<Trial>& trials, int number) {
-    std::vector<Observation> finished;
-    for (const auto& t : trials)
-      if (t.state == TrialState::Complete && t.value)
-        finished.push_back({t.params, spec.objective.maximize ? -*t.value : *t.value});
-    return propose(space, finished, spec.searcher, spec.seed, number);
-  };
+  const bool test_objective = spec.objective.metric.starts_with("test_");
   const auto finished_count = [&] {
     int done = 0;
     for (const auto& t : study.trials()) done += t.state != TrialState::Running;
@@ -166,24 +255,45 @@ void work(const TuneSpec& spec, const TuneOptions& options, int threads) {
   for (;;) {
     const double minutes = std::chrono::duration<double>(Clock::now() - start).count() / 60;
     const bool may_start = spec.budget_minutes <= 0 || minutes < spec.budget_minutes;
-    std::optional<Trial> trial = study.claim(owner, spec.max_trials, may_start, proposer);
-    if (!trial) return;
+    std::optional<Trial> trial = study.claim(owner, [&](const std::vector<Trial>& all, int next) {
+      return decide(spec, all, next, may_start);
+    });
+    if (!trial) {
+      // Successive halving: a trial another worker is training may still make one promotable.
+      bool others_running = false;
+      for (const auto& t : study.trials()) others_running |= t.state == TrialState::Running;
+      if (spec.hyperband && others_running) {
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        continue;
+      }
+      return;
+    }
     const std::string described = space.describe(trial->params);
-    if (!trial->executions.empty() || trial->heartbeat != trial->started)
-      if (options.print)
-        fmt::print("trial {} continues ({} of {} executions done): {}\n", trial->number,
-                   trial->executions.size(), spec.executions_per_trial, described);
+    if (options.print && (!trial->executions.empty() || trial->heartbeat != trial->started))
+      fmt::print("trial {} continues{}: {}\n", trial->number,
+                 trial->target_epochs > 0
+                     ? fmt::format(" to epoch {}", trial->target_epochs)
+                     : fmt::format(" ({} of {} executions done)", trial->executions.size(),
+                                   spec.executions_per_trial),
+                 described);
     std::fflush(stdout);
+    std::string outcome = "complete";
     try {
+      double seconds = 0;
+      std::optional<double> pruned_at;
       for (int e = int(trial->executions.size()); e < spec.executions_per_trial; ++e) {
         const fs::path dir = run_dir_of(options, trial->number, e);
         const bool resume = fs::exists(dir / "checkpoints/last.ckpt");
-        const run::RunConfig config =
-            resume ? run::load_run_directory_config(dir)
-                   : run::load_run_config(base_config_file(spec),
-                                          execution_sets(spec, trial->params, e, threads));
+        std::vector<std::string> epochs;
+        if (trial->target_epochs > 0)
+          epochs.push_back(fmt::format("train.epochs={}", trial->target_epochs));
+        std::vector<std::string> sets = execution_sets(spec, trial->params, e, threads);
+        sets.insert(sets.end(), epochs.begin(), epochs.end());
+        const run::RunConfig config = resume ? run::load_run_directory_config(dir, epochs)
+                                             : run::load_run_config(base_config_file(spec), sets);
         if (!data && shared_data && !resume)
           data = run::load_data(run::data_request(config, options.data_dir));
+        std::vector<double> curve = e == 0 ? trial->curve : std::vector<double>{};
         run::TrainOptions train_options{.out = dir,
                                         .resume = resume,
                                         .data_dir = options.data_dir,
@@ -191,29 +301,61 @@ void work(const TuneSpec& spec, const TuneOptions& options, int threads) {
                                         .show_summary = false,
                                         .progress = false,
                                         .verbose = false,
-                                        .write_report = false};
+                                        .write_report = false,
+                                        .evaluate_test = test_objective};
         if (shared_data && data) train_options.data = data;
+        if (e == 0 && !test_objective)
+          train_options.on_epoch_end = [&](const train::EpochLog& log) {
+            const double v = epoch_value(spec.objective, log);
+            if (std::isnan(v)) return true;
+            curve.resize(std::size_t(log.epoch) - 1, curve.empty() ? v : curve.back());
+            curve.push_back(
+                curve.empty() || better(spec.objective, v, curve.back()) ? v : curve.back());
+            study.set_curve(trial->number, curve);
+            return !prune_now(spec, study.trials(), trial->number, curve);
+          };
         const run::RunResult result = run::train(config, train_options);
         if (result.interrupted) {
           g_stop_signal = result.signal;
           return;
         }
+        seconds += result.train_seconds;
+        if (result.stopped) {
+          pruned_at = curve.back();
+          break;
+        }
         const double value = objective_of(spec.objective, result);
-        study.add_execution(trial->number, value, result.train_seconds);
+        if (!spec.hyperband) study.add_execution(trial->number, value, result.train_seconds);
         trial->executions.push_back(value);
-        trial->seconds += result.train_seconds;
       }
-      double sum = 0;
-      for (double v : trial->executions) sum += v;
-      const double value = sum / double(trial->executions.size());
-      study.complete(trial->number, value);
+      trial->seconds += seconds;
+      double value = 0;
+      if (pruned_at) {
+        value = *pruned_at;
+        study.prune(trial->number, value, seconds);
+        outcome = "pruned";
+      } else {
+        for (double v : trial->executions) value += v;
+        value /= double(trial->executions.size());
+        if (spec.hyperband) {
+          const auto rungs = spec.hyperband->rungs();
+          const int rung =
+              int(std::find(rungs.begin(), rungs.end(), trial->target_epochs) - rungs.begin());
+          study.pause(trial->number, rung, value, seconds);
+          outcome = fmt::format("rung {} ({} epochs)", rung, trial->target_epochs);
+          if (rung + 1 == int(rungs.size())) study.complete(trial->number, value);
+        } else {
+          study.complete(trial->number, value);
+        }
+      }
       if (options.print) {
         const auto all = study.trials();
         std::optional<double> best;
         int done = 0;
         for (const auto& t : all) {
           if (t.state != TrialState::Running) ++done;
-          if (t.value && (!best || (spec.objective.maximize ? *t.value > *best : *t.value < *best)))
+          if (t.value && t.state != TrialState::Pruned &&
+              (!best || better(spec.objective, *t.value, *best)))
             best = t.value;
         }
         // Rate and ETA from the trials finished since this worker started (all workers').
@@ -221,14 +363,16 @@ void work(const TuneSpec& spec, const TuneOptions& options, int threads) {
         const double per_minute = 60.0 * double(done - done_at_start) / std::max(elapsed, 1e-3);
         const double eta = per_minute > 0 ? 60.0 * (spec.max_trials - done) / per_minute : 0.0;
         fmt::print(
-            "trial {:>3}  {:<40}  {} {}  (best {})  {:.1f} s  [{}/{}, {:.2f} trials/min, ETA "
+            "trial {:>3}  {:<40}  {} {}  (best {})  {}  {:.1f} s  [{}/{}, {:.2f} trials/min, ETA "
             "{}:{:02d}]\n",
-            trial->number, described, spec.objective.metric, value_text(value), value_text(*best),
-            trial->seconds, done, spec.max_trials, per_minute, int(eta) / 60, int(eta) % 60);
+            trial->number, described, spec.objective.metric, value_text(value),
+            best ? value_text(*best) : "-", outcome, trial->seconds, done, spec.max_trials,
+            per_minute, int(eta) / 60, int(eta) % 60);
       }
     } catch (const run::ConfigError& e) {
       study.fail(trial->number, e.what());
-      if (options.print) fmt::print("trial {:>3}  {}  failed: {}\n", trial->number, described, e.what());
+      if (options.print)
+        fmt::print("trial {:>3}  {}  failed: {}\n", trial->number, described, e.what());
       if (trial->number == 0) throw;  // the first trial: the spec itself is wrong
     } catch (const run::DataError&) {
       study.fail(trial->number, "data error");
@@ -243,9 +387,8 @@ TuneResult summarize(const TuneSpec& spec, const TuneOptions& options) {
   TuneResult r;
   r.trials = study.trials();
   for (const auto& t : r.trials)
-    if (t.state == TrialState::Complete && t.value &&
-        (!r.best || (spec.objective.maximize ? *t.value > *r.best->value
-                                             : *t.value < *r.best->value)))
+    if ((t.state == TrialState::Complete || t.state == TrialState::Paused) && t.value &&
+        (!r.best || better(spec.objective, *t.value, *r.best->value)))
       r.best = t;
   // trials.csv: one row per trial, a column per parameter.
   {
@@ -304,13 +447,13 @@ TuneResult tune(const TuneSpec& spec, const TuneOptions& options) {
   const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = options.threads > 0 ? options.threads : std::max(1, cores / options.workers);
   if (options.print)
-    fmt::print("tuning {} ({} searcher, {} trials x {} executions, objective {} {}) in {}: {} "
-               "worker{} x {} thread{}\n",
-               spec.config.empty() ? "the default config" : spec.config.string(),
-               spec.searcher.kind, spec.max_trials, spec.executions_per_trial,
-               spec.objective.maximize ? "max" : "min", spec.objective.metric,
-               options.out.string(), options.workers, options.workers == 1 ? "" : "s", threads,
-               threads == 1 ? "" : "s");
+    fmt::print(
+        "tuning {} ({} searcher, {} trials x {} executions, objective {} {}) in {}: {} "
+        "worker{} x {} thread{}\n",
+        spec.config.empty() ? "the default config" : spec.config.string(), spec.searcher.kind,
+        spec.max_trials, spec.executions_per_trial, spec.objective.maximize ? "max" : "min",
+        spec.objective.metric, options.out.string(), options.workers,
+        options.workers == 1 ? "" : "s", threads, threads == 1 ? "" : "s");
   std::fflush(stdout);
   g_stop_signal = 0;
   if (options.workers == 1) {
@@ -349,7 +492,8 @@ TuneResult tune(const TuneSpec& spec, const TuneOptions& options) {
     // The parent forwards SIGINT/SIGTERM to the workers (which save their checkpoints) and waits.
     static std::vector<pid_t>* forward_to = nullptr;
     forward_to = &children;
-    struct sigaction action {}, old_int {}, old_term {};
+    struct sigaction action {
+    }, old_int{}, old_term{};
     action.sa_handler = [](int sig) {
       g_stop_signal = sig;
       if (forward_to)

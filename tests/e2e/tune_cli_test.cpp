@@ -100,8 +100,9 @@ TEST_F(TuneCli, TwoWorkersShareOneStudy) {
 }
 
 TEST_F(TuneCli, BadSpecsAndStudiesAreExit2WithTheReason) {
-  std::ofstream(root_ / "bad.yaml") << "config: bars.yaml\nspace: [{key: "
-                                       "train.optimizer.lr, type: float, low: 0, high: 1, log: true}]\n";
+  std::ofstream(root_ / "bad.yaml")
+      << "config: bars.yaml\nspace: [{key: "
+         "train.optimizer.lr, type: float, low: 0, high: 1, log: true}]\n";
   auto r = run_cli("tune --config " + (root_ / "bad.yaml").string() + " --out " +
                    (root_ / "bad").string());
   EXPECT_EQ(r.code, 2) << r.output;

@@ -25,10 +25,17 @@ std::string error_of(Param p, SearchSpace space = {}) {
 
 TEST(TuneSpace, SamplesStayOnTheGridAndCoverIt) {
   SearchSpace s;
-  s.add({.name = "units", .key = "model.layers.1.units", .type = T::Int, .low = 32, .high = 512,
+  s.add({.name = "units",
+         .key = "model.layers.1.units",
+         .type = T::Int,
+         .low = 32,
+         .high = 512,
          .step = 32});
   s.add({.key = "train.optimizer.lr", .type = T::Choice, .values = {"1e-2", "1e-3", "1e-4"}});
-  s.add({.key = "train.optimizer.weight_decay", .type = T::Float, .low = 1e-6, .high = 1e-2,
+  s.add({.key = "train.optimizer.weight_decay",
+         .type = T::Float,
+         .low = 1e-6,
+         .high = 1e-2,
          .log = true});
   std::mt19937_64 rng(3);
   std::set<double> units, lrs;
@@ -49,9 +56,9 @@ TEST(TuneSpace, SamplesStayOnTheGridAndCoverIt) {
   // Uniform in log space: half the samples below the middle decade (1e-4), not 1%.
   EXPECT_NEAR(below_1e4 / 2000.0, 0.5, 0.05);
   const Assignment a{{"units", 256}, {"lr", 1}, {"weight_decay", 0.001}};
-  EXPECT_EQ(s.sets(a), (std::vector<std::string>{"model.layers.1.units=256",
-                                                 "train.optimizer.lr=1e-3",
-                                                 "train.optimizer.weight_decay=0.001"}));
+  EXPECT_EQ(s.sets(a),
+            (std::vector<std::string>{"model.layers.1.units=256", "train.optimizer.lr=1e-3",
+                                      "train.optimizer.weight_decay=0.001"}));
   EXPECT_EQ(s.describe(a), "units=256 lr=1e-3 weight_decay=0.001");
   EXPECT_EQ(s.snap(s.param("units"), 70), 64);
   EXPECT_EQ(s.snap(s.param("units"), 9999), 512);
@@ -61,9 +68,17 @@ TEST(TuneSpace, ConditionsSwitchParametersOnAndOff) {
   SearchSpace s;
   s.add({.key = "train.optimizer.type", .type = T::Choice, .values = {"sgd", "adam"}});
   s.add({.name = "layers", .key = "x.layers", .type = T::Int, .low = 1, .high = 4});
-  s.add({.name = "momentum", .key = "train.optimizer.momentum", .type = T::Float, .low = 0.5,
-         .high = 0.99, .when = {{.param = "type", .values = {"sgd"}}}});
-  s.add({.name = "filters3", .key = "x.filters3", .type = T::Int, .low = 8, .high = 64,
+  s.add({.name = "momentum",
+         .key = "train.optimizer.momentum",
+         .type = T::Float,
+         .low = 0.5,
+         .high = 0.99,
+         .when = {{.param = "type", .values = {"sgd"}}}});
+  s.add({.name = "filters3",
+         .key = "x.filters3",
+         .type = T::Int,
+         .low = 8,
+         .high = 64,
          .when = {{.param = "layers", .min = 3}}});
   std::mt19937_64 rng(5);
   int with_momentum = 0, with_filters3 = 0;
@@ -91,13 +106,19 @@ TEST(TuneSpace, MalformedParametersAreNamedErrors) {
             std::string::npos);
   EXPECT_NE(error_of({.key = "a.opt", .type = T::Choice}).find("at least one value"),
             std::string::npos);
-  EXPECT_NE(error_of({.key = "a.m", .type = T::Float, .low = 0, .high = 1,
+  EXPECT_NE(error_of({.key = "a.m",
+                      .type = T::Float,
+                      .low = 0,
+                      .high = 1,
                       .when = {{.param = "optimizer", .values = {"sgd"}}}})
                 .find("its condition names 'optimizer', which is no earlier parameter"),
             std::string::npos);
   SearchSpace s;
   s.add({.name = "opt", .key = "a.opt", .type = T::Choice, .values = {"sgd", "adam"}});
-  EXPECT_NE(error_of({.key = "a.m", .type = T::Float, .low = 0, .high = 1,
+  EXPECT_NE(error_of({.key = "a.m",
+                      .type = T::Float,
+                      .low = 0,
+                      .high = 1,
                       .when = {{.param = "opt", .values = {"rmsprop"}}}},
                      s)
                 .find("names the value 'rmsprop', which it never takes"),

@@ -6,8 +6,10 @@
 
 #include "run/run_test_util.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -53,8 +55,8 @@ std::string error_of(const std::string& text) {
 TEST(Tune, AStudyRunsItsTrialsAndWritesTheirSummary) {
   TempDir tmp;
   const TuneSpec spec = bars_spec(tmp);
-  const TuneOptions options{.out = tmp.path / "study", .threads = 2,
-                            .data = run::testing::bars_data(), .print = false};
+  const TuneOptions options{
+      .out = tmp.path / "study", .threads = 2, .data = run::testing::bars_data(), .print = false};
   const TuneResult r = tune(spec, options);
   ASSERT_EQ(r.trials.size(), 3u);
   for (const auto& t : r.trials) {
@@ -63,9 +65,8 @@ TEST(Tune, AStudyRunsItsTrialsAndWritesTheirSummary) {
     EXPECT_DOUBLE_EQ(*t.value, (t.executions[0] + t.executions[1]) / 2);
     EXPECT_GT(*t.value, 0.25);  // better than chance on 4 classes
     for (int e = 1; e <= 2; ++e)
-      EXPECT_TRUE(std::filesystem::exists(options.out /
-                                          fmt::format("trials/{:04d}/run-{}/history.csv",
-                                                      t.number, e)));
+      EXPECT_TRUE(std::filesystem::exists(
+          options.out / fmt::format("trials/{:04d}/run-{}/history.csv", t.number, e)));
   }
   // The two executions differ by their seeds.
   const auto cfg1 = read(options.out / "trials/0000/run-1/config.yaml");
@@ -92,6 +93,92 @@ TEST(Tune, AStudyRunsItsTrialsAndWritesTheirSummary) {
   EXPECT_THROW(tune(bars_spec(tmp, "budget: {minutes: 5}\n"), again), run::ConfigError);
 }
 
+// Successive halving: every trial trains the first rung; the best 1/eta of a rung continue from
+// their checkpoints to the next (their history has exactly the rung's epochs, counted once).
+TEST(Tune, HyperbandContinuesPromotedTrialsFromTheirCheckpoints) {
+  TempDir tmp;
+  std::ofstream(tmp.path / "bars.yaml") << run::testing::kBarsConfig;
+  const TuneSpec spec = parse_tune_spec(R"(
+config: bars.yaml
+set: [dataset.validation_split=0.25, train.schedule.type=constant]
+objective: val_accuracy
+max_trials: 8
+searcher: random
+hyperband: {min_epochs: 1, max_epochs: 4, eta: 2}
+space:
+  - {name: lr, key: train.optimizer.lr, type: float, low: 0.0001, high: 0.03, log: true}
+)",
+                                        "spec.yaml", tmp.path);
+  EXPECT_EQ(spec.hyperband->rungs(), (std::vector<int>{1, 2, 4}));
+  const TuneOptions options{
+      .out = tmp.path / "study", .threads = 2, .data = run::testing::bars_data(), .print = false};
+  const TuneResult r = tune(spec, options);
+  ASSERT_EQ(r.trials.size(), 8u);
+  int at[3] = {0, 0, 0}, epochs = 0;
+  for (const auto& t : r.trials) {
+    ASSERT_TRUE(t.state == TrialState::Paused || t.state == TrialState::Complete) << t.error;
+    EXPECT_EQ(t.state == TrialState::Complete, t.rung == 2);
+    for (int k = 0; k <= t.rung; ++k) {
+      ASSERT_TRUE(t.rung_values.count(k)) << t.number << " rung " << k;
+      ++at[k];
+    }
+    EXPECT_DOUBLE_EQ(*t.value, t.rung_values.at(t.rung));
+    const auto history =
+        read(options.out / fmt::format("trials/{:04d}/run-1/history.csv", t.number));
+    const int trained = int(std::count(history.begin(), history.end(), '\n')) - 1;
+    EXPECT_EQ(trained, spec.hyperband->rungs()[std::size_t(t.rung)]) << t.number;
+    epochs += trained;
+  }
+  EXPECT_EQ(at[0], 8);
+  EXPECT_GE(at[1], 4);  // at least the best half of the first rung
+  EXPECT_GE(at[2], 2);
+  EXPECT_LT(epochs, 8 * 4 * 3 / 4);  // 16 when synchronous; early promotions add a few
+  // Each promoted trial was among the best half of its rung when promoted: the first rung's
+  // best trial always reaches the second.
+  const Trial* best0 = &r.trials[0];
+  for (const auto& t : r.trials)
+    if (t.rung_values.at(0) > best0->rung_values.at(0)) best0 = &t;
+  EXPECT_GE(best0->rung, 1);
+}
+
+// Median pruning: a trial whose curve falls below the finished trials' median stops early.
+TEST(Tune, MedianPruningStopsPoorTrials) {
+  TempDir tmp;
+  std::ofstream(tmp.path / "bars.yaml") << run::testing::kBarsConfig;
+  const TuneSpec spec = parse_tune_spec(R"(
+config: bars.yaml
+set: [dataset.validation_split=0.25, train.epochs=4, train.schedule.type=constant]
+objective: val_loss
+max_trials: 8
+searcher: random
+seed: 2
+pruner: {type: median, startup_trials: 2, warmup_epochs: 1}
+space:
+  - {name: lr, key: train.optimizer.lr, type: float, low: 0.00001, high: 0.03, log: true}
+)",
+                                        "spec.yaml", tmp.path);
+  const TuneResult r = tune(
+      spec,
+      {.out = tmp.path / "study", .threads = 2, .data = run::testing::bars_data(), .print = false});
+  int pruned = 0;
+  for (const auto& t : r.trials) {
+    const auto history =
+        read(tmp.path / fmt::format("study/trials/{:04d}/run-1/history.csv", t.number));
+    const int trained = int(std::count(history.begin(), history.end(), '\n')) - 1;
+    EXPECT_EQ(int(t.curve.size()), trained);
+    if (t.state == TrialState::Pruned) {
+      ++pruned;
+      EXPECT_LT(trained, 4);
+      EXPECT_GT(trained, 1);  // not within the warm-up
+    } else {
+      EXPECT_EQ(t.state, TrialState::Complete);
+      EXPECT_EQ(trained, 4);
+    }
+  }
+  EXPECT_GE(pruned, 1);
+  EXPECT_NE(r.best->state, TrialState::Pruned);
+}
+
 TEST(Tune, SpecMistakesAreConfigErrorsNamingTheKey) {
   const std::string base = "config: bars.yaml\n";
   const std::string lr = "space: [{key: train.optimizer.lr, type: float, low: 0.001, high: 0.1}]\n";
@@ -110,6 +197,14 @@ TEST(Tune, SpecMistakesAreConfigErrorsNamingTheKey) {
   EXPECT_NE(error_of(base + "searcher: grid\n" + lr).find("'grid' is not a searcher"),
             std::string::npos);
   EXPECT_NE(error_of(base).find("space: a list of parameters"), std::string::npos);
+  EXPECT_NE(error_of(base + "hyperband: {min_epochs: 3, max_epochs: 2}\n" + lr)
+                .find("1 <= min_epochs <= max_epochs"),
+            std::string::npos);
+  EXPECT_NE(error_of(base + "executions_per_trial: 2\nhyperband: {max_epochs: 9}\n" + lr)
+                .find("executions_per_trial: 1"),
+            std::string::npos);
+  EXPECT_NE(error_of(base + "pruner: mean\n" + lr).find("'mean' is not a pruner"),
+            std::string::npos);
   EXPECT_NE(error_of("config: nothing.yaml\n" + lr).find("nothing.yaml is not a file"),
             std::string::npos);
 }
@@ -137,7 +232,9 @@ TEST(Tune, AValidationObjectiveWithoutValidationDataIsNamed) {
       "type: float, low: 0.001, high: 0.1}]\n",
       "spec.yaml", tmp.path);
   try {
-    tune(spec, {.out = tmp.path / "study", .threads = 2, .data = run::testing::bars_data(),
+    tune(spec, {.out = tmp.path / "study",
+                .threads = 2,
+                .data = run::testing::bars_data(),
                 .print = false});
     FAIL() << "no error";
   } catch (const run::ConfigError& e) {

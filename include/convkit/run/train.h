@@ -16,6 +16,7 @@
 #include <convkit/train/trainer.h>
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,11 +37,18 @@ struct TrainOptions {
   bool progress = true;            // progress bar / per-epoch lines
   bool verbose = true;             // status lines (what is trained, resuming, the result)
   bool write_report = true;        // report.html at the end
+  // Called after every epoch, once last.ckpt holds it; returning false ends training there
+  // (RunResult::stopped): the tuner's pruning and its successive-halving rungs.
+  std::function<bool(const train::EpochLog&)> on_epoch_end;
+  // The test pass of best.ckpt (RunResult::test, metrics.json's test figures, the report); a
+  // tuner whose objective is a validation figure leaves it out.
+  bool evaluate_test = true;
 };
 
 struct RunResult {
   std::filesystem::path dir;  // the run directory
   bool interrupted = false;   // stopped by a signal: last.ckpt saved, resume to continue
+  bool stopped = false;       // TrainOptions::on_epoch_end ended it
   int signal = 0;
   int epoch = 0;          // completed epochs
   std::int64_t step = 0;  // completed optimizer steps

@@ -10,6 +10,7 @@
 //   searcher: tpe                     # or random, or {type: tpe, startup_trials: 10}
 //   seed: 1
 //   budget: {minutes: 60}             # no new trial after that
+//   hyperband: {min_epochs: 1, max_epochs: 9, eta: 3}   # successive halving (or pruner: median)
 //   space:
 //     - {name: units, key: model.layers.1.units, type: int, low: 32, high: 512, step: 32}
 //     - {name: lr, key: train.optimizer.lr, type: choice, values: [1e-2, 1e-3, 1e-4]}
@@ -44,6 +45,24 @@ struct Objective {
   bool maximize = true;
 };
 
+// Successive halving (ASHA, the asynchronous form of Hyperband's brackets): every trial first
+// trains min_epochs; a trial among the best 1/eta of those that reached a rung is continued from
+// its checkpoint to the next rung (min_epochs x eta^k, up to max_epochs); the others stay paused.
+struct HyperbandOptions {
+  int min_epochs = 1;
+  int max_epochs = 9;
+  int eta = 3;
+  std::vector<int> rungs() const;  // min_epochs, min_epochs*eta, ..., max_epochs
+};
+
+// Median pruning: after `warmup_epochs`, a trial whose objective (best so far) is worse than the
+// median of the finished trials' at the same epoch stops there; not before `startup_trials`
+// trials have finished.
+struct PrunerOptions {
+  int startup_trials = 5;
+  int warmup_epochs = 1;
+};
+
 struct TuneSpec {
   std::filesystem::path config;   // the base config file; empty: the built-in default
   std::vector<std::string> sets;  // overrides of it
@@ -54,7 +73,9 @@ struct TuneSpec {
   SearcherOptions searcher;
   std::uint64_t seed = 1;
   double budget_minutes = 0;  // 0: none
-  std::string text;           // the spec as written (kept in the study; resume compares it)
+  std::optional<HyperbandOptions> hyperband;
+  std::optional<PrunerOptions> pruner;
+  std::string text;  // the spec as written (kept in the study; resume compares it)
 };
 
 // Reads a spec file; relative paths in it are relative to the file. ConfigError names the key.
@@ -66,11 +87,11 @@ struct TuneOptions {
   std::filesystem::path out = "tune";  // the study folder
   // Continue the study in `out` (or join the workers already on it); else `out` must hold none.
   bool resume = false;
-  int workers = 1;   // trials in parallel: worker processes (more than 1: the CLI forks them)
-  int threads = 0;   // OpenMP threads per trial; 0: the machine's cores divided among workers
-  std::string data_dir;                  // the dataset's files (--data)
-  std::optional<run::LoadedData> data;   // given data, for every trial
-  bool print = true;                     // the live table and the summary on stdout
+  int workers = 1;       // trials in parallel: worker processes (more than 1: the CLI forks them)
+  int threads = 0;       // OpenMP threads per trial; 0: the machine's cores divided among workers
+  std::string data_dir;  // the dataset's files (--data)
+  std::optional<run::LoadedData> data;  // given data, for every trial
+  bool print = true;                    // the live table and the summary on stdout
 };
 
 struct TuneResult {

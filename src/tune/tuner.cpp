@@ -411,6 +411,10 @@ TuneResult summarize(const TuneSpec& spec, const TuneOptions& options) {
     }
   }
   fs::rename(options.out / "trials.csv.tmp", options.out / "trials.csv");
+  {
+    std::ofstream(options.out / "report.html.tmp") << render_study_report(spec, r.trials, r.best);
+    fs::rename(options.out / "report.html.tmp", options.out / "report.html");
+  }
   if (r.best) {
     std::vector<std::string> sets = spec.sets;
     const auto best_sets = spec.space.sets(r.best->params);

@@ -81,6 +81,18 @@ TEST(Tune, AStudyRunsItsTrialsAndWritesTheirSummary) {
   EXPECT_EQ(csv.substr(0, csv.find('\n')),
             "trial,state,filters,lr,val_accuracy,executions,seconds,error");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4);
+  // report.html: the sections, a parallel-coordinates line per finished trial, the best marked.
+  const auto html = read(options.out / "report.html");
+  for (const char* id : {"id=\"best\"", "id=\"history\"", "id=\"parallel\"",
+                         "id=\"importance\"", "id=\"trials\""})
+    EXPECT_NE(html.find(id), std::string::npos) << id;
+  std::size_t lines = 0;
+  for (auto at = html.find("<polyline class=\"trial\""); at != std::string::npos;
+       at = html.find("<polyline class=\"trial\"", at + 1))
+    ++lines;
+  EXPECT_EQ(lines, 3u);
+  EXPECT_NE(html.find(fmt::format("<tr class=\"best\"><td>{}</td>", r.best->number)),
+            std::string::npos);
 
   // Resume a finished study: nothing runs again, the results are the same.
   TuneOptions again = options;

@@ -24,8 +24,8 @@
 // The study lives in OUT/study.db (tune/study.h); each execution is an ordinary run directory,
 // OUT/trials/NNNN/run-E, trained by run::train with last.ckpt after every epoch, so a killed study
 // continues (resume) with its interrupted executions from their checkpoints and repeats no
-// finished one. At the end: OUT/trials.csv and OUT/best.yaml, the base config with the best
-// trial's parameters, ready to train.
+// finished one. At the end: OUT/trials.csv, OUT/report.html and OUT/best.yaml, the base config
+// with the best trial's parameters, ready to train.
 #pragma once
 
 #include <convkit/run/datasets.h>
@@ -112,6 +112,11 @@ void work(const TuneSpec& spec, const TuneOptions& options, int threads);
 TuneResult summarize(const TuneSpec& spec, const TuneOptions& options);
 // Opens or creates OUT/study.db for the spec (resume: the study's spec must be the same).
 Study open_study(const TuneSpec& spec, const TuneOptions& options);
+
+// The study's HTML page: best trial, objective over the trials, parallel coordinates, parameter
+// importance, the trials table (summarize() writes it to OUT/report.html).
+std::string render_study_report(const TuneSpec& spec, const std::vector<Trial>& trials,
+                                const std::optional<Trial>& best);
 
 // The objective of one finished run.
 double objective_of(const Objective& objective, const run::RunResult& result);

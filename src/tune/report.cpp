@@ -58,8 +58,9 @@ std::string parallel_coordinates(const TuneSpec& spec, const std::vector<Finishe
       width, height, width, height);
   std::vector<const Finished*> order;
   for (const auto& f : done) order.push_back(&f);
-  std::sort(order.begin(), order.end(),  // the best drawn last, on top
-            [&](const Finished* a, const Finished* b) { return quality(a->value) < quality(b->value); });
+  std::sort(
+      order.begin(), order.end(),  // the best drawn last, on top
+      [&](const Finished* a, const Finished* b) { return quality(a->value) < quality(b->value); });
   for (const Finished* f : order) {
     std::string points;
     for (int i = 0; i < axes; ++i) {
@@ -124,7 +125,8 @@ std::vector<std::pair<std::string, double>> importances(const TuneSpec& spec,
     std::map<int, std::pair<double, int>> groups;  // group -> (sum, count)
     std::sort(xs.begin(), xs.end());
     for (std::size_t i = 0; i < xs.size(); ++i) {
-      const int g = p.options() > 0 ? int(xs[i].first) : int(4 * i / std::max<std::size_t>(xs.size(), 1));
+      const int g =
+          p.options() > 0 ? int(xs[i].first) : int(4 * i / std::max<std::size_t>(xs.size(), 1));
       groups[g].first += xs[i].second;
       ++groups[g].second;
     }
@@ -138,7 +140,8 @@ std::vector<std::pair<std::string, double>> importances(const TuneSpec& spec,
     sum += share;
   }
   for (auto& [name, share] : out) share = sum > 0 ? share / sum : 0.0;
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.second > b.second; });
   return out;
 }
 
@@ -166,7 +169,8 @@ std::string render_study_report(const TuneSpec& spec, const std::vector<Trial>& 
   std::map<std::string, int> states;
   for (const auto& t : trials) ++states[state_name(t.state)];
   std::string counts;
-  for (const auto& [s, n] : states) counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", n, s);
+  for (const auto& [s, n] : states)
+    counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", n, s);
   std::string out = fmt::format(
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>convkit "
       "study</title>\n<style>{}</style>\n</head>\n<body>\n<main>\n<header>\n<h1>Hyperparameter "
@@ -177,11 +181,11 @@ std::string render_study_report(const TuneSpec& spec, const std::vector<Trial>& 
       spec.objective.maximize ? "max" : "min", html_escape(spec.objective.metric), trials.size(),
       counts);
   if (best)
-    out += fmt::format("<section id=\"best\">\n<h2>Best trial: {}</h2>\n<p><b>{} {}</b> with "
-                       "<code>{}</code></p>\n</section>\n",
-                       best->number, html_escape(spec.objective.metric),
-                       short_number(*best->value, 5),
-                       html_escape(spec.space.describe(best->params)));
+    out += fmt::format(
+        "<section id=\"best\">\n<h2>Best trial: {}</h2>\n<p><b>{} {}</b> with "
+        "<code>{}</code></p>\n</section>\n",
+        best->number, html_escape(spec.objective.metric), short_number(*best->value, 5),
+        html_escape(spec.space.describe(best->params)));
   // The objective over the trials, with the best so far.
   report::Series values{.name = spec.objective.metric, .color = "#9ca3af"};
   report::Series running{.name = "best so far", .color = "#2563eb"};
@@ -197,20 +201,25 @@ std::string render_study_report(const TuneSpec& spec, const std::vector<Trial>& 
                                                 .x_label = "trial",
                                                 .y_label = spec.objective.metric}) +
          "</section>\n";
-  out += "<section id=\"parallel\">\n<h2>Parallel coordinates</h2>\n<p class=\"note\">One line "
-         "per finished trial, blue the best, red the worst; log ranges on log axes.</p>\n" +
-         (done.empty() ? std::string("<p>No finished trial.</p>\n") : parallel_coordinates(spec, done)) +
-         "</section>\n";
-  out += "<section id=\"importance\">\n<h2>Parameter importance</h2>\n<p class=\"note\">The share "
-         "of the objective's variance between the groups each parameter splits the trials into "
-         "(its choices, or a number's quartiles); no interactions.</p>\n<table>\n";
+  out +=
+      "<section id=\"parallel\">\n<h2>Parallel coordinates</h2>\n<p class=\"note\">One line "
+      "per finished trial, blue the best, red the worst; log ranges on log axes.</p>\n" +
+      (done.empty() ? std::string("<p>No finished trial.</p>\n")
+                    : parallel_coordinates(spec, done)) +
+      "</section>\n";
+  out +=
+      "<section id=\"importance\">\n<h2>Parameter importance</h2>\n<p class=\"note\">The share "
+      "of the objective's variance between the groups each parameter splits the trials into "
+      "(its choices, or a number's quartiles); no interactions.</p>\n<table>\n";
   for (const auto& [name, share] : importances(spec, done))
-    out += fmt::format("<tr><td class=\"params\">{}</td><td>{:.1f}%</td><td><span class=\"bar\" "
-                       "style=\"width:{:.0f}px\"></span></td></tr>\n",
-                       html_escape(name), 100 * share, 300 * share);
-  out += "</table>\n</section>\n<section id=\"trials\">\n<h2>Trials</h2>\n<table>\n<tr><th>trial</"
-         "th><th>state</th><th>parameters</th><th>" +
-         html_escape(spec.objective.metric) + "</th><th>seconds</th></tr>\n";
+    out += fmt::format(
+        "<tr><td class=\"params\">{}</td><td>{:.1f}%</td><td><span class=\"bar\" "
+        "style=\"width:{:.0f}px\"></span></td></tr>\n",
+        html_escape(name), 100 * share, 300 * share);
+  out +=
+      "</table>\n</section>\n<section id=\"trials\">\n<h2>Trials</h2>\n<table>\n<tr><th>trial</"
+      "th><th>state</th><th>parameters</th><th>" +
+      html_escape(spec.objective.metric) + "</th><th>seconds</th></tr>\n";
   for (const auto& t : trials)
     out += fmt::format(
         "<tr{}><td>{}</td><td>{}</td><td class=\"params\">{}</td><td>{}</td><td>{:.1f}</td></tr>\n",

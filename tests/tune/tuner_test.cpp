@@ -83,8 +83,8 @@ TEST(Tune, AStudyRunsItsTrialsAndWritesTheirSummary) {
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4);
   // report.html: the sections, a parallel-coordinates line per finished trial, the best marked.
   const auto html = read(options.out / "report.html");
-  for (const char* id : {"id=\"best\"", "id=\"history\"", "id=\"parallel\"",
-                         "id=\"importance\"", "id=\"trials\""})
+  for (const char* id :
+       {"id=\"best\"", "id=\"history\"", "id=\"parallel\"", "id=\"importance\"", "id=\"trials\""})
     EXPECT_NE(html.find(id), std::string::npos) << id;
   std::size_t lines = 0;
   for (auto at = html.find("<polyline class=\"trial\""); at != std::string::npos;

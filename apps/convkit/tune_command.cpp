@@ -14,7 +14,7 @@ namespace convkit::app {
 namespace {
 
 struct TuneArgs {
-  std::string spec, out = "tune", data;
+  std::string spec, out = "tune", data, storage;
   int workers = 1, threads = 0;
   bool resume = false, quiet = false;
 };
@@ -46,6 +46,7 @@ void print_summary(const tune::TuneSpec& spec, const tune::TuneResult& r) {
 int run_tune(const TuneArgs& args) {
   const tune::TuneSpec spec = tune::load_tune_spec(args.spec);
   const tune::TuneResult r = tune::tune(spec, {.out = args.out,
+                                               .storage = args.storage,
                                                .resume = args.resume,
                                                .workers = args.workers,
                                                .threads = args.threads,
@@ -73,6 +74,9 @@ CommandRunner add_tune_command(CLI::App& app) {
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("-o,--out", args->out, "the study folder (study.db, trials/, best.yaml)");
+  cmd->add_option("--storage", args->storage,
+                  "the study's tables in PostgreSQL (postgresql://user@host/db) instead of "
+                  "OUT/study.db, for workers on several machines");
   cmd->add_flag("--resume", args->resume,
                 "continue the study in --out (or join its other workers)");
   cmd->add_option("--workers", args->workers, "trials in parallel (processes)")

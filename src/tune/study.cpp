@@ -1,12 +1,13 @@
-// The study file: SQLite in WAL mode with a busy timeout, one table of study facts and one of
-// trials (parameters and executions as JSON). Claims run under BEGIN IMMEDIATE: the write lock is
-// taken before the trials are read, so the decision and the insert see the same state.
+// The study's tables and its operations, over a StudyStore (SQLite or PostgreSQL): one table of
+// study facts and one of trials (parameters, executions, rungs and curves as JSON). Claims run in
+// the store's exclusive transaction: the decision and the write see the same trials.
 #include <convkit/run/errors.h>
 #include <convkit/tune/study.h>
 
+#include "tune/study_store.h"
+
 #include <fmt/format.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
@@ -20,10 +21,13 @@ namespace convkit::tune {
 namespace {
 
 constexpr int kSchemaVersion = 1;
-constexpr int kBusyMilliseconds = 30000;
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string num(double v) {
+  return fmt::format("{:.17g}", v);
 }
 
 std::string host_name() {
@@ -47,6 +51,36 @@ bool owner_gone_here(const std::string& owner) {
   return pid > 0 && ::kill(pid_t(pid), 0) != 0 && errno == ESRCH;
 }
 
+double real(const std::optional<std::string>& v) {
+  return v ? std::strtod(v->c_str(), nullptr) : 0;
+}
+
+const char* kColumns =
+    "number, state, params, executions, value, owner, started, finished, heartbeat, seconds, "
+    "error, target_epochs, rung, rung_values, curve";
+
+Trial trial_of(const StudyStore::Row& r) {
+  Trial t;
+  t.number = int(real(r[0]));
+  t.state = parse_state(r[1].value_or(""));
+  const nlohmann::json params = nlohmann::json::parse(r[2].value_or("{}"));  // outlives items()
+  for (const auto& [k, v] : params.items()) t.params[k] = v.get<double>();
+  t.executions = nlohmann::json::parse(r[3].value_or("[]")).get<std::vector<double>>();
+  if (r[4]) t.value = real(r[4]);
+  t.owner = r[5].value_or("");
+  t.started = real(r[6]);
+  t.finished = real(r[7]);
+  t.heartbeat = real(r[8]);
+  t.seconds = real(r[9]);
+  t.error = r[10].value_or("");
+  t.target_epochs = int(real(r[11]));
+  t.rung = int(real(r[12]));
+  const nlohmann::json rungs = nlohmann::json::parse(r[13].value_or("{}"));
+  for (const auto& [k, v] : rungs.items()) t.rung_values[std::stoi(k)] = v.get<double>();
+  t.curve = nlohmann::json::parse(r[14].value_or("[]")).get<std::vector<double>>();
+  return t;
+}
+
 }  // namespace
 
 const char* state_name(TrialState state) {
@@ -66,102 +100,36 @@ const char* state_name(TrialState state) {
 }
 
 struct Study::Db {
-  std::filesystem::path file;
-  sqlite3* handle = nullptr;
-  ~Db() {
-    if (handle) sqlite3_close(handle);
-  }
+  std::unique_ptr<StudyStore> store;
 
-  [[noreturn]] void fail(const std::string& what) const {
-    const int code = handle ? sqlite3_errcode(handle) : SQLITE_ERROR;
-    std::string why = handle ? sqlite3_errmsg(handle) : "cannot open";
-    if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
-      why = fmt::format("it stayed locked by another process for {} s", kBusyMilliseconds / 1000);
-    else if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
-      why = "it is not a SQLite database (corrupt, or another kind of file)";
-    throw run::ConfigError(fmt::format("study {}: {}: {}", file.string(), what, why));
+  std::vector<Trial> trials() const {
+    std::vector<Trial> out;
+    for (const auto& row :
+         store->query(fmt::format("SELECT {} FROM convkit_trials ORDER BY number", kColumns)))
+      out.push_back(trial_of(row));
+    return out;
   }
-  void exec(const char* sql, const char* what) const {
-    if (sqlite3_exec(handle, sql, nullptr, nullptr, nullptr) != SQLITE_OK) fail(what);
+  std::optional<Trial> trial(int number) const {
+    const auto rows =
+        store->query(fmt::format("SELECT {} FROM convkit_trials WHERE number = $1", kColumns),
+                     {std::to_string(number)});
+    if (rows.empty()) return std::nullopt;
+    return trial_of(rows[0]);
   }
-
-  // A prepared statement with bound values; step() through the rows.
-  struct Statement {
-    const Db& db;
-    sqlite3_stmt* s = nullptr;
-    Statement(const Db& d, const char* sql) : db(d) {
-      if (sqlite3_prepare_v2(db.handle, sql, -1, &s, nullptr) != SQLITE_OK) db.fail("reading");
-    }
-    ~Statement() { sqlite3_finalize(s); }
-    Statement& bind(int i, const std::string& v) {
-      sqlite3_bind_text(s, i, v.c_str(), int(v.size()), SQLITE_TRANSIENT);
-      return *this;
-    }
-    Statement& bind(int i, double v) {
-      sqlite3_bind_double(s, i, v);
-      return *this;
-    }
-    Statement& bind(int i, int v) {
-      sqlite3_bind_int(s, i, v);
-      return *this;
-    }
-    bool row() {
-      const int rc = sqlite3_step(s);
-      if (rc == SQLITE_ROW) return true;
-      if (rc != SQLITE_DONE) db.fail("reading or writing");
-      return false;
-    }
-    std::string text(int i) const {
-      const auto* t = sqlite3_column_text(s, i);
-      return t ? reinterpret_cast<const char*>(t) : "";
-    }
-    double real(int i) const { return sqlite3_column_double(s, i); }
-    bool null(int i) const { return sqlite3_column_type(s, i) == SQLITE_NULL; }
-  };
 
   // A transaction that rolls back unless committed.
   struct Transaction {
-    const Db& db;
+    StudyStore& store;
     bool done = false;
-    explicit Transaction(const Db& d) : db(d) { db.exec("BEGIN IMMEDIATE", "taking its lock"); }
+    explicit Transaction(StudyStore& s) : store(s) { store.begin_exclusive(); }
     void commit() {
-      db.exec("COMMIT", "committing");
+      store.commit();
       done = true;
     }
     ~Transaction() {
-      if (!done) sqlite3_exec(db.handle, "ROLLBACK", nullptr, nullptr, nullptr);
+      if (!done) store.rollback();
     }
   };
-
-  std::vector<Trial> trials() const {
-    Statement q(*this,
-                "SELECT number, state, params, executions, value, owner, started, finished, "
-                "heartbeat, seconds, error, target_epochs, rung, rung_values, curve FROM trials "
-                "ORDER BY number");
-    std::vector<Trial> out;
-    while (q.row()) {
-      Trial t;
-      t.number = int(q.real(0));
-      t.state = parse_state(q.text(1));
-      const nlohmann::json params = nlohmann::json::parse(q.text(2));  // outlives items()
-      for (const auto& [k, v] : params.items()) t.params[k] = v.get<double>();
-      t.executions = nlohmann::json::parse(q.text(3)).get<std::vector<double>>();
-      if (!q.null(4)) t.value = q.real(4);
-      t.owner = q.text(5);
-      t.started = q.real(6);
-      t.finished = q.real(7);
-      t.heartbeat = q.real(8);
-      t.seconds = q.real(9);
-      t.error = q.text(10);
-      t.target_epochs = int(q.real(11));
-      t.rung = int(q.real(12));
-      const nlohmann::json rungs = nlohmann::json::parse(q.text(13));
-      for (const auto& [k, v] : rungs.items()) t.rung_values[std::stoi(k)] = v.get<double>();
-      t.curve = nlohmann::json::parse(q.text(14)).get<std::vector<double>>();
-      out.push_back(std::move(t));
-    }
-    return out;
-  }
 };
 
 Study::Study(std::unique_ptr<Db> db) : db_(std::move(db)) {}
@@ -171,79 +139,69 @@ Study::~Study() = default;
 
 namespace {
 
-// A new study needs a free path; an existing one, its file.
-void check_presence(const std::filesystem::path& file, bool create) {
-  if (!create && !std::filesystem::exists(file))
-    throw run::ConfigError(fmt::format("study {}: no such file", file.string()));
-  if (create && std::filesystem::exists(file))
-    throw run::ConfigError(fmt::format(
-        "study {}: a study is there already (continue it with --resume, or choose another --out)",
-        file.string()));
+std::unique_ptr<StudyStore> connect(const std::string& where, bool create) {
+  return is_postgres_url(where) ? open_postgres_store(where) : open_sqlite_store(where, create);
 }
 
 }  // namespace
 
-Study Study::create(const std::filesystem::path& file, const std::string& spec_text) {
-  check_presence(file, true);
+Study Study::create(const std::string& where, const std::string& spec_text) {
   auto db = std::make_unique<Db>();
-  db->file = file;
-  if (sqlite3_open_v2(file.c_str(), &db->handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                      nullptr) != SQLITE_OK)
-    db->fail("creating it");
-  sqlite3_busy_timeout(db->handle, kBusyMilliseconds);
-  db->exec("PRAGMA journal_mode=WAL", "switching to WAL mode");
-  {
-    Db::Transaction t(*db);
-    db->exec(
-        "CREATE TABLE study (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-        "CREATE TABLE trials (number INTEGER PRIMARY KEY, state TEXT NOT NULL, params TEXT NOT "
-        "NULL, executions TEXT NOT NULL DEFAULT '[]', value REAL, owner TEXT, started REAL, "
-        "finished REAL, heartbeat REAL, seconds REAL NOT NULL DEFAULT 0, error TEXT, "
-        "target_epochs INTEGER NOT NULL DEFAULT 0, rung INTEGER NOT NULL DEFAULT -1, "
-        "rung_values TEXT NOT NULL DEFAULT '{}', curve TEXT NOT NULL DEFAULT '[]');",
-        "creating its tables");
-    Db::Statement(*db,
-                  "INSERT INTO study VALUES ('format', 'convkit-study'), ('schema', ?1), "
-                  "('spec', ?2), ('created', ?3)")
-        .bind(1, std::to_string(kSchemaVersion))
-        .bind(2, spec_text)
-        .bind(3, fmt::format("{:.3f}", now_seconds()))
-        .row();
-    t.commit();
+  db->store = connect(where, true);
+  StudyStore& s = *db->store;
+  if (s.has_tables())
+    throw run::ConfigError(
+        fmt::format("study {}: a study is there already (continue it with --resume)", s.where()));
+  const std::string real = s.real_type();
+  s.execute("BEGIN");
+  try {
+    s.execute("CREATE TABLE convkit_study (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    s.execute(
+        "CREATE TABLE convkit_trials (number INTEGER PRIMARY KEY, state TEXT NOT NULL, params "
+        "TEXT NOT NULL, executions TEXT NOT NULL DEFAULT '[]', value " +
+        real + ", owner TEXT, started " + real + ", finished " + real + ", heartbeat " + real +
+        ", seconds " + real +
+        " NOT NULL DEFAULT 0, error TEXT, target_epochs INTEGER NOT NULL "
+        "DEFAULT 0, rung INTEGER NOT NULL DEFAULT -1, rung_values TEXT NOT NULL DEFAULT '{}', "
+        "curve TEXT NOT NULL DEFAULT '[]')");
+    s.execute(
+        "INSERT INTO convkit_study VALUES ('format', 'convkit-study'), ('schema', $1), "
+        "('spec', $2), ('created', $3)",
+        {std::to_string(kSchemaVersion), spec_text, num(now_seconds())});
+    s.commit();
+  } catch (...) {
+    s.rollback();
+    throw;
   }
   return Study(std::move(db));
 }
 
-Study Study::open(const std::filesystem::path& file) {
-  check_presence(file, false);
+Study Study::open(const std::string& where) {
   auto db = std::make_unique<Db>();
-  db->file = file;
-  if (sqlite3_open_v2(file.c_str(), &db->handle, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK)
-    db->fail("opening it");
-  sqlite3_busy_timeout(db->handle, kBusyMilliseconds);
-  db->exec("PRAGMA journal_mode=WAL", "switching to WAL mode");
+  db->store = connect(where, false);
+  StudyStore& s = *db->store;
+  if (!s.has_tables())
+    throw run::ConfigError(fmt::format("study {}: holds no convkit study", s.where()));
   std::string format, schema;
-  {
-    Db::Statement q(*db, "SELECT key, value FROM study WHERE key IN ('format', 'schema')");
-    while (q.row()) (q.text(0) == "format" ? format : schema) = q.text(1);
-  }
+  for (const auto& row :
+       s.query("SELECT key, value FROM convkit_study WHERE key IN ('format', 'schema')"))
+    (row[0] == "format" ? format : schema) = row[1].value_or("");
   if (format != "convkit-study")
-    throw run::ConfigError(
-        fmt::format("study {}: a SQLite file, but not a convkit study", file.string()));
+    throw run::ConfigError(fmt::format("study {}: not a convkit study", s.where()));
   if (schema != std::to_string(kSchemaVersion))
     throw run::ConfigError(
         fmt::format("study {}: schema {} (this convkit reads {}): a newer convkit wrote it",
-                    file.string(), schema, kSchemaVersion));
+                    s.where(), schema, kSchemaVersion));
   return Study(std::move(db));
 }
 
-const std::filesystem::path& Study::file() const {
-  return db_->file;
+const std::string& Study::where() const {
+  return db_->store->where();
 }
 
 std::string Study::spec_text() const {
-  Db::Statement q(*db_, "SELECT value FROM study WHERE key = 'spec'");
-  return q.row() ? q.text(0) : "";
+  const auto rows = db_->store->query("SELECT value FROM convkit_study WHERE key = 'spec'");
+  return rows.empty() ? "" : rows[0][0].value_or("");
 }
 
 std::vector<Trial> Study::trials() const {
@@ -252,22 +210,27 @@ std::vector<Trial> Study::trials() const {
 
 std::optional<Trial> Study::claim(const std::string& owner, const Decider& decide,
                                   double stale_seconds) {
-  Db::Transaction t(*db_);
+  StudyStore& s = *db_->store;
+  Db::Transaction t(s);
   const std::vector<Trial> all = db_->trials();
   const double now = now_seconds();
+  const auto take = [&](const Trial& trial, int target_epochs) {
+    s.execute(
+        "UPDATE convkit_trials SET state = 'running', owner = $1, heartbeat = $2, "
+        "target_epochs = $3 WHERE number = $4",
+        {owner, num(now), std::to_string(target_epochs), std::to_string(trial.number)});
+    t.commit();
+    Trial taken = trial;
+    taken.state = TrialState::Running;
+    taken.owner = owner;
+    taken.heartbeat = now;
+    taken.target_epochs = target_epochs;
+    return taken;
+  };
   for (const auto& trial : all) {
     if (trial.state != TrialState::Running || trial.owner == owner) continue;
     if (!owner_gone_here(trial.owner) && now - trial.heartbeat < stale_seconds) continue;
-    Db::Statement(*db_, "UPDATE trials SET owner = ?1, heartbeat = ?2 WHERE number = ?3")
-        .bind(1, owner)
-        .bind(2, now)
-        .bind(3, trial.number)
-        .row();
-    t.commit();
-    Trial taken = trial;
-    taken.owner = owner;
-    taken.heartbeat = now;
-    return taken;
+    return take(trial, trial.target_epochs);  // its worker is gone
   }
   const int next = all.empty() ? 0 : all.back().number + 1;
   const Decision d = decide(all, next);
@@ -276,21 +239,7 @@ std::optional<Trial> Study::claim(const std::string& owner, const Decider& decid
         std::find_if(all.begin(), all.end(), [&](const Trial& x) { return x.number == d.take; });
     if (it == all.end() || it->state != TrialState::Paused)
       throw Error(fmt::format("tune: trial {} is not paused and cannot be continued", d.take));
-    Db::Statement(*db_,
-                  "UPDATE trials SET state = 'running', owner = ?1, heartbeat = ?2, "
-                  "target_epochs = ?3 WHERE number = ?4")
-        .bind(1, owner)
-        .bind(2, now)
-        .bind(3, d.target_epochs)
-        .bind(4, d.take)
-        .row();
-    t.commit();
-    Trial taken = *it;
-    taken.state = TrialState::Running;
-    taken.owner = owner;
-    taken.heartbeat = now;
-    taken.target_epochs = d.target_epochs;
-    return taken;
+    return take(*it, d.target_epochs);
   }
   if (!d.create) return std::nullopt;
   Trial fresh;
@@ -301,15 +250,11 @@ std::optional<Trial> Study::claim(const std::string& owner, const Decider& decid
   fresh.target_epochs = d.target_epochs;
   nlohmann::json params = nlohmann::json::object();
   for (const auto& [k, v] : fresh.params) params[k] = v;
-  Db::Statement(*db_,
-                "INSERT INTO trials (number, state, params, owner, started, heartbeat, "
-                "target_epochs) VALUES (?1, 'running', ?2, ?3, ?4, ?4, ?5)")
-      .bind(1, fresh.number)
-      .bind(2, params.dump())
-      .bind(3, owner)
-      .bind(4, now)
-      .bind(5, d.target_epochs)
-      .row();
+  s.execute(
+      "INSERT INTO convkit_trials (number, state, params, owner, started, heartbeat, "
+      "target_epochs) VALUES ($1, 'running', $2, $3, $4, $4, $5)",
+      {std::to_string(fresh.number), params.dump(), owner, num(now),
+       std::to_string(d.target_epochs)});
   t.commit();
   return fresh;
 }
@@ -327,85 +272,61 @@ std::optional<Trial> Study::claim(const std::string& owner, int max_trials, bool
 }
 
 void Study::add_execution(int number, double objective, double seconds) {
-  Db::Transaction t(*db_);
-  Db::Statement q(*db_, "SELECT executions FROM trials WHERE number = ?1");
-  q.bind(1, number);
-  if (!q.row()) db_->fail(fmt::format("trial {} is missing", number));
-  auto list = nlohmann::json::parse(q.text(0));
+  Db::Transaction t(*db_->store);
+  const auto trial = db_->trial(number);
+  if (!trial) throw Error(fmt::format("tune: trial {} is missing", number));
+  std::vector<double> list = trial->executions;
   list.push_back(objective);
-  Db::Statement(*db_,
-                "UPDATE trials SET executions = ?1, seconds = seconds + ?2, heartbeat = ?3 WHERE "
-                "number = ?4")
-      .bind(1, list.dump())
-      .bind(2, seconds)
-      .bind(3, now_seconds())
-      .bind(4, number)
-      .row();
+  db_->store->execute(
+      "UPDATE convkit_trials SET executions = $1, seconds = seconds + $2, heartbeat = $3 WHERE "
+      "number = $4",
+      {nlohmann::json(list).dump(), num(seconds), num(now_seconds()), std::to_string(number)});
   t.commit();
 }
 
-void Study::complete(int number, double value) {
-  Db::Statement(*db_,
-                "UPDATE trials SET state = 'complete', value = ?1, finished = ?2 WHERE number = ?3")
-      .bind(1, value)
-      .bind(2, now_seconds())
-      .bind(3, number)
-      .row();
+void Study::set_curve(int number, const std::vector<double>& curve) {
+  db_->store->execute("UPDATE convkit_trials SET curve = $1, heartbeat = $2 WHERE number = $3",
+                      {nlohmann::json(curve).dump(), num(now_seconds()), std::to_string(number)});
 }
 
-void Study::set_curve(int number, const std::vector<double>& curve) {
-  Db::Statement(*db_, "UPDATE trials SET curve = ?1, heartbeat = ?2 WHERE number = ?3")
-      .bind(1, nlohmann::json(curve).dump())
-      .bind(2, now_seconds())
-      .bind(3, number)
-      .row();
+void Study::complete(int number, double value) {
+  db_->store->execute(
+      "UPDATE convkit_trials SET state = 'complete', value = $1, finished = $2 WHERE number = $3",
+      {num(value), num(now_seconds()), std::to_string(number)});
 }
 
 void Study::pause(int number, int rung, double value, double seconds) {
-  Db::Transaction t(*db_);
-  Db::Statement q(*db_, "SELECT rung_values FROM trials WHERE number = ?1");
-  q.bind(1, number);
-  if (!q.row()) db_->fail(fmt::format("trial {} is missing", number));
-  nlohmann::json rungs = nlohmann::json::parse(q.text(0));
+  Db::Transaction t(*db_->store);
+  const auto trial = db_->trial(number);
+  if (!trial) throw Error(fmt::format("tune: trial {} is missing", number));
+  nlohmann::json rungs = nlohmann::json::object();
+  for (const auto& [k, v] : trial->rung_values) rungs[std::to_string(k)] = v;
   rungs[std::to_string(rung)] = value;
-  Db::Statement(*db_,
-                "UPDATE trials SET state = 'paused', rung = ?1, rung_values = ?2, value = ?3, "
-                "seconds = seconds + ?4, owner = '', finished = ?5 WHERE number = ?6")
-      .bind(1, rung)
-      .bind(2, rungs.dump())
-      .bind(3, value)
-      .bind(4, seconds)
-      .bind(5, now_seconds())
-      .bind(6, number)
-      .row();
+  db_->store->execute(
+      "UPDATE convkit_trials SET state = 'paused', rung = $1, rung_values = $2, value = $3, "
+      "seconds = seconds + $4, owner = '', finished = $5 WHERE number = $6",
+      {std::to_string(rung), rungs.dump(), num(value), num(seconds), num(now_seconds()),
+       std::to_string(number)});
   t.commit();
 }
 
 void Study::prune(int number, double value, double seconds) {
-  Db::Statement(*db_,
-                "UPDATE trials SET state = 'pruned', value = ?1, finished = ?2, seconds = seconds "
-                "+ ?3 WHERE number = ?4")
-      .bind(1, value)
-      .bind(2, now_seconds())
-      .bind(3, seconds)
-      .bind(4, number)
-      .row();
+  db_->store->execute(
+      "UPDATE convkit_trials SET state = 'pruned', value = $1, finished = $2, seconds = seconds "
+      "+ $3 WHERE number = $4",
+      {num(value), num(now_seconds()), num(seconds), std::to_string(number)});
 }
 
 void Study::fail(int number, const std::string& error) {
-  Db::Statement(*db_,
-                "UPDATE trials SET state = 'failed', error = ?1, finished = ?2 WHERE number = ?3")
-      .bind(1, error)
-      .bind(2, now_seconds())
-      .bind(3, number)
-      .row();
+  db_->store->execute(
+      "UPDATE convkit_trials SET state = 'failed', error = $1, finished = $2 WHERE number = $3",
+      {error, num(now_seconds()), std::to_string(number)});
 }
 
 void Study::heartbeat(const std::string& owner) {
-  Db::Statement(*db_, "UPDATE trials SET heartbeat = ?1 WHERE owner = ?2 AND state = 'running'")
-      .bind(1, now_seconds())
-      .bind(2, owner)
-      .row();
+  db_->store->execute(
+      "UPDATE convkit_trials SET heartbeat = $1 WHERE owner = $2 AND state = 'running'",
+      {num(now_seconds()), owner});
 }
 
 std::string Study::owner_of_this_process() {

@@ -33,8 +33,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-fs::path study_file(const TuneOptions& o) {
-  return o.out / "study.db";
+// Where the study lives: OUT/study.db unless a postgresql:// URL is given.
+std::string storage_of(const TuneOptions& o) {
+  return o.storage.empty() ? (o.out / "study.db").string() : o.storage;
 }
 
 fs::path run_dir_of(const TuneOptions& o, int trial, int execution) {
@@ -70,15 +71,20 @@ std::string value_text(double v) {
 // Sends a heartbeat for this worker's trials every few seconds from its own connection.
 class Heartbeat {
  public:
-  Heartbeat(const fs::path& file, std::string owner)
-      : thread_([this, file, owner = std::move(owner)] {
-          Study study = Study::open(file);
+  Heartbeat(const std::string& storage, std::string owner)
+      : thread_([this, storage, owner = std::move(owner)] {
+          std::optional<Study> study;
+          try {
+            study.emplace(Study::open(storage));
+          } catch (const std::exception&) {  // the worker's own connection reports such errors
+            return;
+          }
           std::unique_lock lock(mutex_);
           while (!stop_) {
             cv_.wait_for(lock, std::chrono::seconds(15));
             if (stop_) break;
             try {
-              study.heartbeat(owner);
+              study->heartbeat(owner);
             } catch (const std::exception&) {  // busy: the next beat tries again
             }
           }
@@ -137,21 +143,21 @@ double objective_of(const Objective& o, const run::RunResult& r) {
 }
 
 Study open_study(const TuneSpec& spec, const TuneOptions& options) {
-  const fs::path file = study_file(options);
+  const std::string storage = storage_of(options);
   if (options.resume) {
-    Study study = Study::open(file);
+    Study study = Study::open(storage);
     if (study.spec_text() != spec.text)
       config_fail(
           "--resume: the spec differs from the one study {} was started with (its text is kept "
-          "there; tune a changed spec into another --out)",
-          file.string());
+          "there; tune a changed spec into another study)",
+          study.where());
     return study;
   }
-  if (fs::exists(file))
+  if (options.storage.empty() && fs::exists(storage))
     config_fail("--out {}: a study is there already; continue it with --resume",
                 options.out.string());
   fs::create_directories(options.out);
-  return Study::create(file, spec.text);
+  return Study::create(storage, spec.text);
 }
 
 namespace {
@@ -238,9 +244,9 @@ bool prune_now(const TuneSpec& spec, const std::vector<Trial>& all, int number,
 }  // namespace
 
 void work(const TuneSpec& spec, const TuneOptions& options, int threads) {
-  Study study = Study::open(study_file(options));
+  Study study = Study::open(storage_of(options));
   const std::string owner = Study::owner_of_this_process();
-  Heartbeat heartbeat(study.file(), owner);
+  Heartbeat heartbeat(storage_of(options), owner);
   const auto start = Clock::now();
   std::optional<run::LoadedData> data = options.data;
   const bool shared_data = !tunes_dataset(spec);
@@ -383,7 +389,7 @@ void work(const TuneSpec& spec, const TuneOptions& options, int threads) {
 }
 
 TuneResult summarize(const TuneSpec& spec, const TuneOptions& options) {
-  const Study study = Study::open(study_file(options));
+  const Study study = Study::open(storage_of(options));
   TuneResult r;
   r.trials = study.trials();
   for (const auto& t : r.trials)

@@ -42,14 +42,7 @@ class TuneCli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     root_ = fs::temp_directory_path() / ("convkit_tune_e2e_" + std::to_string(::getpid()));
-    fs::create_directories(root_ / "data");
-    data::write_idx(run::testing::bars(800, 1), root_ / "data/train-images-idx3-ubyte",
-                    root_ / "data/train-labels-idx1-ubyte");
-    data::write_idx(run::testing::bars(200, 2), root_ / "data/t10k-images-idx3-ubyte",
-                    root_ / "data/t10k-labels-idx1-ubyte");
-    std::string config = run::testing::kBarsConfig;
-    config.replace(config.find("{name: bars}"), 12, "{name: idx, validation_split: 0.2}");
-    std::ofstream(root_ / "bars.yaml") << config;
+    run::testing::write_bars_files(root_ / "data", 800, 200);
     std::ofstream(root_ / "spec.yaml") << R"(config: bars.yaml
 set: [train.epochs=3]
 objective: val_accuracy

@@ -2,6 +2,7 @@
 // 12x12 bars in 4 orientations) and a small config that trains on it in well under a second.
 #pragma once
 
+#include <convkit/data/dataset.h>
 #include <convkit/run/datasets.h>
 #include <convkit/util/rng.h>
 
@@ -78,5 +79,18 @@ train:
   tensorboard: false
   threads: 2  # a fixed team: runs are compared bit for bit (thread_share.h)
 )";
+
+// The bars as IDX files in `dir` (dataset name idx, read with --data) and `dir`/../bars.yaml:
+// kBarsConfig reading them, with a validation split; for the CLI tests.
+inline void write_bars_files(const fs::path& dir, std::int64_t train, std::int64_t test,
+                             int threads = 2) {
+  fs::create_directories(dir);
+  data::write_idx(bars(train, 1), dir / "train-images-idx3-ubyte", dir / "train-labels-idx1-ubyte");
+  data::write_idx(bars(test, 2), dir / "t10k-images-idx3-ubyte", dir / "t10k-labels-idx1-ubyte");
+  std::string config = kBarsConfig;
+  config.replace(config.find("{name: bars}"), 12, "{name: idx, validation_split: 0.2}");
+  config.replace(config.find("threads: 2"), 10, "threads: " + std::to_string(threads));
+  std::ofstream(dir.parent_path() / "bars.yaml") << config;
+}
 
 }  // namespace convkit::run::testing

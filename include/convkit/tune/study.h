@@ -1,8 +1,10 @@
 // tune::Study: a hyperparameter study's state in one SQLite file (WAL mode), shared by every
-// worker process on the machine, or on machines that see the file: the tuning spec it was created
-// with, and its trials — parameters, state, each execution's objective, who runs it and when it
+// worker process on the machine or on machines that see the file, or in PostgreSQL (a
+// postgresql:// URL) for machines sharing a server: the tuning spec it was created with, and its
+// trials — parameters, state, each execution's objective, who runs it and when it
 // last said so. Every change is one transaction; a worker claims its next trial under
-// BEGIN IMMEDIATE, so two workers never take the same trial or number. A trial whose worker died
+// an exclusive lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: LOCK TABLE), so two workers never take
+// the same trial or number. A trial whose worker died
 // (its process is gone, or its heartbeat is older than `stale_seconds`) is claimed again and
 // continues from its checkpoints. Errors name the file: not a study, a newer schema, locked.
 #pragma once
@@ -43,16 +45,17 @@ struct Trial {
 
 class Study {
  public:
-  // Creates the study file (its folder must exist) holding `spec_text`; ConfigError when a study
-  // is there already.
-  static Study create(const std::filesystem::path& file, const std::string& spec_text);
-  // Opens an existing study; ConfigError when the file is missing or is not a convkit study.
-  static Study open(const std::filesystem::path& file);
+  // Creates the study (a SQLite file, its folder existing; or a postgresql:// URL's database)
+  // holding `spec_text`; ConfigError when a study is there already.
+  static Study create(const std::string& where, const std::string& spec_text);
+  // Opens an existing study; ConfigError when the file is missing or holds no convkit study, or
+  // the server cannot be reached.
+  static Study open(const std::string& where);
   Study(Study&&) noexcept;
   Study& operator=(Study&&) noexcept;
   ~Study();
 
-  const std::filesystem::path& file() const;
+  const std::string& where() const;  // the file or URL (without its password)
   std::string spec_text() const;
   std::vector<Trial> trials() const;
 

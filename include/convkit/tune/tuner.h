@@ -84,7 +84,10 @@ TuneSpec parse_tune_spec(const std::string& yaml_text, const std::string& source
                          const std::filesystem::path& base_dir);
 
 struct TuneOptions {
-  std::filesystem::path out = "tune";  // the study folder
+  std::filesystem::path out = "tune";  // the study folder: trials' run directories, summaries
+  // Where the study's tables live: "" OUT/study.db (SQLite); or a postgresql:// URL, for workers
+  // on several machines (the run directories stay per machine unless OUT is shared).
+  std::string storage;
   // Continue the study in `out` (or join the workers already on it); else `out` must hold none.
   bool resume = false;
   int workers = 1;       // trials in parallel: worker processes (more than 1: the CLI forks them)
@@ -110,7 +113,8 @@ TuneResult tune(const TuneSpec& spec, const TuneOptions& options);
 void work(const TuneSpec& spec, const TuneOptions& options, int threads);
 // The study's summary: best trial, OUT/trials.csv, OUT/best.yaml; prints the table when asked.
 TuneResult summarize(const TuneSpec& spec, const TuneOptions& options);
-// Opens or creates OUT/study.db for the spec (resume: the study's spec must be the same).
+// Opens or creates the study (OUT/study.db or options.storage) for the spec (resume: the study's
+// spec must be the same).
 Study open_study(const TuneSpec& spec, const TuneOptions& options);
 
 // The study's HTML page: best trial, objective over the trials, parallel coordinates, parameter

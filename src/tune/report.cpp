@@ -48,20 +48,22 @@ std::string parallel_coordinates(const TuneSpec& spec, const std::vector<Finishe
   const auto x_of = [&](int i) { return left + (right - left) * i / std::max(1, axes - 1); };
   double lo = INFINITY, hi = -INFINITY;
   for (const auto& f : done) lo = std::min(lo, f.value), hi = std::max(hi, f.value);
-  const auto quality = [&](double v) {
-    const double t = hi > lo ? (v - lo) / (hi - lo) : 1.0;
-    return spec.objective.maximize ? t : 1 - t;
-  };
   std::string svg = fmt::format(
       "<svg class=\"parallel\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
       "viewBox=\"0 0 {} {}\">\n",
       width, height, width, height);
+  // Worst first, so the best are drawn on top; colored by rank (one diverged trial does not
+  // wash out the others' colors).
   std::vector<const Finished*> order;
   for (const auto& f : done) order.push_back(&f);
-  std::sort(
-      order.begin(), order.end(),  // the best drawn last, on top
-      [&](const Finished* a, const Finished* b) { return quality(a->value) < quality(b->value); });
-  for (const Finished* f : order) {
+  std::sort(order.begin(), order.end(), [&](const Finished* a, const Finished* b) {
+    return spec.objective.maximize ? a->value < b->value : a->value > b->value;
+  });
+  const auto quality = [&](std::size_t rank) {
+    return order.size() > 1 ? double(rank) / double(order.size() - 1) : 1.0;
+  };
+  for (std::size_t rank = 0; rank < order.size(); ++rank) {
+    const Finished* f = order[rank];
     std::string points;
     for (int i = 0; i < axes; ++i) {
       double pos = 0.5;
@@ -79,7 +81,7 @@ std::string parallel_coordinates(const TuneSpec& spec, const std::vector<Finishe
     svg += fmt::format(
         "<polyline class=\"trial\" data-trial=\"{}\" points=\"{}\" fill=\"none\" stroke=\"{}\" "
         "stroke-width=\"1.5\" opacity=\"0.8\"><title>trial {}: {} {}</title></polyline>\n",
-        f->trial->number, points, color_of(quality(f->value)), f->trial->number,
+        f->trial->number, points, color_of(quality(rank)), f->trial->number,
         html_escape(spec.objective.metric), short_number(f->value, 5));
   }
   for (int i = 0; i < axes; ++i) {

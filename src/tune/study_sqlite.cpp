@@ -50,9 +50,14 @@ class SqliteStore final : public StudyStore {
       Row row;
       for (int c = 0; c < sqlite3_column_count(s); ++c) {
         switch (sqlite3_column_type(s, c)) {
-          case SQLITE_NULL: row.emplace_back(); break;
-          case SQLITE_FLOAT: row.emplace_back(fmt::format("{:.17g}", sqlite3_column_double(s, c))); break;
-          default: row.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(s, c)));
+          case SQLITE_NULL:
+            row.emplace_back();
+            break;
+          case SQLITE_FLOAT:
+            row.emplace_back(fmt::format("{:.17g}", sqlite3_column_double(s, c)));
+            break;
+          default:
+            row.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(s, c)));
         }
       }
       rows.push_back(std::move(row));

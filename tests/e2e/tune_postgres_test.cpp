@@ -12,9 +12,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <cstdlib>
 #include <fstream>
-#include <fmt/format.h>
 #include <future>
 #include <set>
 #include <string>

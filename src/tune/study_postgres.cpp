@@ -22,9 +22,14 @@ class PostgresStore final : public StudyStore {
  public:
   explicit PostgresStore(const std::string& url) : where_(shown(url)) {
     conn_ = PQconnectdb(url.c_str());
-    if (PQstatus(conn_) != CONNECTION_OK) fail("connecting");
-    execute("SET client_min_messages = warning");
-    execute("SET lock_timeout = '30s'");
+    try {  // a throwing constructor runs no destructor: close the connection here
+      if (PQstatus(conn_) != CONNECTION_OK) fail("connecting");
+      execute("SET client_min_messages = warning");
+      execute("SET lock_timeout = '30s'");
+    } catch (...) {
+      PQfinish(conn_);
+      throw;
+    }
   }
   ~PostgresStore() override { PQfinish(conn_); }
 

@@ -26,9 +26,14 @@ class SqliteStore final : public StudyStore {
           "--out)",
           file_));
     const int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
-    if (sqlite3_open_v2(file_.c_str(), &db_, flags, nullptr) != SQLITE_OK) fail("opening it");
-    sqlite3_busy_timeout(db_, kBusyMilliseconds);
-    execute("PRAGMA journal_mode=WAL");
+    try {  // a throwing constructor runs no destructor: close the handle here
+      if (sqlite3_open_v2(file_.c_str(), &db_, flags, nullptr) != SQLITE_OK) fail("opening it");
+      sqlite3_busy_timeout(db_, kBusyMilliseconds);
+      execute("PRAGMA journal_mode=WAL");
+    } catch (...) {
+      sqlite3_close(db_);
+      throw;
+    }
   }
   ~SqliteStore() override { sqlite3_close(db_); }
 

@@ -24,7 +24,7 @@ void print_summary(const tune::TuneSpec& spec, const tune::TuneResult& r) {
   for (const auto& t : r.trials)
     if (t.value) done.push_back(&t);
   std::sort(done.begin(), done.end(), [&](const tune::Trial* a, const tune::Trial* b) {
-    return spec.objective.maximize ? *a->value > *b->value : *a->value < *b->value;
+    return spec.objective.better(*a->value, *b->value);
   });
   fmt::print("\n{:>5}  {:<48}  {:>12}  {:>9}\n", "trial", "parameters", spec.objective.metric,
              "seconds");

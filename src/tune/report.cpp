@@ -57,7 +57,7 @@ std::string parallel_coordinates(const TuneSpec& spec, const std::vector<Finishe
   std::vector<const Finished*> order;
   for (const auto& f : done) order.push_back(&f);
   std::sort(order.begin(), order.end(), [&](const Finished* a, const Finished* b) {
-    return spec.objective.maximize ? a->value < b->value : a->value > b->value;
+    return spec.objective.better(b->value, a->value);
   });
   const auto quality = [&](std::size_t rank) {
     return order.size() > 1 ? double(rank) / double(order.size() - 1) : 1.0;
@@ -194,8 +194,7 @@ std::string render_study_report(const TuneSpec& spec, const std::vector<Trial>& 
   double so_far = NAN;
   for (const auto& f : done) {
     values.x.push_back(f.trial->number), values.y.push_back(f.value);
-    if (std::isnan(so_far) || (spec.objective.maximize ? f.value > so_far : f.value < so_far))
-      so_far = f.value;
+    if (std::isnan(so_far) || spec.objective.better(f.value, so_far)) so_far = f.value;
     running.x.push_back(f.trial->number), running.y.push_back(so_far);
   }
   out += "<section id=\"history\">\n<h2>Objective over the trials</h2>\n" +

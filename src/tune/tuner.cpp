@@ -109,31 +109,25 @@ volatile sig_atomic_t g_stop_signal = 0;
 
 }  // namespace
 
+double Objective::of_epoch(const train::EpochLog& e) const {
+  if (metric == "loss") return e.loss;
+  if (metric == "accuracy") return e.accuracy;
+  if (metric == "val_loss") return e.val_loss;
+  if (metric == "val_accuracy") return e.val_accuracy;
+  if (metric == "val_top5") return e.val_top5;
+  if (metric == "val_macro_f1") return e.val_macro_f1;
+  return NAN;
+}
+
 double objective_of(const Objective& o, const run::RunResult& r) {
   const auto& m = o.metric;
   if (m == "test_accuracy") return r.test.accuracy;
   if (m == "test_loss") return r.test.loss;
   if (m == "test_macro_f1") return r.test.macro.f1;
   double best = NAN;
-  for (const auto& e : r.history.epochs) {
-    double v = NAN;
-    if (m == "loss")
-      v = e.loss;
-    else if (m == "accuracy")
-      v = e.accuracy;
-    else if (m == "val_loss")
-      v = e.val_loss;
-    else if (m == "val_accuracy")
-      v = e.val_accuracy;
-    else if (m == "val_top5")
-      v = e.val_top5;
-    else if (m == "val_macro_f1")
-      v = e.val_macro_f1;
-    else
-      config_fail("objective: '{}' names no metric", m);
-    if (std::isnan(v)) continue;
-    if (std::isnan(best) || (o.maximize ? v > best : v < best)) best = v;
-  }
+  for (const auto& e : r.history.epochs)
+    if (const double v = o.of_epoch(e); !std::isnan(v) && (std::isnan(best) || o.better(v, best)))
+      best = v;
   if (std::isnan(best))
     config_fail("objective: the run has no '{}'{}", m,
                 m.starts_with("val_")
@@ -162,22 +156,6 @@ Study open_study(const TuneSpec& spec, const TuneOptions& options) {
 
 namespace {
 
-bool better(const Objective& o, double a, double b) {
-  return o.maximize ? a > b : a < b;
-}
-
-// The history column an objective reads, for one epoch (NaN for the test figures).
-double epoch_value(const Objective& o, const train::EpochLog& e) {
-  const auto& m = o.metric;
-  if (m == "loss") return e.loss;
-  if (m == "accuracy") return e.accuracy;
-  if (m == "val_loss") return e.val_loss;
-  if (m == "val_accuracy") return e.val_accuracy;
-  if (m == "val_top5") return e.val_top5;
-  if (m == "val_macro_f1") return e.val_macro_f1;
-  return NAN;
-}
-
 // What a worker takes next: under successive halving, the best paused trial that its rung
 // promotes (from the top rung down), else a new trial at the first rung; otherwise a new trial
 // while the study has fewer than max_trials.
@@ -204,7 +182,7 @@ Study::Decision decide(const TuneSpec& spec, const std::vector<Trial>& all, int 
       for (const auto& t : all)
         if (t.rung_values.count(k)) at.push_back(&t);
       std::sort(at.begin(), at.end(), [&](const Trial* a, const Trial* b) {
-        return better(spec.objective, a->rung_values.at(k), b->rung_values.at(k));
+        return spec.objective.better(a->rung_values.at(k), b->rung_values.at(k));
       });
       const std::size_t promote = at.size() / std::size_t(spec.hyperband->eta);
       for (std::size_t i = 0; i < promote; ++i)
@@ -238,7 +216,7 @@ bool prune_now(const TuneSpec& spec, const std::vector<Trial>& all, int number,
   std::sort(others.begin(), others.end());
   const std::size_t n = others.size();
   const double median = n % 2 ? others[n / 2] : 0.5 * (others[n / 2 - 1] + others[n / 2]);
-  return better(spec.objective, median, curve.back());
+  return spec.objective.better(median, curve.back());
 }
 
 }  // namespace
@@ -312,13 +290,13 @@ void work(const TuneSpec& spec, const TuneOptions& options, int threads) {
         if (shared_data && data) train_options.data = data;
         if (e == 0 && !test_objective)
           train_options.on_epoch_end = [&](const train::EpochLog& log) {
-            const double v = epoch_value(spec.objective, log);
+            const double v = spec.objective.of_epoch(log);
             if (std::isnan(v)) return true;
             curve.resize(std::size_t(log.epoch) - 1, curve.empty() ? v : curve.back());
-            curve.push_back(
-                curve.empty() || better(spec.objective, v, curve.back()) ? v : curve.back());
+            curve.push_back(curve.empty() || spec.objective.better(v, curve.back()) ? v
+                                                                                    : curve.back());
             study.set_curve(trial->number, curve);
-            return !prune_now(spec, study.trials(), trial->number, curve);
+            return !(spec.pruner && prune_now(spec, study.trials(), trial->number, curve));
           };
         const run::RunResult result = run::train(config, train_options);
         if (result.interrupted) {
@@ -361,7 +339,7 @@ void work(const TuneSpec& spec, const TuneOptions& options, int threads) {
         for (const auto& t : all) {
           if (t.state != TrialState::Running) ++done;
           if (t.value && t.state != TrialState::Pruned &&
-              (!best || better(spec.objective, *t.value, *best)))
+              (!best || spec.objective.better(*t.value, *best)))
             best = t.value;
         }
         // Rate and ETA from the trials finished since this worker started (all workers').
@@ -394,7 +372,7 @@ TuneResult summarize(const TuneSpec& spec, const TuneOptions& options) {
   r.trials = study.trials();
   for (const auto& t : r.trials)
     if ((t.state == TrialState::Complete || t.state == TrialState::Paused) && t.value &&
-        (!r.best || better(spec.objective, *t.value, *r.best->value)))
+        (!r.best || spec.objective.better(*t.value, *r.best->value)))
       r.best = t;
   // trials.csv: one row per trial, a column per parameter.
   {

@@ -43,6 +43,10 @@ namespace convkit::tune {
 struct Objective {
   std::string metric = "val_accuracy";
   bool maximize = true;
+
+  bool better(double a, double b) const { return maximize ? a > b : a < b; }  // a beats b
+  // The history column the metric names, for one epoch; NaN for the test figures.
+  double of_epoch(const train::EpochLog& e) const;
 };
 
 // Successive halving (ASHA, the asynchronous form of Hyperband's brackets): every trial first

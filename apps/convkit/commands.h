@@ -8,6 +8,8 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <string>
+#include <vector>
 
 namespace convkit::app {
 
@@ -20,6 +22,14 @@ const CLI::Validator& at_least_one();
 
 // The closest of `names` to a mistyped `word` (edit distance <= 2), or "" when none is close.
 std::string closest_name(const std::string& word, const std::vector<std::string>& names);
+
+// The process's arguments as main received them (argv[0] first): what `train --nproc` relaunches.
+void set_command_line(int argc, char** argv);
+const std::vector<std::string>& command_line();
+
+// Runs the current command line again as `ranks` data-parallel ranks through mpirun (replaces
+// this process; returns only by throwing ConfigError).
+[[noreturn]] void run_local_ranks(int ranks);
 
 // Each command adds its subcommand and options to the app; the returned function runs it.
 using CommandRunner = std::function<int()>;

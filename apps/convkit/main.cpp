@@ -2,6 +2,7 @@
 // errors to exit codes (0 ok, 1 other error, 2 usage/config error, 3 data error).
 #include "commands.h"
 
+#include <convkit/dist/process_group.h>
 #include <convkit/version.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -93,18 +94,22 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
+  set_command_line(argc, argv);
+  // An error on one rank of a data-parallel job ends the whole job (no rank waits for it).
+  auto failed = [](const char* kind, const char* what, int code) {
+    fmt::print(stderr, "convkit: {}{}\n", kind, what);
+    convkit::dist::abort_job_if_distributed(code);
+    return code;
+  };
   try {
     for (auto& [sub, run] : commands)
       if (sub->parsed()) return run();
   } catch (const ConfigError& e) {
-    fmt::print(stderr, "convkit: config error: {}\n", e.what());
-    return 2;
+    return failed("config error: ", e.what(), 2);
   } catch (const DataError& e) {
-    fmt::print(stderr, "convkit: data error: {}\n", e.what());
-    return 3;
+    return failed("data error: ", e.what(), 3);
   } catch (const std::exception& e) {
-    fmt::print(stderr, "convkit: error: {}\n", e.what());
-    return 1;
+    return failed("error: ", e.what(), 1);
   }
   return 1;
 }

@@ -18,9 +18,11 @@ struct TrainArgs {
   std::vector<std::string> sets;
   bool quiet = false;
   bool overwrite = false;
+  int nproc = 1;
 };
 
 int run_train(const TrainArgs& args) {
+  if (args.nproc > 1) run_local_ranks(args.nproc);
   std::vector<std::string> sets = args.sets;
   if (args.seed) sets.push_back(fmt::format("train.seed={}", *args.seed));
   if (args.epochs) sets.push_back(fmt::format("train.epochs={}", *args.epochs));
@@ -38,7 +40,7 @@ int run_train(const TrainArgs& args) {
                                                     .overwrite = args.overwrite,
                                                     .show_summary = !args.quiet,
                                                     .progress = !args.quiet});
-  if (result.interrupted) {
+  if (result.interrupted && result.rank == 0) {
     fmt::print(
         stderr,
         "convkit: interrupted by signal {} at epoch {}, step {}: saved {}; continue with: convkit "
@@ -47,6 +49,7 @@ int run_train(const TrainArgs& args) {
         (result.dir / "checkpoints/last.ckpt").string(), result.dir.string());
     return 128 + result.signal;
   }
+  if (result.interrupted) return 128 + result.signal;
   return 0;
 }
 
@@ -69,6 +72,10 @@ CommandRunner add_train_command(CLI::App& app) {
   cmd->add_option("--set", args->sets,
                   "override a config key, e.g. --set train.optimizer.lr=0.01 (repeatable)");
   cmd->add_flag("-q,--quiet", args->quiet, "no model summary or progress bar");
+  cmd->add_option("--nproc", args->nproc,
+                  "data-parallel training on N local ranks (runs mpirun -np N; the batch size "
+                  "stays the global batch)")
+      ->check(at_least_one());
   cmd->add_flag("--overwrite", args->overwrite,
                 "replace the run directory --out names when it is not empty");
   return [args] { return run_train(*args); };

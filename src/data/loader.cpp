@@ -52,8 +52,13 @@ Loader::Loader(std::shared_ptr<const Source> source, LoaderOptions options)
   for (float s : options_.std)
     if (!(std::isfinite(s) && s != 0.0f)) fail("{}: std {} must be finite and nonzero", name, s);
 
+  if (options_.shards < 1 || options_.shard < 0 || options_.shard >= options_.shards)
+    fail("{}: shard {} of {} is out of range", name, options_.shard, options_.shards);
+  if (options_.shards > 1 && !options_.drop_last)
+    fail("{}: sharding ({} shards) needs drop_last (every shard takes whole batches)", name,
+         options_.shards);
   labels_ = source_->labels();
-  batches_ = options_.drop_last ? size_ / bs : (size_ + bs - 1) / bs;
+  batches_ = options_.drop_last ? size_ / (bs * options_.shards) : (size_ + bs - 1) / bs;
   lut_ = normalization_table(c, options_.mean, options_.std);
   const std::int64_t rows = std::min(bs, size_), tail = size_ % bs;
   slots_.resize(std::size_t(std::max(options_.prefetch, options_.workers)) + 1);
@@ -188,7 +193,9 @@ std::int64_t Loader::read_sample(std::int64_t position, std::int64_t epoch, Scra
 void Loader::fill(Slot& slot, std::int64_t epoch, std::int64_t batch, Scratch& scratch) {
   const std::int64_t bs = options_.batch_size, c = sample_shape_[0];
   const std::int64_t hw = sample_shape_[1] * sample_shape_[2];
-  const std::int64_t begin = batch * bs, count = std::min(bs, size_ - begin);
+  const std::int64_t first_row = options_.shard * bs;
+  const std::int64_t begin = batch * bs * options_.shards + first_row;
+  const std::int64_t count = std::min(bs, size_ - begin);
   slot.epoch = epoch;
   slot.batch = batch;
   slot.count = count;
@@ -209,7 +216,7 @@ void Loader::fill(Slot& slot, std::int64_t epoch, std::int64_t batch, Scratch& s
   if (options_.augment) {
     std::lock_guard<std::mutex> hook(hook_mutex_);
     options_.augment(count == bs ? slot.images : slot.tail_images, std::uint64_t(epoch),
-                     std::uint64_t(batch));
+                     std::uint64_t(batch), std::uint64_t(first_row));
   }
 }
 

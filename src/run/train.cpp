@@ -2,6 +2,7 @@
 #include <convkit/run/train.h>
 #include <convkit/version.h>
 
+#include <convkit/dist/process_group.h>
 #include <convkit/io/checkpoint.h>
 #include <convkit/run/errors.h>
 #include <convkit/run/report.h>
@@ -150,7 +151,17 @@ void write_status(const RunDirectory& dir, const std::string& status,
   }
 }
 
-RunResult train_in(const RunConfig& cfg, const TrainOptions& options, const RunDirectory& dir);
+RunResult train_in(const RunConfig& cfg, const TrainOptions& options, const RunDirectory& dir,
+                   const std::shared_ptr<dist::ProcessGroup>& group);
+
+// The job this process is a rank of (launched by mpirun, srun or `convkit train --nproc`).
+std::shared_ptr<dist::ProcessGroup> join_job_or_fail() {
+  try {
+    return dist::join_job();
+  } catch (const Error& e) {
+    config_fail("data-parallel launch: {}", e.what());
+  }
+}
 
 }  // namespace
 
@@ -162,7 +173,13 @@ RunConfig load_run_directory_config(const fs::path& run_dir, const std::vector<s
 RunResult train(const RunConfig& cfg, const TrainOptions& options) {
   if (options.resume && options.out.empty())
     config_fail("resume: name the run directory to continue");
+  const std::shared_ptr<dist::ProcessGroup> group = join_job_or_fail();
+  if (group->size() > 1 && options.out.empty())
+    config_fail("data-parallel training ({} ranks): name the run directory with --out",
+                group->size());
   const RunDirectory dir{options.out.empty() ? default_run_dir(cfg.dataset) : options.out};
+  // Ranks other than 0 write nothing: rank 0 alone owns the run directory.
+  if (group->rank() != 0) return train_in(cfg, options, dir, group);
   if (!options.resume && fs::exists(dir.root)) {
     if (!fs::is_directory(dir.root))
       config_fail("--out {}: exists and is not a directory", dir.root.string());
@@ -177,7 +194,7 @@ RunResult train(const RunConfig& cfg, const TrainOptions& options) {
     }
   }
   try {
-    RunResult result = train_in(cfg, options, dir);
+    RunResult result = train_in(cfg, options, dir, group);
     write_status(dir, result.interrupted ? "interrupted" : "finished");
     return result;
   } catch (const std::exception& e) {
@@ -188,9 +205,21 @@ RunResult train(const RunConfig& cfg, const TrainOptions& options) {
 
 namespace {
 
-RunResult train_in(const RunConfig& cfg, const TrainOptions& options, const RunDirectory& dir) {
-  const bool resume = options.resume;
-  if (cfg.threads > 0) omp_set_num_threads(cfg.threads);
+RunResult train_in(const RunConfig& cfg, const TrainOptions& original, const RunDirectory& dir,
+                   const std::shared_ptr<dist::ProcessGroup>& group) {
+  const bool resume = original.resume;
+  const bool writer = group->rank() == 0;  // the rank that owns the run directory and the output
+  TrainOptions options = original;
+  options.verbose = options.verbose && writer;
+  options.progress = options.progress && writer;
+  options.show_summary = options.show_summary && writer;
+  if (cfg.threads > 0) {
+    omp_set_num_threads(cfg.threads);
+  } else if (group->size() > 1) {
+    // The CPUs of a host are shared by its ranks.
+    const dist::LaunchInfo launch = dist::launch_from_environment();
+    omp_set_num_threads(std::max(1, omp_get_max_threads() / std::max(1, launch.local_size)));
+  }
 
   std::optional<io::LoadedCheckpoint> last;
   RunInfo recorded;
@@ -234,9 +263,11 @@ RunResult train_in(const RunConfig& cfg, const TrainOptions& options, const RunD
   }
   if (options.show_summary && !resume) fmt::print("{}\n", model.summary());
 
-  fs::create_directories(dir.checkpoints());
-  write_status(dir, "running");
-  write_text_atomic(dir.config(), cfg.resolved_yaml);
+  if (writer) {
+    fs::create_directories(dir.checkpoints());
+    write_status(dir, "running");
+    write_text_atomic(dir.config(), cfg.resolved_yaml);
+  }
 
   train::FitOptions fit{.epochs = cfg.epochs,
                         .batch_size = cfg.batch_size,
@@ -254,8 +285,18 @@ RunResult train_in(const RunConfig& cfg, const TrainOptions& options, const RunD
                         .skip_unreadable = cfg.images.skip_bad_files};
   if (data.train_stream || cfg.images.geometry.random_crop.enabled)
     fit.geometry = cfg.images.geometry;
+  fit.process_group = group;
   std::string no_cache;
-  fit.frozen_base = cfg.frozen_base(model, no_cache);
+  if (group->size() > 1) {
+    if (cfg.backbone && cfg.backbone->cache_features == "true")
+      config_fail(
+          "'model.backbone.cache_features' is true, but feature caching is not available in "
+          "data-parallel training ({} ranks)",
+          group->size());
+    no_cache = "data-parallel training";
+  } else {
+    fit.frozen_base = cfg.frozen_base(model, no_cache);
+  }
   if (options.verbose && cfg.backbone && cfg.backbone->cache_features == "auto")
     fmt::print("feature caching: {}\n", fit.frozen_base
                                             ? "on (the frozen backbone runs once per image; later "
@@ -297,9 +338,11 @@ RunResult train_in(const RunConfig& cfg, const TrainOptions& options, const RunD
   train::TensorBoardCallback tensorboard(dir.root, validation.size() > 0 ? &validation : nullptr,
                                          {.enabled = cfg.tensorboard});
   std::vector<train::Callback*> callbacks = stateful;
-  callbacks.push_back(&checkpoint);
-  callbacks.push_back(&history_writer);
-  callbacks.push_back(&tensorboard);
+  if (writer) {
+    callbacks.push_back(&checkpoint);
+    callbacks.push_back(&history_writer);
+    callbacks.push_back(&tensorboard);
+  }
   EpochHook hook(options.on_epoch_end);
   callbacks.push_back(&hook);
   if (resume) {
@@ -314,12 +357,16 @@ RunResult train_in(const RunConfig& cfg, const TrainOptions& options, const RunD
   if (options.verbose)
     fmt::print(
         "training {} on {} ({} train, {} validation, {} test images), {} epochs, batch {}, {} "
-        "threads\n",
+        "threads{}\n",
         cfg.optimizer, cfg.dataset, train_set->size(), validation.size(), test_set.size(),
         cfg.epochs, cfg.batch_size,
         cfg.threads > 0
             ? fmt::format("{}", cfg.threads)
-            : fmt::format("up to {} (shared with other processes)", omp_get_max_threads()));
+            : fmt::format("up to {} (shared with other processes)", omp_get_max_threads()),
+        group->size() > 1 ? fmt::format(" per rank; data-parallel over {} ranks ({} images each "
+                                        "per step)",
+                                        group->size(), cfg.batch_size / group->size())
+                          : std::string());
   std::fflush(stdout);
   train::install_interrupt_handlers();
   try {
@@ -335,6 +382,12 @@ RunResult train_in(const RunConfig& cfg, const TrainOptions& options, const RunD
                    .best_epoch = checkpoint.best_epoch(),
                    .train_seconds = trainer.train_seconds()};
   result.stopped = hook.stopped();
+  result.rank = group->rank();
+  if (!writer) {  // rank 0 writes the metrics, evaluates the test set and writes the report
+    result.interrupted = trainer.interrupted();
+    result.signal = train::interrupted_by();
+    return result;
+  }
   if (trainer.interrupted()) {
     result.interrupted = true;
     result.signal = train::interrupted_by();

@@ -18,6 +18,7 @@
 #include <cstdlib>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstring>
 
@@ -123,10 +124,13 @@ extern "C" void on_interrupt_signal(int signal) {
 
 // NOTE: fault injection for the resume tests: CONVKIT_FAULT_AT_STEP="N:SIG" raises signal SIG
 // (e.g. 9 = SIGKILL, 2 = SIGINT) right after optimizer step N completes, so a test can crash or
-// interrupt a run at an exact, reproducible point.
-std::pair<std::int64_t, int> fault_injection() {
+// interrupt a run at an exact, reproducible point. In a data-parallel job CONVKIT_FAULT_RANK=R
+// limits it to rank R.
+std::pair<std::int64_t, int> fault_injection(int rank) {
   const char* spec = std::getenv("CONVKIT_FAULT_AT_STEP");
   if (!spec) return {-1, 0};
+  if (const char* only = std::getenv("CONVKIT_FAULT_RANK"); only && std::atoi(only) != rank)
+    return {-1, 0};
   std::int64_t step = -1;
   int signal = 0;
   if (std::sscanf(spec, "%ld:%d", &step, &signal) != 2) return {-1, 0};
@@ -174,7 +178,8 @@ std::string TrainerState::to_json() const {
                    {"epoch_seen", epoch_seen},
                    {"epoch_seconds", epoch_seconds},
                    {"lr_scale", lr_scale},
-                   {"train_seconds", train_seconds}};
+                   {"train_seconds", train_seconds},
+                   {"world_size", world_size}};
   auto& h = j["history"] = nlohmann::json::array();
   auto num = [](double v) {
     return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
@@ -206,6 +211,7 @@ TrainerState TrainerState::from_json(const std::string& text, const std::string&
     s.epoch_seconds = j.at("epoch_seconds").get<double>();
     s.lr_scale = j.at("lr_scale").get<double>();
     s.train_seconds = j.at("train_seconds").get<double>();
+    s.world_size = j.value("world_size", 1);  // checkpoints from before data-parallel training
     auto num = [](const nlohmann::json& v) { return v.is_null() ? double(NAN) : v.get<double>(); };
     for (const auto& e : j.at("history"))
       s.history.epochs.push_back({.epoch = e.at("epoch").get<int>(),
@@ -221,7 +227,7 @@ TrainerState TrainerState::from_json(const std::string& text, const std::string&
   } catch (const nlohmann::json::exception& e) {
     fail("{}: invalid training state ({})", source, e.what());
   }
-  if (s.epoch < 0 || s.step < 0 || s.batch < 0 || !(s.lr_scale > 0))
+  if (s.epoch < 0 || s.step < 0 || s.batch < 0 || !(s.lr_scale > 0) || s.world_size < 1)
     fail("{}: invalid training state (epoch {}, step {}, batch {}, lr_scale {})", source, s.epoch,
          s.step, s.batch, s.lr_scale);
   return s;
@@ -238,12 +244,35 @@ const History& Trainer::fit(std::shared_ptr<const data::Source> train,
   if (train->size() < options_.batch_size)
     fail("the training set has {} samples, fewer than one batch of {}", train->size(),
          options_.batch_size);
+  // Data-parallel: this rank's part of every global batch.
+  dist::ProcessGroup* group = options_.process_group && options_.process_group->size() > 1
+                                  ? options_.process_group.get()
+                                  : nullptr;
+  const int world = group ? group->size() : 1, rank = group ? group->rank() : 0;
+  if (options_.batch_size % world != 0)
+    fail(
+        "train.batch_size {} does not split evenly among {} ranks (it is the global batch: each "
+        "rank takes batch_size / ranks samples of it)",
+        options_.batch_size, world);
+  const std::int64_t local_batch = options_.batch_size / world;
+  if (group && options_.frozen_base)
+    fail(
+        "feature caching (model.backbone.cache_features) is not available in data-parallel "
+        "training; turn it off");
+  if (state_.step > 0 && state_.world_size != world)
+    fail(
+        "this run was trained by {} rank(s) and is resumed by {}: its epochs are split into the "
+        "shards of {} ranks, so it continues only with {} (mpirun -np {} ... --resume); to go on "
+        "with {}, start a new run",
+        state_.world_size, world, state_.world_size, state_.world_size, state_.world_size, world);
+  state_.world_size = world;
+  const bool show_progress = options_.progress && rank == 0;
   data::Mixer mixer(options_.augment, options_.seed);
   const std::vector<std::int32_t> cache_labels =
       options_.frozen_base ? train->labels() : std::vector<std::int32_t>{};
   auto compile = [&] {
     nn::Model& trained = options_.frozen_base ? options_.frozen_base->head : model_;
-    return trained.compile_training({.batch = options_.batch_size,
+    return trained.compile_training({.batch = local_batch,
                                      .label_smoothing = options_.label_smoothing,
                                      .class_weights = options_.class_weights,
                                      .backend = options_.backend,
@@ -262,13 +291,15 @@ const History& Trainer::fit(std::shared_ptr<const data::Source> train,
       if (omp_get_max_threads() != threads) omp_set_num_threads(threads);
     }
   } restore_threads{caller_threads};
-  std::vector<int> partner(std::size_t(options_.batch_size));
-  std::vector<float> lambda(std::size_t(options_.batch_size));
+  std::vector<int> partner(static_cast<std::size_t>(local_batch));
+  std::vector<float> lambda(static_cast<std::size_t>(local_batch));
   // The dropout masks of step s depend on s alone: a resumed plan continues the sequence.
   plan.set_step(std::uint64_t(state_.step));
   // NOTE: the last partial batch of an epoch is dropped (the plan has one batch size); with
   // per-epoch shuffling every sample is still seen.
-  data::LoaderOptions train_loading = loader_options(options_, options_.batch_size, true, true);
+  data::LoaderOptions train_loading = loader_options(options_, local_batch, true, true);
+  train_loading.shard = rank;
+  train_loading.shards = world;
   if (data::augments(options_.augment)) {
     data::AugmentOptions augment = options_.augment;
     // NOTE: one thread: the hook runs in the loader's worker beside the step's OpenMP threads.
@@ -297,8 +328,24 @@ const History& Trainer::fit(std::shared_ptr<const data::Source> train,
   std::size_t skipped_reported = 0;
   const std::int64_t steps_per_epoch = loader.batches_per_epoch();
   const std::int64_t total_steps = steps_per_epoch * options_.epochs;
-  const auto [fault_step, fault_signal] = fault_injection();
+  const auto [fault_step, fault_signal] = fault_injection(rank);
   const optim::ParamBlock weights = model_.parameter_block();
+  // Data-parallel: every rank starts from rank 0's weights and reduces gradients in backward.
+  std::optional<dist::GradientReducer> reducer;
+  auto hook_reducer = [&] {
+    reducer->bind(plan.parameter_block());
+    plan.set_gradient_ready_hook(reducer->hook());
+  };
+  if (group) {
+    group->broadcast(std::span<float>(weights.params, std::size_t(weights.numel)), 0);
+    reducer.emplace(options_.process_group,
+                    dist::ReducerOptions{.bucket_floats = options_.bucket_floats,
+                                         .overlap = options_.overlap_all_reduce});
+    hook_reducer();
+  }
+  // The job's figures of one step: loss x samples, hits, samples, and whether a rank was
+  // interrupted (reduced during backward, so every rank sees the same).
+  std::array<double, 4> step_figures{};
   if (average_in_model_)
     average_.swap(weights.params, weights.numel);  // continue from the training weights
   average_in_model_ = false;
@@ -312,6 +359,7 @@ const History& Trainer::fit(std::shared_ptr<const data::Source> train,
     if (options_.before_epoch && options_.before_epoch(state_.epoch, model_)) {
       plan = compile();  // what trains changed: new kernels (weight gradients) and memory plan
       plan.set_step(std::uint64_t(state_.step));
+      if (reducer) hook_reducer();
     }
     const bool from_cache = cache && cache->complete();  // no images needed this epoch
     if (from_cache)
@@ -358,7 +406,27 @@ const History& Trainer::fit(std::shared_ptr<const data::Source> train,
       } else {
         plan.labels().copy_from(*labels);
       }
-      const float loss = cache ? cache->train_step(plan, optimizer_) : train_step(plan, optimizer_);
+      float loss = 0;
+      std::int64_t correct = 0, seen = labels->numel();
+      bool interrupt = false;
+      if (reducer) {
+        plan.forward();
+        correct = correct_predictions(plan.output(), *labels, seen);
+        step_figures = {double(plan.loss()) * double(seen), double(correct), double(seen),
+                        interrupted_by() != 0 ? 1.0 : 0.0};
+        group->start_all_reduce_sum(std::span<double>(step_figures));
+        reducer->begin_step(double(seen) / double(options_.batch_size));
+        plan.backward();
+        reducer->finish_step();  // also completes step_figures
+        optimizer_.step(plan.parameter_block());
+        loss = float(step_figures[0] / step_figures[2]);
+        correct = std::int64_t(step_figures[1]);
+        seen = std::int64_t(step_figures[2]);
+        interrupt = step_figures[3] > 0;
+      } else {
+        loss = cache ? cache->train_step(plan, optimizer_) : train_step(plan, optimizer_);
+        correct = correct_predictions(plan.output(), *labels, seen);
+      }
       if (divergence.diverged(loss))
         fail(
             "training diverged: the loss became {} at epoch {}, step {} ({}; learning rate {:g}); "
@@ -371,22 +439,24 @@ const History& Trainer::fit(std::shared_ptr<const data::Source> train,
             share->disable();
           } else {
             omp_set_num_threads(decision->threads);  // the mixer and plans compiled later follow
-            if (!decision->note.empty() && options_.progress) bar.note(decision->note);
+            if (!decision->note.empty() && show_progress) bar.note(decision->note);
           }
         }
       ++state_.step;
       ++state_.batch;
       average_.update(weights.params, weights.numel, state_.step);
       state_.epoch_loss_sum += loss;
-      state_.epoch_correct += correct_predictions(plan.output(), *labels, labels->numel());
-      state_.epoch_seen += labels->numel();
-      if (options_.progress)
+      state_.epoch_correct += correct;
+      state_.epoch_seen += seen;
+      if (show_progress)
         bar.update(state_.batch, state_.epoch_seen,
                    {{"loss", state_.epoch_loss_sum / double(state_.batch)},
                     {"acc", double(state_.epoch_correct) / double(state_.epoch_seen)}});
       if (state_.step == fault_step) std::raise(fault_signal);
-      if (interrupted_by() != 0) {
+      // One process stops at the signal; a job at the step where the ranks learn of it together.
+      if (reducer ? interrupt : interrupted_by() != 0) {
         state_.epoch_seconds += elapsed();
+        if (reducer) communication_ = reducer->stats();
         interrupted_ = true;
         for (auto* c : callbacks) c->on_interrupt(*this);
         return state_.history;
@@ -404,6 +474,9 @@ const History& Trainer::fit(std::shared_ptr<const data::Source> train,
       extra.start_epoch(0);
       while (auto b = extra.next()) cache->features(*b, rest);
     }
+    // Weights (and batch-norm statistics, which each rank gathers from its own shard) as rank 0
+    // has them, so validation, checkpoints and decisions agree bit for bit.
+    if (group) group->broadcast(std::span<float>(weights.params, std::size_t(weights.numel)), 0);
     const double seconds = state_.epoch_seconds + elapsed();
     state_.train_seconds += seconds;
     ++state_.epoch;
@@ -427,7 +500,7 @@ const History& Trainer::fit(std::shared_ptr<const data::Source> train,
       shown.push_back({"val_loss", log.val_loss});
       shown.push_back({"val_acc", log.val_accuracy});
     }
-    if (options_.progress) bar.finish(state_.epoch_seen, shown);
+    if (show_progress) bar.finish(state_.epoch_seen, shown);
     const std::vector<std::string> skipped = loader.skipped();
     for (; skipped_reported < skipped.size(); ++skipped_reported)
       fmt::print(stderr, "convkit: warning: skipped an unreadable image: {}\n",
@@ -435,6 +508,7 @@ const History& Trainer::fit(std::shared_ptr<const data::Source> train,
     state_.history.epochs.push_back(log);
     for (auto* c : callbacks) c->on_epoch_end(*this, log);
   }
+  if (reducer) communication_ = reducer->stats();
   predictor_.reset();  // the validation plans are not needed after training (their memory is freed)
   if (average_
           .enabled()) {  // leave the averaged weights in the model (restored when fit() continues)

@@ -71,7 +71,7 @@ LoaderOptions options(int workers) {
   LoaderOptions o{.batch_size = 8, .seed = 11, .mean = {0.5f}, .std = {0.25f}, .workers = workers};
   o.geometry = Geometry{.channels = 3, .height = 16, .width = 24, .random_crop = {.enabled = true}};
   // A hook that depends on (epoch, batch) only, like the augmenter.
-  o.augment = [](Tensor& x, std::uint64_t epoch, std::uint64_t batch) {
+  o.augment = [](Tensor& x, std::uint64_t epoch, std::uint64_t batch, std::uint64_t) {
     x.data<float>()[0] = float(epoch * 1000 + batch);
   };
   return o;

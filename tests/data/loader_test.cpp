@@ -171,7 +171,7 @@ TEST(LoaderTest, DropLast) {
 TEST(LoaderTest, SetPositionResumesExactly) {
   Dataset d = synthetic(61, 1, 3, 3);
   LoaderOptions opts{.batch_size = 8, .seed = 9};
-  opts.augment = [](Tensor& x, std::uint64_t epoch, std::uint64_t batch) {
+  opts.augment = [](Tensor& x, std::uint64_t epoch, std::uint64_t batch, std::uint64_t) {
     x.data<float>()[0] += float(epoch * 100 + batch);  // augmentation keyed by (epoch, batch)
   };
   auto record = [](Loader& l) {
@@ -206,7 +206,7 @@ TEST(LoaderTest, SetPositionResumesExactly) {
 TEST(LoaderTest, WorkerExceptionsReachTheCaller) {
   std::atomic<bool> armed{true};
   LoaderOptions opts{.batch_size = 4, .seed = 2};
-  opts.augment = [&](Tensor&, std::uint64_t epoch, std::uint64_t batch) {
+  opts.augment = [&](Tensor&, std::uint64_t epoch, std::uint64_t batch, std::uint64_t) {
     if (armed && batch == 3) fail("augmentation failed at epoch {} batch {}", epoch, batch);
   };
   Loader loader(synthetic(30), opts);
@@ -243,7 +243,7 @@ TEST(LoaderTest, RejectsBadOptions) {
 TEST(LoaderTest, NoAllocationPerBatchAfterTheFirstEpoch) {
   LoaderOptions opts{.batch_size = 16, .seed = 4};
   std::atomic<long> hook_calls{0};
-  opts.augment = [&](Tensor&, std::uint64_t, std::uint64_t) { ++hook_calls; };
+  opts.augment = [&](Tensor&, std::uint64_t, std::uint64_t, std::uint64_t) { ++hook_calls; };
   Loader loader(synthetic(250, 1, 8, 8), opts);
   run_epoch(loader, 0);
   double sum = 0;

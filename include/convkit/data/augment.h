@@ -95,7 +95,10 @@ class Augmenter {
   Augmenter& operator=(Augmenter&&) noexcept;
 
   // batch: contiguous f32 [B, C, H, W], changed in place.
-  void apply(const Tensor& batch, std::uint64_t epoch, std::uint64_t batch_index);
+  // first_row: the global position of row 0 (a data-parallel shard's offset in the global batch):
+  // row i draws as sample first_row + i of batch batch_index.
+  void apply(const Tensor& batch, std::uint64_t epoch, std::uint64_t batch_index,
+             std::uint64_t first_row = 0);
   const AugmentOptions& options() const;
 
  private:

@@ -36,8 +36,10 @@
 namespace convkit::data {
 
 // Called in the worker thread on each normalized batch before it is handed out (augmentation).
-using BatchHook =
-    std::function<void(Tensor& batch_f32, std::uint64_t epoch, std::uint64_t batch_index)>;
+// first_row: the position of the batch's first row in the global batch (data-parallel shards:
+// rank * batch_size), so a sample's random draws do not depend on the number of ranks.
+using BatchHook = std::function<void(Tensor& batch_f32, std::uint64_t epoch,
+                                     std::uint64_t batch_index, std::uint64_t first_row)>;
 
 struct LoaderOptions {
   std::int64_t batch_size = 32;
@@ -56,6 +58,12 @@ struct LoaderOptions {
   // rethrows it, naming the file); true: the next sample of the epoch's order stands in for it,
   // and the file is listed in skipped() (the same stand-in for any number of workers).
   bool skip_unreadable = false;
+  // Data-parallel training: this process is shard `shard` of `shards`. Each epoch's order is cut
+  // into global batches of batch_size * shards samples, and this shard takes rows
+  // [shard * batch_size, (shard + 1) * batch_size) of each, so the shards together see exactly
+  // the batches of one process with the global batch size. Requires drop_last.
+  int shard = 0;
+  int shards = 1;
 };
 
 // One batch. It refers to loader-owned memory and stays valid until the next call to next(),

@@ -50,7 +50,8 @@ struct RunResult {
   bool interrupted = false;   // stopped by a signal: last.ckpt saved, resume to continue
   bool stopped = false;       // TrainOptions::on_epoch_end ended it
   int signal = 0;
-  int epoch = 0;          // completed epochs
+  int rank = 0;   // in a data-parallel job: this process's rank (only rank 0 fills what follows)
+  int epoch = 0;  // completed epochs
   std::int64_t step = 0;  // completed optimizer steps
   train::History history;
   int best_epoch = 0;                // the epoch best.ckpt holds

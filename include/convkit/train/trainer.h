@@ -6,6 +6,8 @@
 
 #include <convkit/data/augment.h>
 #include <convkit/data/dataset.h>
+#include <convkit/dist/gradient_reducer.h>
+#include <convkit/dist/process_group.h>
 #include <convkit/nn/model.h>
 #include <convkit/optim/optimizer.h>
 #include <convkit/optim/schedule.h>
@@ -74,6 +76,16 @@ struct FitOptions {
   // A frozen base and the head that trains on its cached outputs (feature_cache.h); the model
   // given to the Trainer is base + head, and what validation, checkpoints and predict use.
   std::shared_ptr<FrozenBase> frozen_base;
+  // Data-parallel training (dist/): this process is one rank of `process_group` (size > 1).
+  // batch_size stays the global batch: each rank trains on batch_size / size samples of every
+  // global batch (its shard, data::LoaderOptions::shard), the gradients are averaged over all
+  // ranks during backward (dist::GradientReducer, buckets of bucket_floats values), and the
+  // loss, accuracy, divergence check and interruption are the job's, so every rank decides
+  // alike; the weights start from rank 0's and are re-synchronised from it after every epoch
+  // (batch-norm statistics included). Only rank 0 shows progress.
+  std::shared_ptr<dist::ProcessGroup> process_group;
+  std::int64_t bucket_floats = 1 << 18;
+  bool overlap_all_reduce = true;  // false: all-reduce after backward (to measure the overlap)
 };
 
 class Trainer;
@@ -119,6 +131,7 @@ struct TrainerState {
   double epoch_seconds = 0;
   double lr_scale = 1.0;  // ReduceLROnPlateau's factor on top of the schedule
   double train_seconds = 0;
+  int world_size = 1;  // ranks of the data-parallel job that trained it
   History history;
 
   std::string to_json() const;
@@ -167,6 +180,8 @@ class Trainer {
   optim::Optimizer& optimizer() { return optimizer_; }
   const FitOptions& options() const { return options_; }
   double train_seconds() const { return state_.train_seconds; }
+  // Data-parallel runs: the all-reduce figures of the last fit() (zero otherwise).
+  const dist::ReducerStats& communication() const { return communication_; }
 
   // Weight averaging (FitOptions::ema_decay > 0).
   bool averages_weights() const { return average_.enabled(); }
@@ -188,6 +203,7 @@ class Trainer {
   WeightAverage average_;
   bool average_in_model_ = false;  // after fit(): the model holds the average, average_ the weights
   std::optional<Predictor> predictor_;
+  dist::ReducerStats communication_;
 };
 
 }  // namespace convkit::train

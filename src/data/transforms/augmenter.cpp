@@ -194,7 +194,8 @@ const AugmentOptions& Augmenter::options() const {
   return state_->options;
 }
 
-void Augmenter::apply(const Tensor& batch, std::uint64_t epoch, std::uint64_t batch_index) {
+void Augmenter::apply(const Tensor& batch, std::uint64_t epoch, std::uint64_t batch_index,
+                      std::uint64_t first_row) {
   if (!batch.defined() || batch.dtype() != DType::f32 || batch.rank() != 4 ||
       !transforms::dense(batch))
     fail("Augmenter: expected a contiguous f32 batch [B, C, H, W], got {}",
@@ -225,15 +226,17 @@ void Augmenter::apply(const Tensor& batch, std::uint64_t epoch, std::uint64_t ba
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
   for (std::int64_t i = 0; i < b; ++i) {
     const transforms::Planes image{data + i * c * h * w, int(c), int(h), int(w)};
-    s.sample(image, s.scratch[std::size_t(omp_get_thread_num())].data(), std::uint64_t(i), keys);
+    s.sample(image, s.scratch[std::size_t(omp_get_thread_num())].data(),
+             first_row + std::uint64_t(i), keys);
   }
 }
 
 BatchHook make_augmenter(const AugmentOptions& options, std::uint64_t seed,
                          std::span<const float> mean, std::span<const float> std) {
   auto augmenter = std::make_shared<Augmenter>(options, seed, mean, std);
-  return [augmenter](Tensor& batch, std::uint64_t epoch, std::uint64_t batch_index) {
-    augmenter->apply(batch, epoch, batch_index);
+  return [augmenter](Tensor& batch, std::uint64_t epoch, std::uint64_t batch_index,
+                     std::uint64_t first_row) {
+    augmenter->apply(batch, epoch, batch_index, first_row);
   };
 }
 

@@ -1,0 +1,146 @@
+// The MPI process group (OpenMPI from Debian): MPI_COMM_WORLD of a job started by mpirun or srun.
+// Initialized once per process with MPI_THREAD_FUNNELED (only the thread that trains calls MPI);
+// finalized at a normal exit. An error on one rank ends the job through MPI_Abort
+// (abort_job_if_distributed), so no rank waits forever in a collective for a rank that is gone.
+#include <convkit/dist/process_group.h>
+#include <convkit/util/error.h>
+
+#include <fmt/format.h>
+#include <mpi.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <vector>
+
+namespace convkit::dist {
+
+namespace {
+
+bool g_initialized = false;
+bool g_aborting = false;
+
+void finalize_at_exit() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized && !g_aborting) MPI_Finalize();
+}
+
+void check(int code, const char* what) {
+  if (code == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(code, text, &length);
+  fail("MPI {} failed: {}", what, std::string(text, std::size_t(length)));
+}
+
+class MpiGroup final : public ProcessGroup {
+ public:
+  MpiGroup() {
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+    MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  }
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  std::string name() const override { return "mpi"; }
+
+  void all_reduce_sum(std::span<float> v) override {
+    check(MPI_Allreduce(MPI_IN_PLACE, v.data(), int(v.size()), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD),
+          "all-reduce");
+  }
+  void all_reduce_sum(std::span<double> v) override {
+    check(
+        MPI_Allreduce(MPI_IN_PLACE, v.data(), int(v.size()), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD),
+        "all-reduce");
+  }
+  void all_reduce_max(std::span<std::int64_t> v) override {
+    check(MPI_Allreduce(MPI_IN_PLACE, v.data(), int(v.size()), MPI_INT64_T, MPI_MAX,
+                        MPI_COMM_WORLD),
+          "all-reduce");
+  }
+  void broadcast(std::span<float> v, int root) override {
+    check(MPI_Bcast(v.data(), int(v.size()), MPI_FLOAT, root, MPI_COMM_WORLD), "broadcast");
+  }
+  void barrier() override { check(MPI_Barrier(MPI_COMM_WORLD), "barrier"); }
+
+  Request start_all_reduce_sum(std::span<float> v) override {
+    return start(v.data(), v.size(), MPI_FLOAT);
+  }
+  Request start_all_reduce_sum(std::span<double> v) override {
+    return start(v.data(), v.size(), MPI_DOUBLE);
+  }
+  void progress() override {
+    if (requests_.empty()) return;
+    int done = 0;
+    check(MPI_Testall(int(requests_.size()), requests_.data(), &done, MPI_STATUSES_IGNORE),
+          "test");
+    if (done) requests_.clear();
+  }
+  void wait_all() override {
+    if (requests_.empty()) return;
+    check(MPI_Waitall(int(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE), "wait");
+    requests_.clear();
+  }
+
+  [[noreturn]] void abort(const std::string& message, int code) override {
+    g_aborting = true;
+    fmt::print(stderr, "convkit: rank {} of {}: {}\n", rank_, size_, message);
+    std::fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, code);
+    std::_Exit(code);
+  }
+
+ private:
+  Request start(void* data, std::size_t count, MPI_Datatype type) {
+    if (count > std::size_t(std::numeric_limits<int>::max()))
+      fail("MPI all-reduce of {} values: more than one call can carry", count);
+    MPI_Request r = MPI_REQUEST_NULL;
+    check(MPI_Iallreduce(MPI_IN_PLACE, data, int(count), type, MPI_SUM, MPI_COMM_WORLD, &r),
+          "non-blocking all-reduce");
+    requests_.push_back(r);
+    return Request(requests_.size() - 1);
+  }
+
+  int rank_ = 0, size_ = 1;
+  std::vector<MPI_Request> requests_;
+};
+
+std::shared_ptr<ProcessGroup> mpi_world(const LaunchInfo& launch) {
+  static std::mutex mutex;
+  static std::shared_ptr<ProcessGroup> world;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (world) return world;
+  int provided = 0;
+  const int code = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+  if (code != MPI_SUCCESS)
+    fail("launched by {} as rank {} of {}, but MPI could not start (MPI_Init_thread returned {})",
+         launch.launcher, launch.rank, launch.size, code);
+  g_initialized = true;
+  std::atexit(finalize_at_exit);
+  world = std::make_shared<MpiGroup>();
+  if (world->size() != launch.size || world->rank() != launch.rank)
+    fail("MPI says rank {} of {}, the {} environment rank {} of {}", world->rank(), world->size(),
+         launch.launcher, launch.rank, launch.size);
+  return world;
+}
+
+}  // namespace
+
+std::shared_ptr<ProcessGroup> join_job() {
+  const LaunchInfo launch = launch_from_environment();
+  if (launch.size <= 1) return local_group();
+  return mpi_world(launch);
+}
+
+void abort_job_if_distributed(int code) {
+  if (!g_initialized || g_aborting) return;
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (finalized) return;
+  g_aborting = true;
+  std::fflush(stdout);
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, code);
+}
+
+}  // namespace convkit::dist

@@ -8,10 +8,10 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <unistd.h>
 #include <cerrno>
 #include <cstring>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 namespace convkit::app {
@@ -34,8 +34,8 @@ void run_local_ranks(int ranks) {
         "--nproc: this process is already one rank of a job (started by mpirun or srun); give "
         "the number of ranks to the launcher only");
   // This program again, without --nproc.
-  std::vector<std::string> args = {"mpirun", "-np", std::to_string(ranks), "--oversubscribe",
-                                   "--bind-to", "none"};
+  std::vector<std::string> args = {"mpirun",          "-np",       std::to_string(ranks),
+                                   "--oversubscribe", "--bind-to", "none"};
   if (geteuid() == 0) args.push_back("--allow-run-as-root");  // OpenMPI refuses root otherwise
   char self[4096];
   const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -54,10 +54,10 @@ void run_local_ranks(int ranks) {
   argv.push_back(nullptr);
   std::fflush(stdout);
   execvp("mpirun", argv.data());
-  throw ConfigError(fmt::format(
-      "--nproc {}: cannot run mpirun ({}); install OpenMPI (Debian: openmpi-bin, which "
-      "scripts/setup installs) or launch the ranks yourself: {}",
-      ranks, std::strerror(errno), fmt::join(args, " ")));
+  throw ConfigError(
+      fmt::format("--nproc {}: cannot run mpirun ({}); install OpenMPI (Debian: openmpi-bin, which "
+                  "scripts/setup installs) or launch the ranks yourself: {}",
+                  ranks, std::strerror(errno), fmt::join(args, " ")));
 }
 
 }  // namespace convkit::app

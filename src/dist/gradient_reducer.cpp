@@ -65,7 +65,8 @@ void GradientReducer::on_ready(const GradientReady& ready) {
   } else if (end <= low_ && !trainable_between(end, low_)) {
     low_ = begin;  // the range below the bucket, with nothing trainable in between
   } else {
-    if (options_.overlap) flush();
+    if (options_.overlap)
+      flush();
     else {
       // Without overlap the pending ranges are kept as closed buckets and reduced at the end.
       last_buckets_.emplace_back(low_, high_ - low_);
@@ -74,7 +75,8 @@ void GradientReducer::on_ready(const GradientReady& ready) {
     high_ = end;
   }
   if (high_ - low_ >= options_.bucket_floats) {
-    if (options_.overlap) flush();
+    if (options_.overlap)
+      flush();
     else {
       last_buckets_.emplace_back(low_, high_ - low_);
       low_ = high_ = 0;

@@ -49,14 +49,13 @@ class MpiGroup final : public ProcessGroup {
           "all-reduce");
   }
   void all_reduce_sum(std::span<double> v) override {
-    check(
-        MPI_Allreduce(MPI_IN_PLACE, v.data(), int(v.size()), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD),
-        "all-reduce");
+    check(MPI_Allreduce(MPI_IN_PLACE, v.data(), int(v.size()), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD),
+          "all-reduce");
   }
   void all_reduce_max(std::span<std::int64_t> v) override {
-    check(MPI_Allreduce(MPI_IN_PLACE, v.data(), int(v.size()), MPI_INT64_T, MPI_MAX,
-                        MPI_COMM_WORLD),
-          "all-reduce");
+    check(
+        MPI_Allreduce(MPI_IN_PLACE, v.data(), int(v.size()), MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD),
+        "all-reduce");
   }
   void broadcast(std::span<float> v, int root) override {
     check(MPI_Bcast(v.data(), int(v.size()), MPI_FLOAT, root, MPI_COMM_WORLD), "broadcast");
@@ -72,8 +71,7 @@ class MpiGroup final : public ProcessGroup {
   void progress() override {
     if (requests_.empty()) return;
     int done = 0;
-    check(MPI_Testall(int(requests_.size()), requests_.data(), &done, MPI_STATUSES_IGNORE),
-          "test");
+    check(MPI_Testall(int(requests_.size()), requests_.data(), &done, MPI_STATUSES_IGNORE), "test");
     if (done) requests_.clear();
   }
   void wait_all() override {

@@ -350,6 +350,13 @@ RunResult train_in(const RunConfig& cfg, const TrainOptions& original, const Run
     restored.push_back(&checkpoint);
     train::ModelCheckpoint::restore(last->contents.rng_json, trainer, restored,
                                     dir.last_checkpoint().string());
+    if (trainer.state().world_size != group->size())
+      config_fail(
+          "--resume {}: the run was trained by {} rank(s), and this job has {}: its epochs are cut "
+          "into the shards of {} ranks, so it continues only with that many (convkit train "
+          "--nproc {} --resume ..., or mpirun -np {}); start a new run to train with {}",
+          dir.root.string(), trainer.state().world_size, group->size(), trainer.state().world_size,
+          trainer.state().world_size, trainer.state().world_size, group->size());
     if (options.verbose)
       fmt::print("resuming {} at epoch {} (step {}, batch {} of the epoch)\n", dir.root.string(),
                  trainer.epoch() + 1, trainer.step(), trainer.state().batch);

@@ -35,9 +35,9 @@ struct ReducerOptions {
 
 struct ReducerStats {
   std::int64_t steps = 0;
-  std::int64_t buckets = 0;         // all-reduces started, all steps
-  std::int64_t floats = 0;          // values reduced, all steps
-  double wait_seconds = 0;          // in finish_step: the all-reduce time not hidden by backward
+  std::int64_t buckets = 0;  // all-reduces started, all steps
+  std::int64_t floats = 0;   // values reduced, all steps
+  double wait_seconds = 0;   // in finish_step: the all-reduce time not hidden by backward
 };
 
 class GradientReducer {
@@ -68,7 +68,7 @@ class GradientReducer {
   std::shared_ptr<ProcessGroup> group_;
   ReducerOptions options_;
   std::vector<std::pair<std::int64_t, std::int64_t>> trainable_;  // [begin, end) sorted
-  float* arena_ = nullptr;                                         // the gradient arena
+  float* arena_ = nullptr;                                        // the gradient arena
   double weight_ = 1;
   std::int64_t low_ = 0, high_ = 0;  // the pending bucket; empty when equal
   bool in_step_ = false;

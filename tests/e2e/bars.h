@@ -1,0 +1,44 @@
+// A small synthetic dataset for the CLI tests: noisy 28x28 images of a bar in one of four
+// orientations (horizontal, vertical, diagonal, anti-diagonal), seeded.
+#pragma once
+
+#include <convkit/data/dataset.h>
+#include <convkit/util/rng.h>
+
+#include <cstdint>
+
+namespace convkit::testing {
+
+// Noisy 28x28 images of a bar: horizontal, vertical, diagonal, anti-diagonal.
+inline data::Dataset bars(std::int64_t n, std::uint64_t seed) {
+  data::Dataset d;
+  d.images = Tensor::zeros({n, 1, 28, 28}, DType::u8);
+  d.labels = Tensor::zeros({n}, DType::i32);
+  d.num_classes = 4;
+  d.class_names = {"0", "1", "2", "3"};
+  auto* px = d.images.data<std::uint8_t>();
+  for (std::int64_t i = 0; i < n; ++i) {
+    auto r = philox(seed, std::uint64_t(i));
+    const int label = int(r[0] % 4), offset = int(r[1] % 11) - 5;
+    d.labels.data<std::int32_t>()[i] = label;
+    std::uint8_t* img = px + i * 784;
+    for (int j = 0; j < 784; ++j)
+      img[j] = std::uint8_t(philox(seed + 1, std::uint64_t(i * 784 + j))[0] % 60);
+    for (int a = 0; a < 28; ++a)
+      for (int w = -1; w <= 1; ++w) {
+        int b = 14 + offset + w, row = 0, col = 0;
+        if (label == 0)
+          row = b, col = a;
+        else if (label == 1)
+          row = a, col = b;
+        else if (label == 2)
+          row = a, col = a + offset + w;
+        else
+          row = a, col = 27 - a + offset + w;
+        if (row >= 0 && row < 28 && col >= 0 && col < 28) img[row * 28 + col] = 230;
+      }
+  }
+  return d;
+}
+
+}  // namespace convkit::testing

@@ -1,0 +1,147 @@
+// Data-parallel training from the CLI (`convkit train --nproc 2`, i.e. mpirun -np 2): rank 0
+// alone writes the run directory; a rank killed mid-epoch ends the job quickly with a message
+// naming it, and the resumed job ends with the weights of an uninterrupted one; resuming with
+// another number of ranks is refused plainly. Skipped when mpirun is not installed.
+#include <convkit/data/dataset.h>
+#include <convkit/io/checkpoint.h>
+
+#include <gtest/gtest.h>
+
+#include "e2e/bars.h"
+#include "e2e/cli_run.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace convkit {
+namespace {
+
+namespace fs = std::filesystem;
+
+// BatchNorm (statistics gathered per rank, re-synchronised from rank 0 after every epoch) and no
+// dropout; one thread per rank, so runs compare bit for bit.
+const char* kConfig = R"(dataset: {name: idx}
+model:
+  input: [1, 28, 28]
+  layers:
+    - {type: conv2d, filters: 8, kernel: 3, activation: relu}
+    - {type: max_pool2d, pool: 2}
+    - {type: conv2d, filters: 16, kernel: 3, use_bias: false}
+    - {type: batch_norm, activation: relu}
+    - {type: global_avg_pool2d}
+    - {type: dense, units: 4}
+train:
+  epochs: 3
+  batch_size: 50
+  optimizer: {type: adam, lr: 0.01}
+  schedule: {type: cosine}
+  threads: 1
+)";
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<float> weights_of(const fs::path& checkpoint) {
+  const io::LoadedCheckpoint loaded = io::load_checkpoint(checkpoint);
+  const ParamBlock b = loaded.model.parameter_block();
+  return {b.params, b.params + b.numel};
+}
+
+class DistCliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    root_ = fs::temp_directory_path() / ("convkit_dist_e2e_" + std::to_string(::getpid()));
+    fs::create_directories(root_ / "data");
+    data::write_idx(testing::bars(2000, 11), root_ / "data/train-images-idx3-ubyte.gz",
+                    root_ / "data/train-labels-idx1-ubyte.gz", true);
+    data::write_idx(testing::bars(400, 99), root_ / "data/t10k-images-idx3-ubyte",
+                    root_ / "data/t10k-labels-idx1-ubyte");
+    std::ofstream(root_ / "dist.yaml") << kConfig;
+  }
+  static void TearDownTestSuite() { fs::remove_all(root_); }
+  void SetUp() override {
+    if (std::system("command -v mpirun > /dev/null 2>&1") != 0)
+      GTEST_SKIP() << "mpirun is not installed (scripts/setup installs openmpi-bin)";
+  }
+  static std::string train_args(const std::string& out, int ranks) {
+    return "train -q --nproc " + std::to_string(ranks) + " --config " +
+           (root_ / "dist.yaml").string() + " --data " + (root_ / "data").string() + " --out " +
+           (root_ / out).string();
+  }
+  static std::string resume_args(const std::string& out, int ranks) {
+    return "train -q --nproc " + std::to_string(ranks) + " --resume " + (root_ / out).string() +
+           " --data " + (root_ / "data").string();
+  }
+  static fs::path root_;
+};
+fs::path DistCliTest::root_;
+
+TEST_F(DistCliTest, TwoRanksTrainAndRankZeroAloneWrites) {
+  const auto r = testing::run_cli(train_args("two", 2) + " --seed 3");
+  ASSERT_EQ(r.code, 0) << r.output;
+  // One test-accuracy line: the other rank printed nothing of its own.
+  const auto first = r.output.find("test accuracy");
+  ASSERT_NE(first, std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("test accuracy", first + 1), std::string::npos) << r.output;
+  for (const char* f : {"config.yaml", "history.csv", "metrics.json", "checkpoints/last.ckpt",
+                        "checkpoints/best.ckpt", "report.html"})
+    EXPECT_TRUE(fs::exists(root_ / "two" / f)) << f;
+  const std::string history = read_file(root_ / "two/history.csv");
+  EXPECT_EQ(std::count(history.begin(), history.end(), '\n'), 4) << history;  // header + 3 epochs
+  EXPECT_EQ(io::load_checkpoint(root_ / "two/checkpoints/last.ckpt").contents.epoch, 3);
+}
+
+TEST_F(DistCliTest, KilledRankEndsTheJobAndTheResumedJobEndsAtTheSameWeights) {
+  // 2000 images / global batch 50 = 40 steps per epoch; rank 1 dies in epoch 3 (step 100).
+  auto r = testing::run_cli(train_args("full", 2) + " --seed 7");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto start = std::chrono::steady_clock::now();
+  r = testing::run_cli(train_args("killed", 2) + " --seed 7",
+                       "CONVKIT_FAULT_AT_STEP=100:9 CONVKIT_FAULT_RANK=1 timeout 120");
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_NE(r.code, 0) << r.output;
+  EXPECT_NE(r.code, 124) << "the job hung until timeout: " << r.output;
+  EXPECT_LT(seconds, 60) << r.output;  // the whole run; the end after the kill is within seconds
+  EXPECT_NE(r.output.find("rank 1"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("signal 9"), std::string::npos) << r.output;
+  ASSERT_EQ(io::load_checkpoint(root_ / "killed/checkpoints/last.ckpt").contents.epoch, 2);
+
+  r = testing::run_cli(resume_args("killed", 2));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(weights_of(root_ / "killed/checkpoints/last.ckpt"),
+            weights_of(root_ / "full/checkpoints/last.ckpt"));
+  EXPECT_EQ(read_file(root_ / "killed/history.csv"), read_file(root_ / "full/history.csv"));
+}
+
+TEST_F(DistCliTest, ResumingWithAnotherNumberOfRanksIsRefusedPlainly) {
+  auto r = testing::run_cli(train_args("short", 2) + " --epochs 1 --seed 2");
+  ASSERT_EQ(r.code, 0) << r.output;
+  r = testing::run_cli("train -q --resume " + (root_ / "short").string() + " --epochs 2 --data " +
+                       (root_ / "data").string());
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("trained by 2 rank(s)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--nproc 2"), std::string::npos) << r.output;
+}
+
+TEST_F(DistCliTest, BatchThatDoesNotSplitAmongTheRanksIsAConfigError) {
+  const auto r =
+      testing::run_cli(train_args("odd", 2) + " --set train.batch_size=51", "timeout 60");
+  EXPECT_NE(r.code, 0) << r.output;
+  EXPECT_NE(r.code, 124) << "hung: " << r.output;
+  EXPECT_NE(r.output.find("does not split evenly among 2 ranks"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace convkit

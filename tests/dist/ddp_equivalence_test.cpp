@@ -41,7 +41,8 @@ data::Dataset synthetic_data() {
     const int label = int(i % 10);
     d.labels.data<std::int32_t>()[i] = label;
     for (std::int64_t j = 0; j < 144; ++j) {
-      const std::uint32_t r = philox(derive_key(11, "pixels"), std::uint64_t(i), std::uint64_t(j))[0];
+      const std::uint32_t r =
+          philox(derive_key(11, "pixels"), std::uint64_t(i), std::uint64_t(j))[0];
       px[i * 144 + j] = std::uint8_t((r % 128) + label * 12);
     }
   }
@@ -158,8 +159,8 @@ TEST(DdpEquivalence, TwoRanksOfHalfTheBatchMatchOneProcessOfTheWholeBatch) {
   ASSERT_GT(n, 0);
   const std::string command =
       "mpirun -np 2 --oversubscribe --bind-to none " +
-      std::string(geteuid() == 0 ? "--allow-run-as-root " : "") + "-x CONVKIT_DDP_OUT=" +
-      dir.string() + " " + std::string(self, std::size_t(n)) +
+      std::string(geteuid() == 0 ? "--allow-run-as-root " : "") +
+      "-x CONVKIT_DDP_OUT=" + dir.string() + " " + std::string(self, std::size_t(n)) +
       " --gtest_filter=DdpWorker.TrainsAndAverages > " + (dir / "log.txt").string() + " 2>&1";
   const int status = std::system(command.c_str());
   std::ifstream log(dir / "log.txt");

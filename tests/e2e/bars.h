@@ -6,6 +6,7 @@
 #include <convkit/util/rng.h>
 
 #include <cstdint>
+#include <filesystem>
 
 namespace convkit::testing {
 
@@ -39,6 +40,14 @@ inline data::Dataset bars(std::int64_t n, std::uint64_t seed) {
       }
   }
   return d;
+}
+
+// The CLI tests' IDX folder: 2,000 training images (gzip) and 400 test images (plain).
+inline void write_bars_idx(const std::filesystem::path& dir) {
+  std::filesystem::create_directories(dir);
+  data::write_idx(bars(2000, 11), dir / "train-images-idx3-ubyte.gz",
+                  dir / "train-labels-idx1-ubyte.gz", true);
+  data::write_idx(bars(400, 99), dir / "t10k-images-idx3-ubyte", dir / "t10k-labels-idx1-ubyte");
 }
 
 }  // namespace convkit::testing

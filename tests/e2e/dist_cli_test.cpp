@@ -62,11 +62,7 @@ class DistCliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     root_ = fs::temp_directory_path() / ("convkit_dist_e2e_" + std::to_string(::getpid()));
-    fs::create_directories(root_ / "data");
-    data::write_idx(testing::bars(2000, 11), root_ / "data/train-images-idx3-ubyte.gz",
-                    root_ / "data/train-labels-idx1-ubyte.gz", true);
-    data::write_idx(testing::bars(400, 99), root_ / "data/t10k-images-idx3-ubyte",
-                    root_ / "data/t10k-labels-idx1-ubyte");
+    testing::write_bars_idx(root_ / "data");
     std::ofstream(root_ / "dist.yaml") << kConfig;
   }
   static void TearDownTestSuite() { fs::remove_all(root_); }

@@ -199,6 +199,16 @@ RunConfig parse(YAML::Node doc, const std::string& source,
     if (!(c.ema_decay >= 0 && c.ema_decay < 1))
       config_fail("'train.ema_decay' must be in [0, 1) (0 = off, typical 0.999), got {}",
                   c.ema_decay);
+    {
+      // Data-parallel training (used when launched as several ranks; see dist/).
+      auto distributed = train.child("distributed");
+      const double mb = distributed.get<double>("bucket_mb", double(c.bucket_floats) * 4 / 1e6);
+      if (!(mb > 0 && mb <= 1024))
+        config_fail("'train.distributed.bucket_mb' must be in (0, 1024], got {}", mb);
+      c.bucket_floats = std::max<std::int64_t>(1, std::int64_t(mb * 1e6 / 4));
+      c.overlap_all_reduce = distributed.get<bool>("overlap", true);
+      distributed.finish();
+    }
     c.test_tta = train.get<std::string>("test_tta", c.test_tta);
     if (std::find(tta_modes().begin(), tta_modes().end(), c.test_tta) == tta_modes().end())
       config_fail("'train.test_tta' must be none, shift, flip or shift+flip, got '{}'", c.test_tta);

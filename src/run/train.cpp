@@ -286,6 +286,8 @@ RunResult train_in(const RunConfig& cfg, const TrainOptions& original, const Run
   if (data.train_stream || cfg.images.geometry.random_crop.enabled)
     fit.geometry = cfg.images.geometry;
   fit.process_group = group;
+  fit.bucket_floats = cfg.bucket_floats;
+  fit.overlap_all_reduce = cfg.overlap_all_reduce;
   std::string no_cache;
   if (group->size() > 1) {
     if (cfg.backbone && cfg.backbone->cache_features == "true")
@@ -390,6 +392,15 @@ RunResult train_in(const RunConfig& cfg, const TrainOptions& original, const Run
                    .train_seconds = trainer.train_seconds()};
   result.stopped = hook.stopped();
   result.rank = group->rank();
+  if (group->size() > 1 && options.verbose && trainer.communication().steps > 0) {
+    const dist::ReducerStats& c = trainer.communication();
+    fmt::print(
+        "all-reduce: {:.1f} MB of gradients per step in {:.1f} buckets, {:.2f} ms per step waited "
+        "after backward ({})\n",
+        double(c.floats) * 4 / 1e6 / double(c.steps), double(c.buckets) / double(c.steps),
+        1e3 * c.wait_seconds / double(c.steps),
+        cfg.overlap_all_reduce ? "overlapped with backward" : "not overlapped");
+  }
   if (!writer) {  // rank 0 writes the metrics, evaluates the test set and writes the report
     result.interrupted = trainer.interrupted();
     result.signal = train::interrupted_by();

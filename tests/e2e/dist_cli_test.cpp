@@ -139,5 +139,18 @@ TEST_F(DistCliTest, BatchThatDoesNotSplitAmongTheRanksIsAConfigError) {
   EXPECT_NE(r.output.find("does not split evenly among 2 ranks"), std::string::npos) << r.output;
 }
 
+// Two hosts: network namespaces joined by a veth pair, OpenMPI over TCP (scripts/two_hosts).
+TEST_F(DistCliTest, TwoHostsOverTcpTrainTogether) {
+  const std::string args = "train -q --config " + (root_ / "dist.yaml").string() + " --data " +
+                           (root_ / "data").string() + " --out " + (root_ / "hosts").string() +
+                           " --epochs 1";
+  const auto r = testing::run_cli(args, "timeout 300 scripts/two_hosts");
+  if (r.code == 77) GTEST_SKIP() << r.output;
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("data-parallel over 2 ranks"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("bytes from host-a to host-b over TCP"), std::string::npos) << r.output;
+  EXPECT_EQ(io::load_checkpoint(root_ / "hosts/checkpoints/last.ckpt").contents.epoch, 1);
+}
+
 }  // namespace
 }  // namespace convkit

@@ -75,6 +75,9 @@ struct RunConfig {
   std::string backend = "cpu";
   double label_smoothing = 0;
   double ema_decay = 0;  // train.ema_decay: weight averaging, 0 = off
+  // train.distributed: the gradient all-reduce of data-parallel runs (bucket_mb, overlap).
+  std::int64_t bucket_floats = 1 << 18;
+  bool overlap_all_reduce = true;
   std::string test_tta =
       "none";               // train.test_tta: test-time augmentation of the final test evaluation
   bool tensorboard = true;  // write TensorBoard event files into the run directory

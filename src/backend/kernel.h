@@ -50,6 +50,9 @@ struct KernelRequest {
   // How each input and output is stored; a missing entry (or an empty vector) means Plain.
   std::vector<Layout> input_layouts, output_layouts;
   Device device;  // where the kernel's tensors live (the backend's device)
+  // The calls carry ForwardCall::batch_sums (synchronised batch statistics): kernels that gather
+  // batch statistics must use it, or not be offered for this request.
+  bool batch_sums = false;
 
   Layout input_layout(std::size_t k) const {
     return k < input_layouts.size() ? input_layouts[k] : Layout::Plain;

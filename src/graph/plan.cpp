@@ -142,7 +142,8 @@ void Plan::build(const Graph& graph, ParamStore& store) {
                                    .input_grads = {},
                                    .input_layouts = {},
                                    .output_layouts = {},
-                                   .device = backend_->device()};
+                                   .device = backend_->device(),
+                                   .batch_sums = bool(options_.batch_sums)};
     for (ValueId v : n.inputs) request.inputs.push_back(specs[v]);
     for (ValueId v : n.outputs) request.outputs.push_back(specs[v]);
     bool any_param_grad = false;
@@ -310,7 +311,9 @@ void Plan::build(const Graph& graph, ParamStore& store) {
     }
     for (int b : saved_buffers[i]) st.saved.push_back(view(b));
     const std::uint64_t key = derive_key(options_.seed, n.name);
-    st.fwd = {st.inputs, st.outputs, st.params, st.saved, scratch_span, options_.mode, key, 0};
+    const ops::BatchSums* sums = options_.batch_sums ? &options_.batch_sums : nullptr;
+    st.fwd = {st.inputs,     st.outputs, st.params, st.saved, scratch_span,
+              options_.mode, key,        0,         sums};
     if (!st.has_backward) continue;
     st.bwd_inputs = needs.inputs ? st.inputs : std::vector<Tensor>(st.inputs.size());
     st.bwd_outputs = needs.outputs ? st.outputs : std::vector<Tensor>(st.outputs.size());
@@ -333,8 +336,9 @@ void Plan::build(const Graph& graph, ParamStore& store) {
       st.grad_params.push_back(param_grads && graph.params()[p].spec.trainable ? store.grad(p)
                                                                                : Tensor());
     for (ValueId v : n.inputs) st.input_specs.push_back(specs[v]);
-    st.bwd = {st.bwd_inputs,  st.bwd_outputs, st.params, st.saved, st.grad_outputs, st.grad_inputs,
-              st.grad_params, scratch_span,   key,       0,        st.input_specs,  options_.mode};
+    st.bwd = {st.bwd_inputs,  st.bwd_outputs, st.params,    st.saved, st.grad_outputs,
+              st.grad_inputs, st.grad_params, scratch_span, key,      0,
+              st.input_specs, options_.mode,  sums};
   }
 }
 

@@ -37,6 +37,9 @@ struct CompileOptions {
   // inference plans under kSingleThreadFlops per call, where fork/join costs more than the
   // work; otherwise the caller's setting), n > 0 = n threads.
   int threads = 0;
+  // Data-parallel training with synchronised batch norm: sums batch statistics over the ranks
+  // (ops::BatchSums); empty: each process normalizes with its own batch.
+  ops::BatchSums batch_sums;
 };
 
 // Forward FLOPs per call below which an automatic inference plan runs on one thread.

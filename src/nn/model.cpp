@@ -250,7 +250,8 @@ Plan Model::compile_training(const TrainingOptions& options) const {
                             .fuse = options.fuse,
                             .blocked_layouts = options.blocked_layouts,
                             .seed = state_->seed,
-                            .threads = options.threads});
+                            .threads = options.threads,
+                            .batch_sums = options.batch_sums});
   return Plan(std::move(impl));
 }
 

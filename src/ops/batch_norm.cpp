@@ -10,7 +10,9 @@
 // Backward (Infer): statistics are constants, so dx = gamma * invstd * g.
 #include "ops/batch_norm.h"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace convkit::ops {
 
@@ -105,12 +107,33 @@ void BatchNorm::forward(const ForwardCall& call) const {
          xt.shape().str());
   float* saved_mean = train && call.saved.size() > 1 ? call.saved[0].data<float>() : nullptr;
   float* saved_invstd = train && call.saved.size() > 1 ? call.saved[1].data<float>() : nullptr;
-  const double m = double(l.m());
+  double m = double(l.m());
+  // Synchronised statistics: every rank's sums of x and x^2 per channel, and count.
+  std::vector<double> synced;
+  if (train && call.batch_sums) {
+    synced.assign(std::size_t(2 * l.c + 1), 0.0);
+    for (std::int64_t c = 0; c < l.c; ++c)
+      for (std::int64_t n = 0; n < l.n; ++n)
+        for (std::int64_t i = 0; i < l.s; ++i) {
+          const double v = x[l.at(n, c, i)];
+          synced[std::size_t(c)] += v;
+          synced[std::size_t(l.c + c)] += v * v;
+        }
+    synced[std::size_t(2 * l.c)] = m;
+    (*call.batch_sums)(synced);
+    m = synced[std::size_t(2 * l.c)];
+  }
 
 #pragma omp parallel for schedule(static) if (l.n * l.c * l.s > kParallelWork)
   for (std::int64_t c = 0; c < l.c; ++c) {
     double mean, var;
-    if (train) {
+    if (train && !synced.empty()) {
+      mean = synced[std::size_t(c)] / m;
+      var = std::max(0.0, synced[std::size_t(l.c + c)] / m - mean * mean);
+      const double mo = a_.momentum;
+      running_mean[c] = float((1.0 - mo) * running_mean[c] + mo * mean);
+      running_var[c] = float((1.0 - mo) * running_var[c] + mo * var * m / (m - 1.0));
+    } else if (train) {
       double s = 0;
       for (std::int64_t n = 0; n < l.n; ++n)
         for (std::int64_t i = 0; i < l.s; ++i) s += x[l.at(n, c, i)];
@@ -168,14 +191,17 @@ void BatchNorm::backward(const BackwardCall& call) const {
   float* dbeta = call.grad_params.size() > 1 && call.grad_params[1].defined()
                      ? call.grad_params[1].data<float>()
                      : nullptr;
-  const double m = double(l.m());
-
-#pragma omp parallel for schedule(static) if (l.n * l.c * l.s > kParallelWork)
-  for (std::int64_t c = 0; c < l.c; ++c) {
-    const double mean = train ? double(saved_mean[c]) : double(running_mean[c]);
-    const double invstd =
-        train ? double(saved_invstd[c]) : 1.0 / std::sqrt(double(running_var[c]) + a_.epsilon);
-    double sum_g = 0, sum_gx = 0;
+  double m = double(l.m());
+  auto mean_of = [&](std::int64_t c) {
+    return train ? double(saved_mean[c]) : double(running_mean[c]);
+  };
+  auto invstd_of = [&](std::int64_t c) {
+    return train ? double(saved_invstd[c]) : 1.0 / std::sqrt(double(running_var[c]) + a_.epsilon);
+  };
+  // Per channel: sum g and sum g * xhat (this rank's: the parameter gradients).
+  auto channel_sums = [&](std::int64_t c, double& sum_g, double& sum_gx) {
+    const double mean = mean_of(c), invstd = invstd_of(c);
+    sum_g = sum_gx = 0;
     for (std::int64_t n = 0; n < l.n; ++n)
       for (std::int64_t i = 0; i < l.s; ++i) {
         const std::int64_t k = l.at(n, c, i);
@@ -185,15 +211,35 @@ void BatchNorm::backward(const BackwardCall& call) const {
       }
     if (dgamma) dgamma[c] = float(sum_gx);
     if (dbeta) dbeta[c] = float(sum_g);
-    if (!dx) continue;
+  };
+  auto write_dx = [&](std::int64_t c, double mean_g, double mean_gx) {
+    const double mean = mean_of(c), invstd = invstd_of(c);
     const double scale = double(gamma[c]) * invstd;
-    const double mean_g = train ? sum_g / m : 0.0, mean_gx = train ? sum_gx / m : 0.0;
     for (std::int64_t n = 0; n < l.n; ++n)
       for (std::int64_t i = 0; i < l.s; ++i) {
         const std::int64_t k = l.at(n, c, i);
         const double xhat = (x[k] - mean) * invstd;
         dx[k] = float(scale * (grad(k) - mean_g - xhat * mean_gx));
       }
+  };
+  if (train && call.batch_sums) {
+    // Synchronised statistics: dx needs the job's sums and count.
+    std::vector<double> sums(std::size_t(2 * l.c + 1), 0.0);
+    for (std::int64_t c = 0; c < l.c; ++c)
+      channel_sums(c, sums[std::size_t(c)], sums[std::size_t(l.c + c)]);
+    sums[std::size_t(2 * l.c)] = m;
+    (*call.batch_sums)(sums);
+    m = sums[std::size_t(2 * l.c)];
+    if (dx)
+      for (std::int64_t c = 0; c < l.c; ++c)
+        write_dx(c, sums[std::size_t(c)] / m, sums[std::size_t(l.c + c)] / m);
+    return;
+  }
+#pragma omp parallel for schedule(static) if (l.n * l.c * l.s > kParallelWork)
+  for (std::int64_t c = 0; c < l.c; ++c) {
+    double sum_g = 0, sum_gx = 0;
+    channel_sums(c, sum_g, sum_gx);
+    if (dx) write_dx(c, train ? sum_g / m : 0.0, train ? sum_gx / m : 0.0);
   }
 }
 

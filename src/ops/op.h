@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -104,6 +105,10 @@ struct BackwardNeeds {
   bool outputs = false;
 };
 
+// Data-parallel training with synchronised batch statistics: sums the values in place over every
+// rank of the job (the plan hands it to the ops that gather batch statistics: BatchNorm).
+using BatchSums = std::function<void(std::span<double>)>;
+
 struct ForwardCall {
   std::span<const Tensor> inputs;
   std::span<const Tensor> outputs;  // written by forward (Tensor views are writable when const)
@@ -111,8 +116,9 @@ struct ForwardCall {
   std::span<const Tensor> saved;    // written in Train mode for backward (see Op::saved)
   std::span<std::byte> scratch;     // transient memory of Kernel::scratch_bytes()
   Mode mode = Mode::Infer;
-  std::uint64_t rng_key = 0;  // this node's random stream (stochastic ops: dropout)
-  std::uint64_t step = 0;     // training step counter: new random numbers every step
+  std::uint64_t rng_key = 0;              // this node's random stream (stochastic ops: dropout)
+  std::uint64_t step = 0;                 // training step counter: new random numbers every step
+  const BatchSums* batch_sums = nullptr;  // set: batch statistics are the job's (see BatchSums)
 };
 
 struct BackwardCall {
@@ -128,6 +134,7 @@ struct BackwardCall {
   std::uint64_t step = 0;
   std::span<const TensorSpec> input_specs;  // every input's spec, even when inputs are not kept
   Mode mode = Mode::Train;                  // the mode the matching forward ran in
+  const BatchSums* batch_sums = nullptr;    // as ForwardCall::batch_sums
 };
 
 class Op {

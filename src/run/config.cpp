@@ -207,6 +207,7 @@ RunConfig parse(YAML::Node doc, const std::string& source,
         config_fail("'train.distributed.bucket_mb' must be in (0, 1024], got {}", mb);
       c.bucket_floats = std::max<std::int64_t>(1, std::int64_t(mb * 1e6 / 4));
       c.overlap_all_reduce = distributed.get<bool>("overlap", true);
+      c.sync_batch_norm = distributed.get<bool>("sync_batch_norm", false);
       distributed.finish();
     }
     c.test_tta = train.get<std::string>("test_tta", c.test_tta);

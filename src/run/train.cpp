@@ -288,6 +288,7 @@ RunResult train_in(const RunConfig& cfg, const TrainOptions& original, const Run
   fit.process_group = group;
   fit.bucket_floats = cfg.bucket_floats;
   fit.overlap_all_reduce = cfg.overlap_all_reduce;
+  fit.sync_batch_norm = cfg.sync_batch_norm;
   std::string no_cache;
   if (group->size() > 1) {
     if (cfg.backbone && cfg.backbone->cache_features == "true")

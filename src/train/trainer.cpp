@@ -272,12 +272,15 @@ const History& Trainer::fit(std::shared_ptr<const data::Source> train,
       options_.frozen_base ? train->labels() : std::vector<std::int32_t>{};
   auto compile = [&] {
     nn::Model& trained = options_.frozen_base ? options_.frozen_base->head : model_;
-    return trained.compile_training({.batch = local_batch,
-                                     .label_smoothing = options_.label_smoothing,
-                                     .class_weights = options_.class_weights,
-                                     .backend = options_.backend,
-                                     .soft_targets = mixer.enabled(),
-                                     .threads = options_.threads});
+    nn::TrainingOptions compile_options{.batch = local_batch,
+                                        .label_smoothing = options_.label_smoothing,
+                                        .class_weights = options_.class_weights,
+                                        .backend = options_.backend,
+                                        .soft_targets = mixer.enabled(),
+                                        .threads = options_.threads};
+    if (group && options_.sync_batch_norm)
+      compile_options.batch_sums = [group](std::span<double> sums) { group->all_reduce_sum(sums); };
+    return trained.compile_training(compile_options);
   };
   nn::Plan plan = compile();
   // Sharing the CPUs (options_.threads == 0): the team size follows what other processes leave.

@@ -49,12 +49,22 @@ data::Dataset synthetic_data() {
   return d;
 }
 
-nn::Model small_net() {
+// With batch_norm, a BatchNorm (+ ReLU) after each convolution: synchronised, the 2 ranks
+// normalize with the statistics of the whole batch as one process does.
+nn::Model small_net(bool batch_norm = false) {
   using namespace nn;
   Value x = Input({1, 12, 12});
-  Value y = Conv2D{.filters = 6, .kernel = 3, .activation = Activation::ReLU, .name = "c1"}(x);
+  Value y = Conv2D{.filters = 6,
+                   .kernel = 3,
+                   .activation = batch_norm ? Activation::None : Activation::ReLU,
+                   .name = "c1"}(x);
+  if (batch_norm) y = BatchNorm{.activation = Activation::ReLU, .name = "bn1"}(y);
   y = MaxPool2D{.pool = 2}(y);
-  y = Conv2D{.filters = 8, .kernel = 3, .activation = Activation::ReLU, .name = "c2"}(y);
+  y = Conv2D{.filters = 8,
+             .kernel = 3,
+             .activation = batch_norm ? Activation::None : Activation::ReLU,
+             .name = "c2"}(y);
+  if (batch_norm) y = BatchNorm{.activation = Activation::ReLU, .name = "bn2"}(y);
   y = Dense{.units = 10, .name = "head"}(Flatten{}(y));
   Model model(x, y);
   model.initialize(5);
@@ -63,8 +73,9 @@ nn::Model small_net() {
 
 // Trains kSteps steps of the global batch with `group` (one process or a rank of a job) and
 // returns the parameters.
-std::vector<float> train_parameters(std::shared_ptr<ProcessGroup> group) {
-  nn::Model model = small_net();
+std::vector<float> train_parameters(std::shared_ptr<ProcessGroup> group, bool batch_norm = false,
+                                    bool sync = true) {
+  nn::Model model = small_net(batch_norm);
   auto sgd = optim::make_sgd({.lr = 0.05, .momentum = 0.9});
   train::Trainer trainer(model, *sgd,
                          {.epochs = 1,
@@ -74,7 +85,8 @@ std::vector<float> train_parameters(std::shared_ptr<ProcessGroup> group) {
                           .progress = false,
                           .threads = 1,
                           .process_group = group,
-                          .bucket_floats = 256});  // several buckets during backward
+                          .bucket_floats = 256,  // several buckets during backward
+                          .sync_batch_norm = batch_norm && sync});
   trainer.fit(synthetic_data(), nullptr);
   EXPECT_EQ(trainer.step(), kSteps);
   const ParamBlock block = model.parameter_block();
@@ -136,11 +148,15 @@ TEST(DdpWorker, TrainsAndAverages) {
   auto group = join_job();
   ASSERT_EQ(group->size(), 2);
   const std::vector<float> params = train_parameters(group);
+  const std::vector<float> params_bn = train_parameters(group, true);
+  const std::vector<float> params_bn_local = train_parameters(group, true, false);
   // Unequal shares: rank 0 takes rows [0, 96), rank 1 rows [96, 128).
   const std::vector<float> grads =
       group->rank() == 0 ? averaged_gradient(group, 0, 96) : averaged_gradient(group, 96, 32);
   if (group->rank() == 0) {
     write_floats(fs::path(out) / "params.bin", params);
+    write_floats(fs::path(out) / "params_bn.bin", params_bn);
+    write_floats(fs::path(out) / "params_bn_local.bin", params_bn_local);
     write_floats(fs::path(out) / "grads.bin", grads);
   }
 }
@@ -179,11 +195,19 @@ TEST(DdpEquivalence, TwoRanksOfHalfTheBatchMatchOneProcessOfTheWholeBatch) {
             1e-2)
       << "training moved the parameters";
 
+  const std::vector<float> one_bn = train_parameters(local_group(), true);
+  const double bn_diff = relative_difference(read_floats(dir / "params_bn.bin"), one_bn);
+  EXPECT_LE(bn_diff, 1e-5) << "synchronised batch norm: parameters (and running statistics)";
+  // Without synchronisation each rank normalizes with its own 64 images: not the same training.
+  EXPECT_GT(relative_difference(read_floats(dir / "params_bn_local.bin"), one_bn), 1e-4);
+
   const std::vector<float> whole = averaged_gradient(local_group(), 0, kBatch);
   const double grads_diff = relative_difference(read_floats(dir / "grads.bin"), whole);
   EXPECT_LE(grads_diff, 1e-6) << "96 + 32 rows averaged against one batch of 128";
-  std::printf("parameters: max relative difference %.3g; unequal-batch gradient: %.3g\n",
-              params_diff, grads_diff);
+  std::printf(
+      "parameters: max relative difference %.3g, with synchronised batch norm %.3g; "
+      "unequal-batch gradient: %.3g\n",
+      params_diff, bn_diff, grads_diff);
   fs::remove_all(dir);
 }
 

@@ -84,7 +84,7 @@ struct Run {
 
 Run run_kernel(Kernel& kernel, const KernelRequest& request, const std::vector<Tensor>& inputs,
                const std::vector<Tensor>& params, const std::vector<Tensor>& grad_outputs,
-               bool backward) {
+               bool backward, const ops::BatchSums* batch_sums) {
   const ops::Op& op = request.op;
   Run run{garbage(request.outputs),
           clones(params),
@@ -99,7 +99,8 @@ Run run_kernel(Kernel& kernel, const KernelRequest& request, const std::vector<T
                   .scratch = scratch.span(),
                   .mode = request.mode,
                   .rng_key = 7,
-                  .step = 1});
+                  .step = 1,
+                  .batch_sums = batch_sums});
   if (!backward) return run;
 
   // Only what backward_needs() keeps is passed; the rest is undefined, as after planning.
@@ -126,7 +127,8 @@ Run run_kernel(Kernel& kernel, const KernelRequest& request, const std::vector<T
                    .rng_key = 7,
                    .step = 1,
                    .input_specs = request.inputs,
-                   .mode = request.mode});
+                   .mode = request.mode,
+                   .batch_sums = batch_sums});
   return run;
 }
 
@@ -146,7 +148,8 @@ KernelRequest make_request(const ops::Op& op, const std::vector<Shape>& input_sh
                        .mode = o.mode,
                        .backward = backward,
                        .param_grads = backward && o.param_grads,
-                       .input_grads = backward ? input_grads : std::vector<bool>(inputs.size())};
+                       .input_grads = backward ? input_grads : std::vector<bool>(inputs.size()),
+                       .batch_sums = o.batch_sums != nullptr};
 }
 
 std::unique_ptr<Kernel> make_cpu_kernel(const KernelRequest& request) {
@@ -194,10 +197,12 @@ void expect_kernel_matches_reference(const ops::Op& op, const std::vector<Shape>
     grad_outputs.push_back(random_normal(request.outputs[k].shape, o.seed + 1000 + k));
 
   const bool backward = request.backward;
-  const Run expected = run_kernel(ref, request, inputs, params, grad_outputs, backward);
+  const Run expected =
+      run_kernel(ref, request, inputs, params, grad_outputs, backward, o.batch_sums);
   // Two runs of the fast kernel on different buffers: the second must rebind every pointer.
   for (int pass = 0; pass < 2; ++pass) {
-    const Run got = run_kernel(*fast, request, inputs, params, grad_outputs, backward);
+    const Run got =
+        run_kernel(*fast, request, inputs, params, grad_outputs, backward, o.batch_sums);
     const std::string tag = std::string(op.type()) + " (pass " + std::to_string(pass) + ") ";
     for (std::size_t k = 0; k < got.outputs.size(); ++k)
       expect_close(got.outputs[k], expected.outputs[k], o.tolerance,

@@ -24,6 +24,8 @@ struct KernelCheckOptions {
   float input_scale = 1.0f;         // inputs are N(0, input_scale^2)
   bool expect_fast = true;          // fail when the backend falls back to the reference kernel
   KernelFactory factory = nullptr;  // the fast kernel's maker; nullptr = the CPU backend's
+  // Synchronised batch statistics: handed to both kernels' calls (and announced in the request).
+  const ops::BatchSums* batch_sums = nullptr;
 };
 
 // The KernelRequest for `op` on inputs of these shapes under `options`.

@@ -22,6 +22,7 @@
 #include <initializer_list>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +59,11 @@ struct TrainingOptions {
   bool blocked_layouts = true;  // nChw16c activations between kernels that take it (false: NCHW)
   bool soft_targets = false;    // labels() is f32 [N, K] class probabilities (mixup, cutmix)
   int threads = 0;              // OpenMP threads: 0 = the caller's setting; see Plan::set_threads
+  // Synchronised batch norm in data-parallel training: sums each BatchNorm's per-channel
+  // statistics over every rank in place (forward: sums of x, x^2 and the count; backward: the
+  // sums its input gradient needs), so all ranks normalize with the global batch's statistics.
+  // Empty: each process uses its own batch.
+  std::function<void(std::span<double>)> batch_sums;
 };
 
 struct InferenceOptions {

@@ -78,6 +78,7 @@ struct RunConfig {
   // train.distributed: the gradient all-reduce of data-parallel runs (bucket_mb, overlap).
   std::int64_t bucket_floats = 1 << 18;
   bool overlap_all_reduce = true;
+  bool sync_batch_norm = false;  // train.distributed.sync_batch_norm
   std::string test_tta =
       "none";               // train.test_tta: test-time augmentation of the final test evaluation
   bool tensorboard = true;  // write TensorBoard event files into the run directory

@@ -86,6 +86,9 @@ struct FitOptions {
   std::shared_ptr<dist::ProcessGroup> process_group;
   std::int64_t bucket_floats = 1 << 18;
   bool overlap_all_reduce = true;  // false: all-reduce after backward (to measure the overlap)
+  // Synchronised batch norm: every BatchNorm normalizes with the statistics of the global batch
+  // (sums all-reduced in forward and backward), so N ranks train as one process would.
+  bool sync_batch_norm = false;
 };
 
 class Trainer;

@@ -185,6 +185,7 @@ void BatchNormKernel::backward(const BackwardCall& call) {
 }  // namespace
 
 std::unique_ptr<Kernel> make_batch_norm_kernel(const KernelRequest& request) {
+  if (request.batch_sums) return nullptr;  // oneDNN gathers the statistics itself
   if (request.inputs.size() != 1 || request.inputs[0].dtype != DType::f32) return nullptr;
   const Shape& x = request.inputs[0].shape;
   if (x.rank() != 2 && x.rank() != 4) return nullptr;
@@ -203,7 +204,8 @@ std::unique_ptr<Kernel> make_batch_norm_any_layout_kernel(const KernelRequest& r
 
 LayoutOffer batch_norm_layout_offer(const KernelRequest& request) {
   // Only where make_batch_norm_kernel builds (one value per channel goes to the reference).
-  if (request.inputs.size() != 1 || request.inputs[0].shape.rank() != 4 ||
+  // Synchronised statistics: the plain-layout kernel (oneDNN's computes its own statistics).
+  if (request.batch_sums || request.inputs.size() != 1 || request.inputs[0].shape.rank() != 4 ||
       request.inputs[0].dtype != DType::f32 ||
       (request.mode == Mode::Train &&
        request.inputs[0].shape[0] * request.inputs[0].shape.numel_from(2) < 2) ||

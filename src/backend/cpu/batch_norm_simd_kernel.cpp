@@ -7,9 +7,15 @@
 // (n, c) plane in float SIMD lanes and across planes in double in a fixed order: results do not
 // depend on the thread count. Same saved tensors as the reference (mean, inverse std), so either
 // kernel's backward can follow the other's forward.
+//
+// Synchronised batch norm (data-parallel, ForwardCall::batch_sums): the per-channel sums of x and
+// x^2 (forward) and of g and g * (x - mean) (backward) are summed over every rank before they
+// are used, so each rank normalizes with the statistics of the global batch; the parameter
+// gradients stay this rank's own (the gradient all-reduce sums them).
 #include "backend/cpu/kernels.h"
 #include "ops/batch_norm.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -33,6 +39,8 @@ class BatchNormSimdKernel final : public Kernel {
     shift_.resize(std::size_t(c_));
     sum1_.resize(std::size_t(c_));
     sum2_.resize(std::size_t(c_));
+    shifts_.resize(std::size_t(c_));
+    if (request.batch_sums) synced_.resize(std::size_t(2 * c_ + 1));
   }
   std::string_view name() const override { return "simd"; }
   std::vector<TensorSpec> saved() const override { return saved_; }
@@ -45,7 +53,8 @@ class BatchNormSimdKernel final : public Kernel {
   std::int64_t n_ = 0, c_ = 0, s_ = 0;
   bool relu_ = false;
   std::vector<float> scale_, shift_;  // y = x * scale + shift, per channel
-  std::vector<double> sum1_, sum2_;
+  std::vector<double> sum1_, sum2_, shifts_;
+  std::vector<double> synced_;  // [sum 1 (C), sum 2 (C), count] summed over ranks
 };
 
 void BatchNormSimdKernel::forward(const ForwardCall& call) {
@@ -58,10 +67,11 @@ void BatchNormSimdKernel::forward(const ForwardCall& call) {
   const std::int64_t n = n_, c = c_, s = s_;
   const bool train = call.mode == Mode::Train;
   if (train) {
-    const double m = double(n * s);
+    double m = double(n * s);
 #pragma omp parallel for schedule(static) if (n * c * s > kParallelWork)
     for (std::int64_t ic = 0; ic < c; ++ic) {
       const float k = x[ic * s];  // shift for numerical stability
+      shifts_[ic] = k;
       double t1 = 0, t2 = 0;
       for (std::int64_t in = 0; in < n; ++in) {
         const float* p = x + (in * c + ic) * s;
@@ -75,9 +85,29 @@ void BatchNormSimdKernel::forward(const ForwardCall& call) {
         t1 += a1;
         t2 += a2;
       }
-      const double mean_shifted = t1 / m;
-      const double var = std::max(0.0, t2 / m - mean_shifted * mean_shifted);
-      const double mean = double(k) + mean_shifted;
+      sum1_[ic] = t1;
+      sum2_[ic] = t2;
+    }
+    if (call.batch_sums) {
+      // Every rank's sums of x and x^2 (each rank has its own shift, so unshifted), and count.
+      for (std::int64_t ic = 0; ic < c; ++ic) {
+        const double k = shifts_[ic], t1 = sum1_[ic], t2 = sum2_[ic];
+        synced_[ic] = t1 + m * k;
+        synced_[c + ic] = t2 + 2 * k * t1 + m * k * k;
+      }
+      synced_[2 * c] = m;
+      (*call.batch_sums)(synced_);
+      m = synced_[2 * c];
+      for (std::int64_t ic = 0; ic < c; ++ic) {
+        shifts_[ic] = 0;
+        sum1_[ic] = synced_[ic];
+        sum2_[ic] = synced_[c + ic];
+      }
+    }
+    for (std::int64_t ic = 0; ic < c; ++ic) {
+      const double mean_shifted = sum1_[ic] / m;
+      const double var = std::max(0.0, sum2_[ic] / m - mean_shifted * mean_shifted);
+      const double mean = shifts_[ic] + mean_shifted;
       const double invstd = 1.0 / std::sqrt(var + a_.epsilon);
       if (!call.saved.empty()) {
         call.saved[0].data<float>()[ic] = float(mean);
@@ -133,7 +163,7 @@ void BatchNormSimdKernel::backward(const BackwardCall& call) {
                      ? call.grad_params[1].data<float>()
                      : nullptr;
   const std::int64_t n = n_, c = c_, s = s_;
-  const double m = double(n * s);
+  double m = double(n * s);
   // Pass 1: per channel, sum g and sum g * (x - mean), with g = dy masked by y > 0 under ReLU.
 #pragma omp parallel for schedule(static) if (n * c * s > kParallelWork)
   for (std::int64_t ic = 0; ic < c; ++ic) {
@@ -169,10 +199,23 @@ void BatchNormSimdKernel::backward(const BackwardCall& call) {
     sum2_[ic] = t2;
     if (dbeta) dbeta[ic] = float(t1);
     if (dgamma) dgamma[ic] = float(t2 * invstd);
+  }
+  if (train && call.batch_sums) {  // the sums of the global batch (this rank's gradients above)
+    std::copy(sum1_.begin(), sum1_.end(), synced_.begin());
+    std::copy(sum2_.begin(), sum2_.end(), synced_.begin() + c);
+    synced_[2 * c] = m;
+    (*call.batch_sums)(synced_);
+    m = synced_[2 * c];
+    std::copy(synced_.begin(), synced_.begin() + c, sum1_.begin());
+    std::copy(synced_.begin() + c, synced_.begin() + 2 * c, sum2_.begin());
+  }
+  for (std::int64_t ic = 0; ic < c; ++ic) {
     // dx = k1 * g + k2 * (x - mean) + k3 (Train), or k1 * g (Infer).
+    const double invstd = train ? double(call.saved[1].data<float>()[ic])
+                                : 1.0 / std::sqrt(double(running_var[ic]) + a_.epsilon);
     const double k1 = double(gamma[ic]) * invstd;
     scale_[ic] = float(k1);
-    shift_[ic] = train ? float(-k1 * invstd * invstd * t2 / m) : 0.0f;  // k2
+    shift_[ic] = train ? float(-k1 * invstd * invstd * sum2_[ic] / m) : 0.0f;  // k2
   }
   if (!dx) return;
 #pragma omp parallel for schedule(static) if (n * c * s > kParallelWork)

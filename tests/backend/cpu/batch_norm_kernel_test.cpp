@@ -119,5 +119,81 @@ TEST(BatchNormKernel, OneValuePerChannelInTrainingFallsBackToTheReference) {
   }
 }
 
+// Synchronised statistics (data-parallel): a stand-in for a second rank holding the same batch
+// doubles every sum and the count.
+const ops::BatchSums kTwoIdenticalRanks = [](std::span<double> sums) {
+  for (double& v : sums) v *= 2;
+};
+
+TEST(BatchNormKernel, SynchronisedStatisticsMatchTheReferenceAndOnlyThePlainKernelTakesThem) {
+  for (const BnCase& c : kCases) {
+    if (c.x[0] * c.x.numel_from(2) < 2) continue;
+    SCOPED_TRACE(c.name);
+    BatchNorm op(c.attrs);
+    expect_kernel_matches_reference(
+        op, {c.x}, {.factory = &make_batch_norm_simd_kernel, .batch_sums = &kTwoIdenticalRanks});
+    auto request = testing::make_request(op, {c.x}, {.batch_sums = &kTwoIdenticalRanks});
+    EXPECT_EQ(make_batch_norm_kernel(request), nullptr);  // oneDNN gathers its own statistics
+    EXPECT_TRUE(batch_norm_layout_offer(request).inputs.empty());  // so no blocked layout
+  }
+}
+
+// Two ranks holding the same batch have that batch's statistics: the synchronised kernel gives
+// what the unsynchronised one does (outputs, running statistics, all gradients).
+TEST(BatchNormKernel, SynchronisedOverIdenticalRanksEqualsOneRank) {
+  BatchNorm op({.activation = FusedActivation::ReLU});
+  const Shape xs{4, 8, 6, 6};
+  struct Result {
+    Tensor y, running_mean, running_var, dx, dgamma, dbeta;
+  };
+  auto run = [&](const ops::BatchSums* sums) {
+    auto kernel =
+        make_batch_norm_simd_kernel(testing::make_request(op, {xs}, {.batch_sums = sums}));
+    EXPECT_NE(kernel, nullptr);
+    Tensor x = Tensor::empty(xs, DType::f32), dy = Tensor::empty(xs, DType::f32);
+    for (std::int64_t i = 0; i < x.numel(); ++i) {
+      x.data<float>()[i] = float((i * 37) % 101) / 25.0f - 1.5f;
+      dy.data<float>()[i] = float((i * 53) % 97) / 40.0f - 1.0f;
+    }
+    Result r{Tensor::empty(xs, DType::f32),  Tensor::zeros({8}, DType::f32),
+             Tensor::full({8}, 1.0f),        Tensor::empty(xs, DType::f32),
+             Tensor::empty({8}, DType::f32), Tensor::empty({8}, DType::f32)};
+    const Tensor gamma = Tensor::full({8}, 1.5f), beta = Tensor::full({8}, 0.25f);
+    std::vector<Tensor> saved;
+    for (const TensorSpec& spec : kernel->saved())
+      saved.push_back(Tensor::empty(spec.shape, spec.dtype));
+    const std::vector<Tensor> in{x}, out{r.y}, params{gamma, beta, r.running_mean, r.running_var};
+    kernel->forward({.inputs = in,
+                     .outputs = out,
+                     .params = params,
+                     .saved = saved,
+                     .mode = Mode::Train,
+                     .batch_sums = sums});
+    const std::vector<Tensor> grads_out{dy}, grads_in{r.dx}, grads_params{r.dgamma, r.dbeta};
+    kernel->backward({.inputs = in,
+                      .outputs = out,
+                      .params = params,
+                      .saved = saved,
+                      .grad_outputs = grads_out,
+                      .grad_inputs = grads_in,
+                      .grad_params = grads_params,
+                      .mode = Mode::Train,
+                      .batch_sums = sums});
+    return r;
+  };
+  const Result one = run(nullptr), two = run(&kTwoIdenticalRanks);
+  testing::expect_close(two.y, one.y, 1e-5f, "y");
+  testing::expect_close(two.running_mean, one.running_mean, 1e-5f, "running_mean");
+  // The unbiased running variance uses the job's count (2 x 144 values per channel, not 144).
+  for (int c = 0; c < 8; ++c) {
+    const double biased_from_one = (one.running_var.data<float>()[c] - 0.9) / 0.1 * 143.0 / 144.0;
+    const double biased_from_two = (two.running_var.data<float>()[c] - 0.9) / 0.1 * 287.0 / 288.0;
+    EXPECT_NEAR(biased_from_two, biased_from_one, 1e-4) << "channel " << c;
+  }
+  testing::expect_close(two.dx, one.dx, 1e-5f, "dx");
+  testing::expect_close(two.dgamma, one.dgamma, 1e-5f, "dgamma (this rank's own)");
+  testing::expect_close(two.dbeta, one.dbeta, 1e-5f, "dbeta (this rank's own)");
+}
+
 }  // namespace
 }  // namespace convkit::backend::cpu

@@ -6,10 +6,15 @@
 #include <convkit/util/error.h>
 
 #include <fmt/format.h>
+// MPI's C interface only (OpenMPI's mpi.h would pull in the removed C++ bindings otherwise).
+#define OMPI_SKIP_MPICXX 1
+#define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <mutex>
 #include <vector>
 
@@ -44,23 +49,36 @@ class MpiGroup final : public ProcessGroup {
   int size() const override { return size_; }
   std::string name() const override { return "mpi"; }
 
+  // Blocking collectives are the non-blocking ones waited for under the timeout.
   void all_reduce_sum(std::span<float> v) override {
-    check(MPI_Allreduce(MPI_IN_PLACE, v.data(), int(v.size()), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD),
-          "all-reduce");
+    start_all_reduce_sum(v);
+    wait_all("all-reduce");
   }
   void all_reduce_sum(std::span<double> v) override {
-    check(MPI_Allreduce(MPI_IN_PLACE, v.data(), int(v.size()), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD),
-          "all-reduce");
+    start_all_reduce_sum(v);
+    wait_all("all-reduce");
   }
   void all_reduce_max(std::span<std::int64_t> v) override {
-    check(
-        MPI_Allreduce(MPI_IN_PLACE, v.data(), int(v.size()), MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD),
-        "all-reduce");
+    MPI_Request r = MPI_REQUEST_NULL;
+    check(MPI_Iallreduce(MPI_IN_PLACE, v.data(), count_of(v.size()), MPI_INT64_T, MPI_MAX,
+                         MPI_COMM_WORLD, &r),
+          "all-reduce");
+    requests_.push_back(r);
+    wait_all("all-reduce");
   }
   void broadcast(std::span<float> v, int root) override {
-    check(MPI_Bcast(v.data(), int(v.size()), MPI_FLOAT, root, MPI_COMM_WORLD), "broadcast");
+    MPI_Request r = MPI_REQUEST_NULL;
+    check(MPI_Ibcast(v.data(), count_of(v.size()), MPI_FLOAT, root, MPI_COMM_WORLD, &r),
+          "broadcast");
+    requests_.push_back(r);
+    wait_all("broadcast");
   }
-  void barrier() override { check(MPI_Barrier(MPI_COMM_WORLD), "barrier"); }
+  void barrier() override {
+    MPI_Request r = MPI_REQUEST_NULL;
+    check(MPI_Ibarrier(MPI_COMM_WORLD, &r), "barrier");
+    requests_.push_back(r);
+    wait_all("barrier");
+  }
 
   Request start_all_reduce_sum(std::span<float> v) override {
     return start(v.data(), v.size(), MPI_FLOAT);
@@ -74,11 +92,8 @@ class MpiGroup final : public ProcessGroup {
     check(MPI_Testall(int(requests_.size()), requests_.data(), &done, MPI_STATUSES_IGNORE), "test");
     if (done) requests_.clear();
   }
-  void wait_all() override {
-    if (requests_.empty()) return;
-    check(MPI_Waitall(int(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE), "wait");
-    requests_.clear();
-  }
+  void wait_all() override { wait_all("gradient all-reduce"); }
+  void set_timeout(double seconds) override { timeout_ = seconds; }
 
   [[noreturn]] void abort(const std::string& message, int code) override {
     g_aborting = true;
@@ -89,17 +104,48 @@ class MpiGroup final : public ProcessGroup {
   }
 
  private:
-  Request start(void* data, std::size_t count, MPI_Datatype type) {
+  static int count_of(std::size_t count) {
     if (count > std::size_t(std::numeric_limits<int>::max()))
-      fail("MPI all-reduce of {} values: more than one call can carry", count);
+      fail("MPI collective of {} values: more than one call can carry", count);
+    return int(count);
+  }
+
+  Request start(void* data, std::size_t count, MPI_Datatype type) {
     MPI_Request r = MPI_REQUEST_NULL;
-    check(MPI_Iallreduce(MPI_IN_PLACE, data, int(count), type, MPI_SUM, MPI_COMM_WORLD, &r),
+    check(MPI_Iallreduce(MPI_IN_PLACE, data, count_of(count), type, MPI_SUM, MPI_COMM_WORLD, &r),
           "non-blocking all-reduce");
     requests_.push_back(r);
     return Request(requests_.size() - 1);
   }
 
+  // Completes every started request, polling (as MPI_Waitall does) with a deadline.
+  void wait_all(const char* what) {
+    if (requests_.empty()) return;
+    if (timeout_ <= 0) {
+      check(MPI_Waitall(int(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE), "wait");
+      requests_.clear();
+      return;
+    }
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                              std::chrono::duration<double>(timeout_));
+    for (std::uint64_t polls = 0;; ++polls) {
+      int done = 0;
+      check(MPI_Testall(int(requests_.size()), requests_.data(), &done, MPI_STATUSES_IGNORE),
+            "wait");
+      if (done) break;
+      if (polls % 1024 == 1023 && std::chrono::steady_clock::now() > deadline)
+        abort(fmt::format("no answer from the other ranks for {:g} s (waiting in a {}): a rank is "
+                          "stopped, hung or unreachable; ending the job "
+                          "(train.distributed.timeout_s sets the limit)",
+                          timeout_, what),
+              1);
+    }
+    requests_.clear();
+  }
+
   int rank_ = 0, size_ = 1;
+  double timeout_ = 0;
   std::vector<MPI_Request> requests_;
 };
 

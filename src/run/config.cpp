@@ -208,6 +208,10 @@ RunConfig parse(YAML::Node doc, const std::string& source,
       c.bucket_floats = std::max<std::int64_t>(1, std::int64_t(mb * 1e6 / 4));
       c.overlap_all_reduce = distributed.get<bool>("overlap", true);
       c.sync_batch_norm = distributed.get<bool>("sync_batch_norm", false);
+      c.distributed_timeout = distributed.get<double>("timeout_s", c.distributed_timeout);
+      if (!(c.distributed_timeout >= 0))
+        config_fail("'train.distributed.timeout_s' must be >= 0 (0 = wait forever), got {}",
+                    c.distributed_timeout);
       distributed.finish();
     }
     c.test_tta = train.get<std::string>("test_tta", c.test_tta);

@@ -177,6 +177,7 @@ RunResult train(const RunConfig& cfg, const TrainOptions& options) {
   if (group->size() > 1 && options.out.empty())
     config_fail("data-parallel training ({} ranks): name the run directory with --out",
                 group->size());
+  group->set_timeout(cfg.distributed_timeout);
   const RunDirectory dir{options.out.empty() ? default_run_dir(cfg.dataset) : options.out};
   // Ranks other than 0 write nothing: rank 0 alone owns the run directory.
   if (group->rank() != 0) return train_in(cfg, options, dir, group);

@@ -121,6 +121,19 @@ TEST_F(DistCliTest, KilledRankEndsTheJobAndTheResumedJobEndsAtTheSameWeights) {
   EXPECT_EQ(read_file(root_ / "killed/history.csv"), read_file(root_ / "full/history.csv"));
 }
 
+// A rank that stops (SIGSTOP: alive, so mpirun does not notice) is found by the others' timeout.
+TEST_F(DistCliTest, StoppedRankEndsTheJobAfterTheTimeout) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = testing::run_cli(train_args("stopped", 2) + " --set train.distributed.timeout_s=5",
+                                  "CONVKIT_FAULT_AT_STEP=30:19 CONVKIT_FAULT_RANK=1 timeout 120");
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_NE(r.code, 0) << r.output;
+  EXPECT_NE(r.code, 124) << "the job hung until timeout: " << r.output;
+  EXPECT_LT(seconds, 60) << r.output;
+  EXPECT_NE(r.output.find("no answer from the other ranks for 5 s"), std::string::npos) << r.output;
+}
+
 TEST_F(DistCliTest, ResumingWithAnotherNumberOfRanksIsRefusedPlainly) {
   auto r = testing::run_cli(train_args("short", 2) + " --epochs 1 --seed 2");
   ASSERT_EQ(r.code, 0) << r.output;

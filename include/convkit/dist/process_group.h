@@ -55,6 +55,12 @@ class ProcessGroup {
   // Completes every started collective.
   virtual void wait_all() = 0;
 
+  // The longest a collective may wait for the other ranks: past it this rank ends the job
+  // (abort) with a message saying where it waited, so a rank that is stopped, hung or cut off
+  // never leaves the others waiting forever. A rank that exits is noticed sooner, by the
+  // launcher. <= 0: wait forever.
+  virtual void set_timeout(double seconds) { (void)seconds; }
+
   // Ends the whole job now: every rank exits with `code`, the message on this rank's stderr.
   [[noreturn]] virtual void abort(const std::string& message, int code) = 0;
 };

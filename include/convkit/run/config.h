@@ -79,6 +79,8 @@ struct RunConfig {
   std::int64_t bucket_floats = 1 << 18;
   bool overlap_all_reduce = true;
   bool sync_batch_norm = false;  // train.distributed.sync_batch_norm
+  // train.distributed.timeout_s: the longest a rank waits for the others in a collective.
+  double distributed_timeout = 300;
   std::string test_tta =
       "none";               // train.test_tta: test-time augmentation of the final test evaluation
   bool tensorboard = true;  // write TensorBoard event files into the run directory

@@ -23,6 +23,18 @@ void MetricAccumulator::reset() {
   samples_ = top_k_hits_ = 0;
 }
 
+void MetricAccumulator::reduce(const std::function<void(std::span<double>)>& sum) {
+  std::vector<double> v(confusion_.begin(), confusion_.end());
+  v.push_back(loss_sum_);
+  v.push_back(double(samples_));
+  v.push_back(double(top_k_hits_));
+  sum(v);
+  for (std::size_t i = 0; i < confusion_.size(); ++i) confusion_[i] = std::int64_t(v[i]);
+  loss_sum_ = v[confusion_.size()];
+  samples_ = std::int64_t(v[confusion_.size() + 1]);
+  top_k_hits_ = std::int64_t(v[confusion_.size() + 2]);
+}
+
 void MetricAccumulator::add(const Tensor& scores, const Tensor& labels, double loss_sum) {
   add(scores, labels, labels.numel(), loss_sum);
 }

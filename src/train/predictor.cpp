@@ -200,6 +200,11 @@ Tensor Predictor::predict(const data::Dataset& dataset,
 
 ClassificationReport Predictor::evaluate(const data::Dataset& dataset) {
   MetricAccumulator metrics(dataset.num_classes, 5);
+  evaluate_into(dataset, metrics);
+  return metrics.report();
+}
+
+void Predictor::evaluate_into(const data::Dataset& dataset, MetricAccumulator& metrics) {
   const std::int64_t k = dataset.num_classes;
   for_each_batch(dataset, [&](nn::Plan& plan, const data::BatchView& b, std::int64_t rows) {
     plan.forward();
@@ -219,7 +224,6 @@ ClassificationReport Predictor::evaluate(const data::Dataset& dataset) {
     }
     metrics.add(logits, b.labels, rows, loss);
   });
-  return metrics.report();
 }
 
 std::vector<ClassScore> top_k(const Tensor& probabilities, std::int64_t row, int k,

@@ -354,6 +354,14 @@ const History& Trainer::fit(std::shared_ptr<const data::Source> train,
   average_in_model_ = false;
   if (average_.enabled() && !average_.average().defined())
     average_.reset(weights.params, weights.numel);
+  // Data-parallel validation: each rank scores its contiguous share, the counts are summed.
+  std::optional<data::Dataset> validation_shard;
+  if (group && validation && validation->size() > 0) {
+    const std::int64_t n = validation->size();
+    std::vector<std::int64_t> rows;
+    for (std::int64_t i = n * rank / world; i < n * (rank + 1) / world; ++i) rows.push_back(i);
+    validation_shard = validation->subset(rows);
+  }
   stop_ = false;
   interrupted_ = false;
   DivergenceCheck divergence;
@@ -495,7 +503,16 @@ const History& Trainer::fit(std::shared_ptr<const data::Source> train,
     MetricList shown{{"loss", log.loss}, {"acc", log.accuracy}};
     if (validation && validation->size() > 0) {
       ClassificationReport report;
-      with_averaged_weights([&](const Tensor&) { report = evaluate(*validation); });
+      with_averaged_weights([&](const Tensor&) {
+        if (!validation_shard) {
+          report = evaluate(*validation);
+          return;
+        }
+        MetricAccumulator metrics(validation->num_classes, 5);
+        if (validation_shard->size() > 0) predictor().evaluate_into(*validation_shard, metrics);
+        metrics.reduce([group](std::span<double> v) { group->all_reduce_sum(v); });
+        report = metrics.report();
+      });
       log.val_loss = report.loss;
       log.val_accuracy = report.accuracy;
       log.val_top5 = report.top_k_accuracy;

@@ -98,6 +98,40 @@ TEST_F(DistCliTest, TwoRanksTrainAndRankZeroAloneWrites) {
   EXPECT_EQ(io::load_checkpoint(root_ / "two/checkpoints/last.ckpt").contents.epoch, 3);
 }
 
+// Validation split among the ranks (each scores its share, the counts are summed) gives the
+// figures of one process; with synchronised batch norm the two runs train alike too.
+TEST_F(DistCliTest, ValidationSharedAmongRanksMatchesOneProcess) {
+  const std::string opts =
+      " --seed 5 --set dataset.validation_split=0.2 --set train.distributed.sync_batch_norm=true";
+  auto r = testing::run_cli(train_args("val2", 2) + opts);
+  ASSERT_EQ(r.code, 0) << r.output;
+  r = testing::run_cli(train_args("val1", 1) + opts);
+  ASSERT_EQ(r.code, 0) << r.output;
+  const std::string two = read_file(root_ / "val2/history.csv"),
+                    one = read_file(root_ / "val1/history.csv");
+  auto column = [](const std::string& csv, int col) {
+    std::vector<double> v;
+    std::istringstream lines(csv);
+    std::string line;
+    std::getline(lines, line);  // header
+    while (std::getline(lines, line)) {
+      std::istringstream cells(line);
+      std::string cell;
+      for (int i = 0; i <= col; ++i) std::getline(cells, cell, ',');
+      v.push_back(std::stod(cell));
+    }
+    return v;
+  };
+  const auto acc2 = column(two, 4), acc1 = column(one, 4);  // val_accuracy
+  const auto loss2 = column(two, 3), loss1 = column(one, 3);
+  ASSERT_EQ(acc2.size(), 3u) << two;
+  ASSERT_EQ(acc1.size(), 3u) << one;
+  for (std::size_t e = 0; e < 3; ++e) {
+    EXPECT_NEAR(acc2[e], acc1[e], 0.0026) << "epoch " << e + 1 << "\n" << two << one;  // 1 of 400
+    EXPECT_NEAR(loss2[e], loss1[e], 1e-3) << "epoch " << e + 1 << "\n" << two << one;
+  }
+}
+
 TEST_F(DistCliTest, KilledRankEndsTheJobAndTheResumedJobEndsAtTheSameWeights) {
   // 2000 images / global batch 50 = 40 steps per epoch; rank 1 dies in epoch 3 (step 100).
   auto r = testing::run_cli(train_args("full", 2) + " --seed 7");

@@ -6,6 +6,8 @@
 #include <convkit/tensor/tensor.h>
 
 #include <cstdint>
+#include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -36,6 +38,9 @@ class MetricAccumulator {
   void add(const Tensor& scores, const Tensor& labels, std::int64_t rows, double loss_sum);
   ClassificationReport report() const;
   void reset();
+  // Data-parallel evaluation: `sum` adds the values of every rank in place; afterwards this
+  // accumulator holds the counts of all ranks' samples (exact: counts travel as doubles).
+  void reduce(const std::function<void(std::span<double>)>& sum);
 
  private:
   int k_;

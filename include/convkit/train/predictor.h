@@ -74,6 +74,8 @@ class Predictor {
                  const std::function<void(const Tensor&)>& transform = {});
   // Loss (mean cross-entropy), accuracy, per-class scores and the confusion matrix.
   ClassificationReport evaluate(const data::Dataset& dataset);
+  // The same, adding the dataset's counts to `metrics` (data-parallel shards merge them).
+  void evaluate_into(const data::Dataset& dataset, MetricAccumulator& metrics);
 
   // u8 [C', H', W'] of any size -> the model's f32 input [C, H, W] (the geometry or fit_image,
   // then preprocess); with keep_size, [C, H', W'].

@@ -173,10 +173,11 @@ TEST(DdpEquivalence, TwoRanksOfHalfTheBatchMatchOneProcessOfTheWholeBatch) {
   char self[4096];
   const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   ASSERT_GT(n, 0);
-  // Under the asan preset the ranks are sanitized too: OpenMPI's own allocations are not ours.
+  // Under the asan preset the ranks run sanitized, without leak checking: OpenMPI keeps memory
+  // until exit in components it unloads, which LeakSanitizer can neither name nor suppress. The
+  // same training code is leak-checked in this process (the one-process side below).
   const std::string command =
-      "LSAN_OPTIONS=suppressions=" + (fs::current_path() / "tests/dist/lsan_mpi.supp").string() +
-      " mpirun -np 2 --oversubscribe --bind-to none " +
+      "ASAN_OPTIONS=detect_leaks=0 mpirun -np 2 --oversubscribe --bind-to none " +
       std::string(geteuid() == 0 ? "--allow-run-as-root " : "") +
       "-x CONVKIT_DDP_OUT=" + dir.string() + " " + std::string(self, std::size_t(n)) +
       " --gtest_filter=DdpWorker.TrainsAndAverages > " + (dir / "log.txt").string() + " 2>&1";

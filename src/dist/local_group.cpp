@@ -19,6 +19,7 @@ class LocalGroup final : public ProcessGroup {
   void all_reduce_sum(std::span<double>) override {}
   void all_reduce_max(std::span<std::int64_t>) override {}
   void broadcast(std::span<float>, int) override {}
+  void broadcast(std::span<std::byte>, int) override {}
   void barrier() override {}
   Request start_all_reduce_sum(std::span<float>) override { return 0; }
   Request start_all_reduce_sum(std::span<double>) override { return 0; }

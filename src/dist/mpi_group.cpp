@@ -73,6 +73,13 @@ class MpiGroup final : public ProcessGroup {
     requests_.push_back(r);
     wait_all("broadcast");
   }
+  void broadcast(std::span<std::byte> v, int root) override {
+    MPI_Request r = MPI_REQUEST_NULL;
+    check(MPI_Ibcast(v.data(), count_of(v.size()), MPI_BYTE, root, MPI_COMM_WORLD, &r),
+          "broadcast");
+    requests_.push_back(r);
+    wait_all("broadcast");
+  }
   void barrier() override {
     MPI_Request r = MPI_REQUEST_NULL;
     check(MPI_Ibarrier(MPI_COMM_WORLD, &r), "barrier");

@@ -31,6 +31,7 @@ class RecordingGroup final : public ProcessGroup {
   void all_reduce_sum(std::span<double>) override {}
   void all_reduce_max(std::span<std::int64_t>) override {}
   void broadcast(std::span<float>, int) override {}
+  void broadcast(std::span<std::byte>, int) override {}
   void barrier() override {}
   Request start_all_reduce_sum(std::span<float> v) override {
     started.push_back({v.data(), v.size(), in_backward});

@@ -9,6 +9,7 @@
 //   group->broadcast(weights, /*root=*/0);   // every rank gets rank 0's values
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -45,6 +46,7 @@ class ProcessGroup {
   virtual void all_reduce_sum(std::span<double> values) = 0;
   virtual void all_reduce_max(std::span<std::int64_t> values) = 0;
   virtual void broadcast(std::span<float> values, int root) = 0;
+  virtual void broadcast(std::span<std::byte> bytes, int root) = 0;
   virtual void barrier() = 0;
 
   // Non-blocking sum in place: the memory must stay untouched until wait_all returns.

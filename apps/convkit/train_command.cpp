@@ -44,9 +44,11 @@ int run_train(const TrainArgs& args) {
     fmt::print(
         stderr,
         "convkit: interrupted by signal {} at epoch {}, step {}: saved {}; continue with: convkit "
-        "train --resume {}\n",
+        "train {}--resume {}\n",
         result.signal, result.epoch + 1, result.step,
-        (result.dir / "checkpoints/last.ckpt").string(), result.dir.string());
+        (result.dir / "checkpoints/last.ckpt").string(),
+        result.ranks > 1 ? fmt::format("--nproc {} ", result.ranks) : std::string(),
+        result.dir.string());
     return 128 + result.signal;
   }
   if (result.interrupted) return 128 + result.signal;

@@ -394,6 +394,7 @@ RunResult train_in(const RunConfig& cfg, const TrainOptions& original, const Run
                    .train_seconds = trainer.train_seconds()};
   result.stopped = hook.stopped();
   result.rank = group->rank();
+  result.ranks = group->size();
   if (group->size() > 1 && options.verbose && trainer.communication().steps > 0) {
     const dist::ReducerStats& c = trainer.communication();
     fmt::print(

@@ -155,6 +155,24 @@ TEST_F(DistCliTest, KilledRankEndsTheJobAndTheResumedJobEndsAtTheSameWeights) {
   EXPECT_EQ(read_file(root_ / "killed/history.csv"), read_file(root_ / "full/history.csv"));
 }
 
+// Ctrl-C (SIGINT on every rank, as mpirun forwards it): the ranks stop at the same step, rank 0
+// saves a mid-epoch checkpoint, and the resumed job ends at the uninterrupted job's weights.
+TEST_F(DistCliTest, InterruptSavesAMidEpochCheckpointAndResumesExactly) {
+  auto r = testing::run_cli(train_args("int_full", 2) + " --seed 8");
+  ASSERT_EQ(r.code, 0) << r.output;
+  r = testing::run_cli(train_args("int", 2) + " --seed 8",
+                       "CONVKIT_FAULT_AT_STEP=57:2 timeout 120");
+  EXPECT_NE(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("--nproc 2 --resume"), std::string::npos) << r.output;
+  const auto saved = io::load_checkpoint(root_ / "int/checkpoints/last.ckpt");
+  EXPECT_EQ(saved.contents.epoch, 1);  // mid-epoch 2: 40 steps per epoch
+  r = testing::run_cli(resume_args("int", 2));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(weights_of(root_ / "int/checkpoints/last.ckpt"),
+            weights_of(root_ / "int_full/checkpoints/last.ckpt"));
+  EXPECT_EQ(read_file(root_ / "int/history.csv"), read_file(root_ / "int_full/history.csv"));
+}
+
 // A rank that stops (SIGSTOP: alive, so mpirun does not notice) is found by the others' timeout.
 TEST_F(DistCliTest, StoppedRankEndsTheJobAfterTheTimeout) {
   const auto start = std::chrono::steady_clock::now();

@@ -51,6 +51,7 @@ struct RunResult {
   bool stopped = false;       // TrainOptions::on_epoch_end ended it
   int signal = 0;
   int rank = 0;   // in a data-parallel job: this process's rank (only rank 0 fills what follows)
+  int ranks = 1;  // the job's number of ranks
   int epoch = 0;  // completed epochs
   std::int64_t step = 0;  // completed optimizer steps
   train::History history;

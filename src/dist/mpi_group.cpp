@@ -170,8 +170,12 @@ std::shared_ptr<ProcessGroup> mpi_world(const LaunchInfo& launch) {
   std::atexit(finalize_at_exit);
   world = std::make_shared<MpiGroup>();
   if (world->size() != launch.size || world->rank() != launch.rank)
-    fail("MPI says rank {} of {}, the {} environment rank {} of {}", world->rank(), world->size(),
-         launch.launcher, launch.rank, launch.size);
+    fail("MPI says rank {} of {}, the {} environment rank {} of {}{}", world->rank(), world->size(),
+         launch.launcher, launch.rank, launch.size,
+         launch.launcher == "slurm"
+             ? " (inside a Slurm allocation, start the ranks with srun, or unset SLURM_NTASKS "
+               "for one process)"
+             : "");
   return world;
 }
 

@@ -196,6 +196,15 @@ TEST_F(DistCliTest, ResumingWithAnotherNumberOfRanksIsRefusedPlainly) {
   EXPECT_NE(r.output.find("--nproc 2"), std::string::npos) << r.output;
 }
 
+// Inside a Slurm allocation but not started by srun: one process, where the environment says
+// 4 ranks. A config error that says what to do, not a hang.
+TEST_F(DistCliTest, SlurmAllocationWithoutSrunIsExplained) {
+  const auto r = testing::run_cli(train_args("slurm", 1) + " --epochs 1",
+                                  "SLURM_PROCID=0 SLURM_NTASKS=4 timeout 60");
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("start the ranks with srun"), std::string::npos) << r.output;
+}
+
 TEST_F(DistCliTest, BatchThatDoesNotSplitAmongTheRanksIsAConfigError) {
   const auto r =
       testing::run_cli(train_args("odd", 2) + " --set train.batch_size=51", "timeout 60");

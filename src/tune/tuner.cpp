@@ -1,6 +1,7 @@
 // The tuner's loop: a worker claims a trial from the study, trains each of its executions with
 // run::train (resuming one that has a last.ckpt), records the objectives, and goes on until the
 // study has its trials; tune() forks the workers and writes the summary.
+#include <convkit/dist/process_group.h>
 #include <convkit/run/errors.h>
 #include <convkit/run/train.h>
 #include <convkit/tune/tuner.h>
@@ -417,6 +418,13 @@ TuneResult summarize(const TuneSpec& spec, const TuneOptions& options) {
 
 TuneResult tune(const TuneSpec& spec, const TuneOptions& options) {
   const auto start = Clock::now();
+  // Trials are processes of the tuner's own (--workers); inside an MPI job every trial would try
+  // to join it as the launcher's rank.
+  if (const dist::LaunchInfo job = dist::launch_from_environment(); job.size > 1)
+    config_fail(
+        "the tuner runs inside a data-parallel job ({} ranks, started by {}): start convkit tune "
+        "as one process and use --workers for parallel trials",
+        job.size, job.launcher);
   // Forked workers need a parent that never ran an OpenMP team: libgomp's threads do not survive
   // fork, and a child's first parallel region would wait for them forever. One-thread regions
   // (the config check below builds a model) start none.

@@ -236,6 +236,22 @@ TEST(Tune, AKeyTheConfigDoesNotHaveStopsTheStudyBeforeAnyTraining) {
   EXPECT_FALSE(std::filesystem::exists(tmp.path / "study/study.db"));
 }
 
+TEST(Tune, InsideAnMpiJobItRefusesToStart) {
+  TempDir tmp;
+  setenv("PMI_RANK", "0", 1);
+  setenv("PMI_SIZE", "2", 1);
+  try {
+    tune(bars_spec(tmp),
+         {.out = tmp.path / "study", .data = run::testing::bars_data(), .print = false});
+    FAIL() << "no error";
+  } catch (const run::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("--workers"), std::string::npos) << e.what();
+  }
+  unsetenv("PMI_RANK");
+  unsetenv("PMI_SIZE");
+  EXPECT_FALSE(std::filesystem::exists(tmp.path / "study/study.db"));
+}
+
 TEST(Tune, AValidationObjectiveWithoutValidationDataIsNamed) {
   TempDir tmp;
   std::ofstream(tmp.path / "bars.yaml") << run::testing::kBarsConfig;

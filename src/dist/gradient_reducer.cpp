@@ -42,12 +42,16 @@ void GradientReducer::begin_step(double weight) {
   last_buckets_.clear();
 }
 
-void GradientReducer::flush() {
+void GradientReducer::start(std::int64_t offset, std::int64_t numel) {
+  ++stats_.buckets;
+  stats_.floats += numel;
+  group_->start_all_reduce_sum(std::span<float>(arena_ + offset, std::size_t(numel)));
+}
+
+void GradientReducer::close_bucket() {
   if (high_ > low_) {
     last_buckets_.emplace_back(low_, high_ - low_);
-    ++stats_.buckets;
-    stats_.floats += high_ - low_;
-    group_->start_all_reduce_sum(std::span<float>(arena_ + low_, std::size_t(high_ - low_)));
+    if (options_.overlap) start(low_, high_ - low_);  // else finish_step starts it
   }
   low_ = high_ = 0;
 }
@@ -59,49 +63,26 @@ void GradientReducer::on_ready(const GradientReady& ready) {
     for (float& g : ready.grads) g *= float(weight_);
   if (!arena_) arena_ = ready.grads.data() - ready.offset;
   const std::int64_t begin = ready.offset, end = ready.offset + ready.numel;
-  if (high_ == low_) {
-    low_ = begin;
-    high_ = end;
-  } else if (end <= low_ && !trainable_between(end, low_)) {
+  if (high_ > low_ && end <= low_ && !trainable_between(end, low_)) {
     low_ = begin;  // the range below the bucket, with nothing trainable in between
   } else {
-    if (options_.overlap)
-      flush();
-    else {
-      // Without overlap the pending ranges are kept as closed buckets and reduced at the end.
-      last_buckets_.emplace_back(low_, high_ - low_);
-    }
+    close_bucket();
     low_ = begin;
     high_ = end;
   }
-  if (high_ - low_ >= options_.bucket_floats) {
-    if (options_.overlap)
-      flush();
-    else {
-      last_buckets_.emplace_back(low_, high_ - low_);
-      low_ = high_ = 0;
-    }
-  }
+  if (high_ - low_ >= options_.bucket_floats) close_bucket();
   if (options_.overlap) group_->progress();
 }
 
 void GradientReducer::finish_step() {
   if (!in_step_) fail("GradientReducer::finish_step without begin_step");
-  const auto start = std::chrono::steady_clock::now();
-  if (options_.overlap) {
-    flush();
-  } else {
-    if (high_ > low_) last_buckets_.emplace_back(low_, high_ - low_);
-    low_ = high_ = 0;
-    for (const auto& [offset, numel] : last_buckets_) {
-      ++stats_.buckets;
-      stats_.floats += numel;
-      group_->start_all_reduce_sum(std::span<float>(arena_ + offset, std::size_t(numel)));
-    }
-  }
+  const auto begin = std::chrono::steady_clock::now();
+  close_bucket();
+  if (!options_.overlap)
+    for (const auto& [offset, numel] : last_buckets_) start(offset, numel);
   group_->wait_all();
   stats_.wait_seconds +=
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
   ++stats_.steps;
   in_step_ = false;
 }

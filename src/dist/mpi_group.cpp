@@ -47,52 +47,21 @@ class MpiGroup final : public ProcessGroup {
   }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
-  std::string name() const override { return "mpi"; }
 
   // Blocking collectives are the non-blocking ones waited for under the timeout.
-  void all_reduce_sum(std::span<float> v) override {
-    start_all_reduce_sum(v);
-    wait_all("all-reduce");
-  }
   void all_reduce_sum(std::span<double> v) override {
     start_all_reduce_sum(v);
     wait_all("all-reduce");
   }
-  void all_reduce_max(std::span<std::int64_t> v) override {
-    MPI_Request r = MPI_REQUEST_NULL;
-    check(MPI_Iallreduce(MPI_IN_PLACE, v.data(), count_of(v.size()), MPI_INT64_T, MPI_MAX,
-                         MPI_COMM_WORLD, &r),
-          "all-reduce");
-    requests_.push_back(r);
-    wait_all("all-reduce");
-  }
   void broadcast(std::span<float> v, int root) override {
-    MPI_Request r = MPI_REQUEST_NULL;
-    check(MPI_Ibcast(v.data(), count_of(v.size()), MPI_FLOAT, root, MPI_COMM_WORLD, &r),
-          "broadcast");
-    requests_.push_back(r);
-    wait_all("broadcast");
+    broadcast(v.data(), v.size(), MPI_FLOAT, root);
   }
   void broadcast(std::span<std::byte> v, int root) override {
-    MPI_Request r = MPI_REQUEST_NULL;
-    check(MPI_Ibcast(v.data(), count_of(v.size()), MPI_BYTE, root, MPI_COMM_WORLD, &r),
-          "broadcast");
-    requests_.push_back(r);
-    wait_all("broadcast");
-  }
-  void barrier() override {
-    MPI_Request r = MPI_REQUEST_NULL;
-    check(MPI_Ibarrier(MPI_COMM_WORLD, &r), "barrier");
-    requests_.push_back(r);
-    wait_all("barrier");
+    broadcast(v.data(), v.size(), MPI_BYTE, root);
   }
 
-  Request start_all_reduce_sum(std::span<float> v) override {
-    return start(v.data(), v.size(), MPI_FLOAT);
-  }
-  Request start_all_reduce_sum(std::span<double> v) override {
-    return start(v.data(), v.size(), MPI_DOUBLE);
-  }
+  void start_all_reduce_sum(std::span<float> v) override { start(v.data(), v.size(), MPI_FLOAT); }
+  void start_all_reduce_sum(std::span<double> v) override { start(v.data(), v.size(), MPI_DOUBLE); }
   void progress() override {
     if (requests_.empty()) return;
     int done = 0;
@@ -102,14 +71,6 @@ class MpiGroup final : public ProcessGroup {
   void wait_all() override { wait_all("gradient all-reduce"); }
   void set_timeout(double seconds) override { timeout_ = seconds; }
 
-  [[noreturn]] void abort(const std::string& message, int code) override {
-    g_aborting = true;
-    fmt::print(stderr, "convkit: rank {} of {}: {}\n", rank_, size_, message);
-    std::fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, code);
-    std::_Exit(code);
-  }
-
  private:
   static int count_of(std::size_t count) {
     if (count > std::size_t(std::numeric_limits<int>::max()))
@@ -117,15 +78,22 @@ class MpiGroup final : public ProcessGroup {
     return int(count);
   }
 
-  Request start(void* data, std::size_t count, MPI_Datatype type) {
+  void start(void* data, std::size_t count, MPI_Datatype type) {
     MPI_Request r = MPI_REQUEST_NULL;
     check(MPI_Iallreduce(MPI_IN_PLACE, data, count_of(count), type, MPI_SUM, MPI_COMM_WORLD, &r),
-          "non-blocking all-reduce");
+          "all-reduce");
     requests_.push_back(r);
-    return Request(requests_.size() - 1);
   }
 
-  // Completes every started request, polling (as MPI_Waitall does) with a deadline.
+  void broadcast(void* data, std::size_t count, MPI_Datatype type, int root) {
+    MPI_Request r = MPI_REQUEST_NULL;
+    check(MPI_Ibcast(data, count_of(count), type, root, MPI_COMM_WORLD, &r), "broadcast");
+    requests_.push_back(r);
+    wait_all("broadcast");
+  }
+
+  // Completes every started request, polling (as MPI_Waitall does) with a deadline; past it,
+  // ends the job with a message saying where this rank waited.
   void wait_all(const char* what) {
     if (requests_.empty()) return;
     if (timeout_ <= 0) {
@@ -141,12 +109,15 @@ class MpiGroup final : public ProcessGroup {
       check(MPI_Testall(int(requests_.size()), requests_.data(), &done, MPI_STATUSES_IGNORE),
             "wait");
       if (done) break;
-      if (polls % 1024 == 1023 && std::chrono::steady_clock::now() > deadline)
-        abort(fmt::format("no answer from the other ranks for {:g} s (waiting in a {}): a rank is "
-                          "stopped, hung or unreachable; ending the job "
-                          "(train.distributed.timeout_s sets the limit)",
-                          timeout_, what),
-              1);
+      if (polls % 1024 == 1023 && std::chrono::steady_clock::now() > deadline) {
+        fmt::print(stderr,
+                   "convkit: rank {} of {}: no answer from the other ranks for {:g} s (waiting in "
+                   "a {}): a rank is stopped, hung or unreachable; ending the job "
+                   "(train.distributed.timeout_s sets the limit)\n",
+                   rank_, size_, timeout_, what);
+        abort_job_if_distributed(1);
+        std::_Exit(1);  // MPI_Abort does not return
+      }
     }
     requests_.clear();
   }

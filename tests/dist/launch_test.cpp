@@ -55,8 +55,7 @@ TEST(LaunchTest, NoLauncherMeansOneProcess) {
   EXPECT_EQ(info.rank, 0);
   EXPECT_EQ(info.size, 1);
   EXPECT_EQ(info.launcher, "");
-  EXPECT_EQ(join_job()->size(), 1);  // no MPI started
-  EXPECT_EQ(join_job()->name(), "local");
+  EXPECT_EQ(join_job(), local_group());  // no MPI started
 }
 
 TEST(LaunchTest, ReadsMpirunFirstThenSlurm) {
@@ -103,11 +102,13 @@ TEST(LaunchTest, MalformedOrInconsistentVariablesNameThemselves) {
 TEST(LaunchTest, LocalGroupCollectivesLeaveValuesAlone) {
   auto group = local_group();
   std::vector<float> v = {1, 2, 3};
-  group->all_reduce_sum(std::span<float>(v));
+  std::vector<double> d = {4, 5};
+  group->all_reduce_sum(std::span<double>(d));
   group->broadcast(std::span<float>(v), 0);
   group->start_all_reduce_sum(std::span<float>(v));
   group->wait_all();
   EXPECT_EQ(v, (std::vector<float>{1, 2, 3}));
+  EXPECT_EQ(d, (std::vector<double>{4, 5}));
   EXPECT_EQ(group->rank(), 0);
   abort_job_if_distributed(3);  // not a job: returns
 }

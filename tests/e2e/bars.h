@@ -42,6 +42,27 @@ inline data::Dataset bars(std::int64_t n, std::uint64_t seed) {
   return d;
 }
 
+// A small CNN for the bars (BatchNorm, dropout, a fixed thread team), trained by the CLI tests.
+inline const char* const kTinyConfig = R"(dataset: {name: idx}
+model:
+  input: [1, 28, 28]
+  layers:
+    - {type: conv2d, filters: 8, kernel: 3, activation: relu}
+    - {type: max_pool2d, pool: 2}
+    - {type: conv2d, filters: 16, kernel: 3, use_bias: false}
+    - {type: batch_norm, activation: relu}
+    - {type: global_avg_pool2d}
+    - {type: dropout, rate: 0.1}
+    - {type: dense, units: 4}
+train:
+  epochs: 3
+  batch_size: 50
+  eval_batch_size: 128
+  optimizer: {type: adam, lr: 0.01}
+  schedule: {type: cosine}
+  threads: 2  # a fixed team: runs are compared bit for bit (thread_share.h)
+)";
+
 // The CLI tests' IDX folder: 2,000 training images (gzip) and 400 test images (plain).
 inline void write_bars_idx(const std::filesystem::path& dir) {
   std::filesystem::create_directories(dir);

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include "e2e/bars.h"
 #include "e2e/cli_run.h"
+#include "e2e/run_files.h"
 
 #include <array>
 #include <cmath>
@@ -26,44 +27,19 @@ namespace {
 namespace fs = std::filesystem;
 
 using Result = testing::CliOutput;
+using testing::read_file;
+using testing::weights_of;
 
 Result run(const std::string& args, const std::string& env = "") {
   return testing::run_cli(args, env);
 }
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-const char* kTinyConfig = R"(dataset: {name: idx}
-model:
-  input: [1, 28, 28]
-  layers:
-    - {type: conv2d, filters: 8, kernel: 3, activation: relu}
-    - {type: max_pool2d, pool: 2}
-    - {type: conv2d, filters: 16, kernel: 3, use_bias: false}
-    - {type: batch_norm, activation: relu}
-    - {type: global_avg_pool2d}
-    - {type: dropout, rate: 0.1}
-    - {type: dense, units: 4}
-train:
-  epochs: 3
-  batch_size: 50
-  eval_batch_size: 128
-  optimizer: {type: adam, lr: 0.01}
-  schedule: {type: cosine}
-  threads: 2  # a fixed team: runs are compared bit for bit (thread_share.h)
-)";
 
 class CliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     root_ = fs::temp_directory_path() / ("convkit_e2e_" + std::to_string(::getpid()));
     testing::write_bars_idx(root_ / "data");
-    std::ofstream(root_ / "tiny.yaml") << kTinyConfig;
+    std::ofstream(root_ / "tiny.yaml") << testing::kTinyConfig;
   }
   static void TearDownTestSuite() { fs::remove_all(root_); }
   static std::string train_args(const std::string& out) {
@@ -192,12 +168,6 @@ TEST_F(CliTest, CorruptCheckpointIsRejected) {
 }
 
 // All parameters and buffers of a checkpoint, flattened.
-std::vector<float> weights_of(const fs::path& ckpt) {
-  auto loaded = io::load_checkpoint(ckpt);
-  auto block = loaded.model.parameter_block();
-  return std::vector<float>(block.params, block.params + block.numel);
-}
-
 TEST_F(CliTest, ResumeAfterSigkillEndsWithTheSameWeights) {
   // 2000 images / batch 40 = 50 steps per epoch, 4 epochs; the crash hits mid-epoch 3.
   const std::string opts = " --seed 4 --epochs 4 --set train.batch_size=40";
@@ -209,9 +179,7 @@ TEST_F(CliTest, ResumeAfterSigkillEndsWithTheSameWeights) {
   r = run("train -q --resume " + (root_ / "killed").string() + " --data " +
           (root_ / "data").string());
   ASSERT_EQ(r.code, 0) << r.output;
-  EXPECT_EQ(weights_of(root_ / "killed/checkpoints/last.ckpt"),
-            weights_of(root_ / "full/checkpoints/last.ckpt"));
-  EXPECT_EQ(read_file(root_ / "killed/history.csv"), read_file(root_ / "full/history.csv"));
+  testing::expect_same_end(root_ / "killed", root_ / "full");
 }
 
 TEST_F(CliTest, SigintSavesAMidEpochCheckpointAndResumesExactly) {
@@ -224,9 +192,7 @@ TEST_F(CliTest, SigintSavesAMidEpochCheckpointAndResumesExactly) {
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("batch 27"), std::string::npos)
       << r.output;  // step 77 = epoch 2, batch 27
-  EXPECT_EQ(weights_of(root_ / "int/checkpoints/last.ckpt"),
-            weights_of(root_ / "full2/checkpoints/last.ckpt"));
-  EXPECT_EQ(read_file(root_ / "int/history.csv"), read_file(root_ / "full2/history.csv"));
+  testing::expect_same_end(root_ / "int", root_ / "full2");
 }
 
 // train.test_tta: the final test accuracy is eval --tta's on best.ckpt, the plain one is kept

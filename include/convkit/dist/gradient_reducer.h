@@ -62,7 +62,8 @@ class GradientReducer {
 
  private:
   void on_ready(const GradientReady& ready);
-  void flush();
+  void close_bucket();  // records the pending bucket (and starts it when overlapping)
+  void start(std::int64_t offset, std::int64_t numel);
   bool trainable_between(std::int64_t begin, std::int64_t end) const;
 
   std::shared_ptr<ProcessGroup> group_;

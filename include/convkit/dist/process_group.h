@@ -31,27 +31,20 @@ struct LaunchInfo {
 // naming the variable when one is present but malformed or inconsistent (rank >= size).
 LaunchInfo launch_from_environment();
 
-// A request of a non-blocking collective, completed by ProcessGroup::wait_all.
-using Request = int;
-
 class ProcessGroup {
  public:
   virtual ~ProcessGroup() = default;
   virtual int rank() const = 0;
   virtual int size() const = 0;
-  virtual std::string name() const = 0;  // "mpi" or "local"
 
   // Blocking collectives: every rank calls them in the same order with the same sizes.
-  virtual void all_reduce_sum(std::span<float> values) = 0;
   virtual void all_reduce_sum(std::span<double> values) = 0;
-  virtual void all_reduce_max(std::span<std::int64_t> values) = 0;
   virtual void broadcast(std::span<float> values, int root) = 0;
   virtual void broadcast(std::span<std::byte> bytes, int root) = 0;
-  virtual void barrier() = 0;
 
   // Non-blocking sum in place: the memory must stay untouched until wait_all returns.
-  virtual Request start_all_reduce_sum(std::span<float> values) = 0;
-  virtual Request start_all_reduce_sum(std::span<double> values) = 0;
+  virtual void start_all_reduce_sum(std::span<float> values) = 0;
+  virtual void start_all_reduce_sum(std::span<double> values) = 0;
   // Lets started collectives advance (MPI progresses only inside its calls); cheap.
   virtual void progress() = 0;
   // Completes every started collective.
@@ -62,9 +55,6 @@ class ProcessGroup {
   // never leaves the others waiting forever. A rank that exits is noticed sooner, by the
   // launcher. <= 0: wait forever.
   virtual void set_timeout(double seconds) { (void)seconds; }
-
-  // Ends the whole job now: every rank exits with `code`, the message on this rank's stderr.
-  [[noreturn]] virtual void abort(const std::string& message, int code) = 0;
 };
 
 // A group of one process: collectives are no-ops (the sum of one value is itself).
